@@ -1,0 +1,3 @@
+from fmcsa_tui.cli import main
+
+main()

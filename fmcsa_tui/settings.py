@@ -1,0 +1,113 @@
+"""Settings: environment variables ``FMCSA_TUI_*`` over a TOML file over defaults.
+
+The file lives in the platform's user config dir (``config.toml``), or wherever
+``FMCSA_TUI_CONFIG`` points. Secrets are ``SecretStr`` so they never print by accident.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "fmcsa-tui"
+DEFAULT_QC_BASE_URL = "https://mobile.fmcsa.dot.gov/qc/services"
+DEFAULT_HUB_BASE_URL = "https://data.transportation.gov"
+
+
+def user_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_store_url() -> str:
+    return f"sqlite:///{user_data_dir() / 'fmcsa-tui.db'}"
+
+
+def demo_store_url() -> str:
+    return f"sqlite:///{user_data_dir() / 'demo.db'}"
+
+
+def config_file() -> Path:
+    override = os.environ.get("FMCSA_TUI_CONFIG")
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+
+
+class Settings(BaseSettings):
+    """Every knob of fmcsa-tui. Field name ``foo_bar`` is env ``FMCSA_TUI_FOO_BAR``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FMCSA_TUI_", extra="ignore", validate_default=True
+    )
+
+    store: str = Field(default_factory=default_store_url, description="Store URL")
+    qc_base_url: str = Field(DEFAULT_QC_BASE_URL, description="QCMobile base URL")
+    hub_base_url: str = Field(DEFAULT_HUB_BASE_URL, description="DOT DataHub base URL")
+    webkey: SecretStr | None = Field(None, description="QCMobile webKey")
+    app_token: SecretStr | None = Field(None, description="DataHub X-App-Token")
+
+    concurrency: int = Field(8, ge=1, le=256, description="Companies synced at once")
+    rate_limit: float = Field(
+        20.0, ge=0, description="Requests per second per host (0 = unlimited)"
+    )
+    timeout: float = Field(15.0, gt=0, description="Seconds before one request times out")
+    max_attempts: int = Field(5, ge=1, le=20, description="Attempts per request, first included")
+    backoff_base: float = Field(0.5, ge=0, description="First retry delay in seconds")
+    backoff_max: float = Field(30.0, ge=0, description="Longest delay between attempts")
+    retry_after_max: float = Field(120.0, ge=0, description="Longest Retry-After honoured")
+    page_size: int = Field(1000, ge=1, le=50000, description="DataHub rows per page")
+    stale_after_hours: float = Field(
+        24.0, gt=0, description="A source is stale after this long without success"
+    )
+    lease_seconds: float = Field(
+        120.0, gt=0, description="How long a run's per-company lease lasts between renewals"
+    )
+
+    @field_validator("qc_base_url", "hub_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=config_file()),
+        )
+
+    def secrets(self) -> list[str]:
+        """The secret values, for scrubbing them out of any text shown or stored."""
+        return [
+            secret.get_secret_value()
+            for secret in (self.webkey, self.app_token)
+            if secret is not None and secret.get_secret_value()
+        ]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings with explicit overrides (CLI flags) on top; None means 'not given'."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return Settings(**given)
+
+
+def with_overrides(settings: Settings, **overrides: Any) -> Settings:
+    """A validated copy (``model_copy`` would skip validation, leaving raw strings)."""
+    return Settings(**{**settings.model_dump(), **overrides})
