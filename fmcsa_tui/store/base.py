@@ -1,0 +1,155 @@
+"""The `CompanyStore` protocol every backend implements, and the types it speaks.
+
+Write semantics are the backend orchestrator's, applied one source at a time so that a
+cancelled run never leaves a half-written source:
+
+- a succeeding source `$set`s its data fields, advances only its own ``*LastSync``,
+  and replaces that source's error rows (removes them);
+- a failing source keeps its previous data, replaces that source's error rows with
+  one new ``{_id, source, error, timestamp}``;
+- either way ``lastRun`` is set to the run's start, ``success`` to "no errors left",
+  and ``updatedAt`` to the write time. Error rows of other sources are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from fmcsa_tui.models import CompanySummary, Source
+
+StatusFilter = Literal["never", "ok", "failed"]
+
+
+class StoreError(Exception):
+    """A store problem worth one line to the operator (never a traceback)."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached or opened."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyFilter:
+    """What a listing asks for. Every field narrows; the default lists everything."""
+
+    text: str = ""  # case-insensitive substring of DOT, name or MC number
+    status: StatusFilter | None = None
+    failed_source: str | None = None  # "any", or a source name (enum or not)
+    stale_after: timedelta | None = None  # some source without success for longer
+
+    def matches(self, summary: CompanySummary, now: datetime) -> bool:
+        """The same rule the stores implement as queries, for in-memory filtering."""
+        if self.text:
+            needle = self.text.casefold()
+            haystacks = (summary.dot_number, summary.name, summary.mc_number)
+            if not any(h is not None and needle in h.casefold() for h in haystacks):
+                return False
+        if self.status is not None and summary.status != self.status:
+            return False
+        if self.failed_source is not None:
+            if self.failed_source == "any":
+                if summary.status != "failed":
+                    return False
+            elif self.failed_source not in summary.error_sources:
+                return False
+        if self.stale_after is None:
+            return True
+        # An unreadable document has no sync dates to judge: it drops out, as in the stores.
+        return summary.status != "unreadable" and summary.is_stale(self.stale_after, now)
+
+
+@dataclass(frozen=True, slots=True)
+class NewCompany:
+    """A carrier to add. `name` may be empty: the first inspections sync fills it."""
+
+    dot_number: str
+    name: str = ""
+    mc_number: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # more top-level fields (ownerId…)
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    added: list[str]  # DOT numbers added
+    existing: list[str]  # DOT numbers already present, left untouched
+
+
+@dataclass(slots=True)
+class SourceData:
+    """What a succeeding source writes.
+
+    `fields` maps dotted paths of the company document to values (``$set``).
+    `inspections` are `fmcsainspections` documents without `companyId`, upserted on
+    ``(companyId, reportNumber)``. `legal_name` fills `name` only where it is empty.
+    """
+
+    source: Source
+    fields: dict[str, Any]
+    inspections: list[dict[str, Any]] | None = None
+    legal_name: str | None = None
+    summary: str = ""  # one line for people: "5 BASICs", "12 inspections, 30 violations"
+
+
+@runtime_checkable
+class CompanyStore(Protocol):
+    """Where companies live. Every method is safe to call from the event loop."""
+
+    @property
+    def description(self) -> str:
+        """Where this store is, for people: a path, or host/db with no password."""
+        ...
+
+    async def open(self) -> None:
+        """Connect and create what is missing (schema, indexes). Raise StoreUnavailable."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def list_summaries(self, flt: CompanyFilter | None = None) -> list[CompanySummary]:
+        """Matching companies ordered by DOT number; unreadable documents included."""
+        ...
+
+    async def get_company(self, ref: str) -> dict[str, Any] | None:
+        """The whole raw document by DOT number or `_id`, or None."""
+        ...
+
+    async def get_companies(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Whole raw documents by `_id`, in one round trip; missing ids are left out."""
+        ...
+
+    async def add_companies(self, companies: Iterable[NewCompany]) -> AddResult: ...
+
+    async def insert_documents(self, docs: Sequence[dict[str, Any]]) -> int:
+        """Insert raw documents as given (seeding, imports, tests). Returns the count."""
+        ...
+
+    async def record_success(
+        self, company_id: str, run_started: datetime, data: SourceData, at: datetime
+    ) -> None: ...
+
+    async def record_failure(
+        self, company_id: str, run_started: datetime, source: Source, error: str, at: datetime
+    ) -> None: ...
+
+    async def acquire_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
+        """Take the company's run lease unless another live owner holds it."""
+        ...
+
+    async def renew_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool: ...
+
+    async def release_lease(self, company_id: str, owner: str) -> None: ...
+
+    async def leased_ids(self) -> set[str]:
+        """Companies with a live lease (a run in progress anywhere)."""
+        ...
+
+    async def changed_since(self, since: datetime) -> list[CompanySummary]:
+        """Summaries of companies written at or after `since` (for live refresh)."""
+        ...
+
+    async def inspections_for(self, company_id: str) -> list[dict[str, Any]]:
+        """The company's `fmcsainspections` documents, newest first."""
+        ...

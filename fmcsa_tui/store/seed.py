@@ -1,0 +1,81 @@
+"""Sample carriers for the demo and benchmarks: deterministic, varied, some never synced.
+
+DOT numbers step by 19 from 1,000,000, so their last two digits walk through every
+bucket of the sandbox's fault plan within any 100 consecutive companies.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+
+from fmcsa_tui.models import Source, utcnow
+
+FIRST_DOT = 1_000_000
+DOT_STEP = 19
+
+_PLACES = [
+    "Blue Ridge", "Prairie", "Cascade", "Gulf Coast", "Great Lakes", "Red River", "Sierra",
+    "Ozark", "Piedmont", "Badlands", "Mesa", "Tidewater", "Heartland", "Iron Range",
+    "Sandhills", "Bayou", "Keystone", "Lone Star", "Big Sky", "Magnolia",
+]  # fmt: skip
+_TRADES = [
+    "Freight", "Transport", "Logistics", "Hauling", "Carriers", "Express", "Trucking",
+    "Lines", "Cartage", "Motor Freight", "Van Lines", "Tank Lines", "Flatbed",
+]  # fmt: skip
+_FORMS = ["LLC", "Inc", "Co", "Corp", "Ltd", "& Sons", "LLC", "Inc"]
+
+#: Names real documents carry that a careless UI mangles; they appear among the first.
+AWKWARD_NAMES = [
+    "[bold red]Bracket Hauling[/] LLC",
+    "[link=https://example.com]Click Me Freight[/link]",
+    "\x1b[31mRed Escape Transport\x1b[0m Inc",
+    "Tab\tand\x07Bell Carriers",
+    "東京運輸株式会社 Tokyo Unyu",
+    "Łódź Spedycja Sp. z o.o.",
+    "Long Name " + "Logistics Holdings " * 15 + "LLC",
+]
+
+
+def demo_dot(index: int) -> str:
+    return str(FIRST_DOT + index * DOT_STEP)
+
+
+def demo_documents(count: int, *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """`count` company documents shaped as Mongoose writes them."""
+    now = now or utcnow()
+    rng = random.Random(20261128)
+    docs = []
+    for index in range(count):
+        awkward = index % 10 == 7 and index // 10 < len(AWKWARD_NAMES)
+        name = (
+            AWKWARD_NAMES[index // 10]
+            if awkward
+            else f"{rng.choice(_PLACES)} {rng.choice(_TRADES)} {rng.choice(_FORMS)}"
+        )
+        created = now - timedelta(days=rng.randint(30, 900))
+        doc: dict[str, Any] = {
+            "_id": ObjectId(),
+            "name": name,
+            "dotNumber": demo_dot(index),
+            "mcNumber": f"MC-{rng.randint(100000, 999999)}" if rng.random() < 0.7 else None,
+            "createdAt": created,
+            "updatedAt": created,
+            "__v": 0,
+        }
+        if rng.random() < 0.65:  # synced before, successfully, some of it long ago
+            last = now - timedelta(hours=rng.choice([2, 5, 20, 30, 72, 200]))
+            doc["fmcsaData"] = {
+                "syncStatus": {
+                    "lastRun": last,
+                    "success": True,
+                    "errors": [],
+                    **{source.last_sync_field: last for source in Source},
+                }
+            }
+            doc["updatedAt"] = last
+        docs.append(doc)
+    return docs

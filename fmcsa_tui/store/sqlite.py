@@ -1,0 +1,580 @@
+"""The embedded store: one SQLite file, documents kept whole as Extended JSON.
+
+Each company row holds the raw document (so unknown fields, ObjectIds, real dates and
+dates-as-strings all survive) plus columns derived from it by `models.summarize` at
+every write, so listings never parse a document. SQLite calls run on a two-thread pool
+with one connection per thread; writes are ``BEGIN IMMEDIATE`` transactions, which makes
+a document's read-modify-write atomic across threads and processes sharing the file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+
+from bson import ObjectId, json_util
+from bson.json_util import RELAXED_JSON_OPTIONS, JSONOptions
+
+from fmcsa_tui.models import CompanySummary, Source, parse_when, summarize, utcnow
+from fmcsa_tui.store.base import (
+    AddResult,
+    CompanyFilter,
+    NewCompany,
+    SourceData,
+    StoreError,
+    StoreUnavailable,
+)
+from fmcsa_tui.store.updates import (
+    SourceUpdate,
+    apply_update,
+    as_utc,
+    failure_update,
+    new_company_doc,
+    success_update,
+)
+
+__all__ = ["SCHEMA_VERSION", "SqliteStore"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 10_000
+_SEARCH_SEPARATOR = "\x1f"  # between the folded DOT, name and MC; never typed by people
+_READ_OPTIONS = JSONOptions(tz_aware=True, tzinfo=UTC)
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS companies (
+        id TEXT NOT NULL UNIQUE,
+        dot TEXT UNIQUE,
+        name TEXT,
+        mc TEXT,
+        search TEXT NOT NULL,
+        status TEXT NOT NULL,
+        last_run TEXT,
+        success INTEGER,
+        csa_last_sync TEXT,
+        viol_last_sync TEXT,
+        insp_last_sync TEXT,
+        error_sources TEXT NOT NULL,
+        error_count INTEGER NOT NULL,
+        updated_at TEXT,
+        problem TEXT,
+        doc TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS companies_dot_order ON companies (dot IS NULL, length(dot), dot)",
+    "CREATE INDEX IF NOT EXISTS companies_status ON companies (status)",
+    "CREATE INDEX IF NOT EXISTS companies_updated_at ON companies (updated_at)",
+    """CREATE TABLE IF NOT EXISTS fmcsainspections (
+        company_id TEXT NOT NULL,
+        report_number TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        inspection_date TEXT,
+        UNIQUE (company_id, report_number)
+    )""",
+    "CREATE INDEX IF NOT EXISTS fmcsainspections_date"
+    " ON fmcsainspections (company_id, inspection_date)",
+    """CREATE TABLE IF NOT EXISTS leases (
+        company_id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    )""",
+)
+
+_SUMMARY_COLUMNS = (
+    "id, dot, name, mc, status, last_run, success, csa_last_sync, viol_last_sync,"
+    " insp_last_sync, error_sources, error_count, updated_at, problem"
+)
+_DOT_ORDER = "ORDER BY dot IS NULL, length(dot), dot"
+_ROW_COLUMNS = (
+    "id, dot, name, mc, search, status, last_run, success, csa_last_sync, viol_last_sync,"
+    " insp_last_sync, error_sources, error_count, updated_at, problem, doc"
+)
+_INSERT_COMPANY = f"INSERT INTO companies ({_ROW_COLUMNS}) VALUES ({', '.join('?' * 16)})"
+_UPDATE_COMPANY = (
+    "UPDATE companies SET id = ?, dot = ?, name = ?, mc = ?, search = ?, status = ?,"
+    " last_run = ?, success = ?, csa_last_sync = ?, viol_last_sync = ?, insp_last_sync = ?,"
+    " error_sources = ?, error_count = ?, updated_at = ?, problem = ?, doc = ? WHERE id = ?"
+)
+_UPSERT_INSPECTION = (
+    "INSERT INTO fmcsainspections (company_id, report_number, doc, inspection_date)"
+    " VALUES (?, ?, ?, ?) ON CONFLICT (company_id, report_number)"
+    " DO UPDATE SET doc = excluded.doc, inspection_date = excluded.inspection_date"
+)
+_ACQUIRE_LEASE = (
+    "INSERT INTO leases (company_id, owner, expires_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (company_id) DO UPDATE SET owner = excluded.owner,"
+    " expires_at = excluded.expires_at"
+    " WHERE leases.owner = excluded.owner OR leases.expires_at <= ?"
+)
+
+
+# --- encoding -------------------------------------------------------------------------
+
+
+def iso(moment: datetime | None) -> str | None:
+    """Fixed-width UTC ISO text with microseconds, so string order is time order."""
+    if moment is None:
+        return None
+    return as_utc(moment).isoformat(timespec="microseconds")
+
+
+def encode(doc: dict[str, Any]) -> str:
+    """Relaxed Extended JSON: ObjectIds and dates keep their BSON types."""
+    try:
+        return json_util.dumps(doc, json_options=RELAXED_JSON_OPTIONS)
+    except (TypeError, ValueError) as error:
+        raise StoreError(f"document cannot be stored: {error}") from error
+
+
+def decode(text: str) -> dict[str, Any]:
+    return cast(dict[str, Any], json_util.loads(text, json_options=_READ_OPTIONS))
+
+
+def _search_text(summary: CompanySummary) -> str:
+    parts = (summary.dot_number, summary.name, summary.mc_number)
+    return _SEARCH_SEPARATOR.join(part.casefold() for part in parts if part)
+
+
+def _error_sources_text(sources: frozenset[str]) -> str:
+    """``|a|b|``: a source matches as ``|name|`` whatever its name."""
+    return f"|{'|'.join(sorted(sources))}|" if sources else ""
+
+
+def as_stored(value: Any) -> Any:
+    """A copy as it will read back: BSON dates are UTC milliseconds, tuples are arrays.
+
+    Summarizing this copy keeps the derived columns in step with the stored document,
+    for a fraction of the cost of decoding the encoded text again.
+    """
+    if isinstance(value, dict):
+        return {key: as_stored(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [as_stored(item) for item in value]
+    if isinstance(value, datetime):
+        value = as_utc(value)
+        return value.replace(microsecond=value.microsecond // 1000 * 1000)
+    return value
+
+
+def row_values(doc: dict[str, Any]) -> tuple[Any, ...]:
+    """The stored text and its derived columns, in `_ROW_COLUMNS` order."""
+    stored = as_stored(doc)
+    text = encode(stored)
+    summary = summarize(stored)
+    return (
+        summary.id,
+        summary.dot_number,
+        summary.name,
+        summary.mc_number,
+        _search_text(summary),
+        summary.status,
+        iso(summary.last_run),
+        None if summary.success is None else int(summary.success),
+        iso(summary.csa_scores_last_sync),
+        iso(summary.violations_last_sync),
+        iso(summary.inspections_last_sync),
+        _error_sources_text(summary.error_sources),
+        summary.error_count,
+        iso(summary.updated_at),
+        summary.problem,
+        text,
+    )
+
+
+_SOURCES_CACHE: dict[str, frozenset[str]] = {}
+
+
+def _sources(text: str) -> frozenset[str]:
+    """Parsed once per distinct combination: 100,000 rows share a handful."""
+    found = _SOURCES_CACHE.get(text)
+    if found is None:
+        found = frozenset(part for part in text.split("|") if part)
+        _SOURCES_CACHE[text] = found
+    return found
+
+
+def _summary(row: tuple[Any, ...]) -> CompanySummary:
+    """A list row straight from the summary columns, in `_SUMMARY_COLUMNS` order.
+
+    Runs 100,000 times per listing, hence the inlined date parsing.
+    """
+    parse = datetime.fromisoformat
+    (id_, dot, name, mc, status, last_run, success, csa, viol, insp, sources, count, updated, problem) = row  # fmt: skip  # noqa: E501
+    return CompanySummary(
+        id_,
+        dot,
+        name,
+        mc,
+        status,
+        last_run and parse(last_run),
+        None if success is None else success == 1,
+        csa and parse(csa),
+        viol and parse(viol),
+        insp and parse(insp),
+        _sources(sources),
+        count,
+        updated and parse(updated),
+        problem,
+    )
+
+
+def _where(flt: CompanyFilter | None, now: datetime) -> tuple[str, list[Any]]:
+    """The filter as SQL; the same rule as `CompanyFilter.matches`."""
+    if flt is None:
+        return "", []
+    clauses: list[str] = []
+    params: list[Any] = []
+    if flt.text:
+        # instr() on casefolded text: Unicode-aware like casefold(), no LIKE wildcards.
+        clauses.append("instr(search, ?) > 0")
+        params.append(flt.text.casefold())
+    if flt.status is not None:
+        clauses.append("status = ?")
+        params.append(flt.status)
+    if flt.failed_source == "any":
+        clauses.append("status = 'failed'")
+    elif flt.failed_source is not None:
+        clauses.append("instr(error_sources, ?) > 0")
+        params.append(f"|{flt.failed_source}|")
+    if flt.stale_after is not None:
+        clauses.append(
+            "status != 'unreadable' AND (csa_last_sync IS NULL OR csa_last_sync < ?"
+            " OR viol_last_sync IS NULL OR viol_last_sync < ?"
+            " OR insp_last_sync IS NULL OR insp_last_sync < ?)"
+        )
+        params.extend([iso(now - flt.stale_after)] * 3)
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+# --- work done on the pool threads ----------------------------------------------------
+
+
+@contextmanager
+def _write(conn: sqlite3.Connection) -> Iterator[None]:
+    """A write transaction that takes the file's write lock up front (no upgrade race)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:  # SQLite may already have rolled back (disk full…)
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA journal_mode=WAL")
+    with _write(conn):
+        for statement in _SCHEMA:
+            conn.execute(statement)
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise StoreUnavailable(
+                f"schema version {row[0]} is newer than this fmcsa-tui understands"
+            )
+
+
+def _list(conn: sqlite3.Connection, where: str, params: list[Any]) -> list[CompanySummary]:
+    sql = f"SELECT {_SUMMARY_COLUMNS} FROM companies {where} {_DOT_ORDER}"
+    return [_summary(row) for row in conn.execute(sql, params)]
+
+
+def _get(conn: sqlite3.Connection, ref: str) -> dict[str, Any] | None:
+    for column in ("dot", "id"):
+        row = conn.execute(f"SELECT doc FROM companies WHERE {column} = ?", (ref,)).fetchone()
+        if row is not None:
+            return decode(row[0])
+    return None
+
+
+_BATCH = 500  # ids per query, under SQLite's bound-parameter limit
+
+
+def _get_many(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), _BATCH):
+        chunk = list(ids[start : start + _BATCH])
+        marks = ",".join("?" * len(chunk))
+        for company_id, text in conn.execute(
+            f"SELECT id, doc FROM companies WHERE id IN ({marks})", chunk
+        ):
+            found[company_id] = decode(text)
+    return found
+
+
+def _insert(conn: sqlite3.Connection, doc: dict[str, Any]) -> None:
+    values = row_values(doc)
+    try:
+        conn.execute(_INSERT_COMPANY, values)
+    except sqlite3.IntegrityError as error:
+        raise _collision(error, values) from error
+
+
+def _collision(error: sqlite3.IntegrityError, values: tuple[Any, ...]) -> StoreError:
+    if "companies.dot" in str(error):
+        return StoreError(f"DOT number {values[1]} is already in the store")
+    if "companies.id" in str(error):
+        return StoreError(f"a company with _id {values[0]} is already in the store")
+    return StoreError(f"cannot insert company: {error}")
+
+
+def _add(conn: sqlite3.Connection, companies: list[NewCompany], now: datetime) -> AddResult:
+    added: list[str] = []
+    existing: list[str] = []
+    with _write(conn):
+        for company in companies:
+            dot = company.dot_number.strip()
+            if not dot:
+                raise StoreError("a company needs a DOT number")
+            if conn.execute("SELECT 1 FROM companies WHERE dot = ?", (dot,)).fetchone():
+                existing.append(dot)
+                continue
+            _insert(conn, new_company_doc(company, now))
+            added.append(dot)
+    return AddResult(added=added, existing=existing)
+
+
+def _insert_raw(conn: sqlite3.Connection, docs: Sequence[dict[str, Any]]) -> int:
+    with _write(conn):
+        for doc in docs:
+            stored = dict(doc)
+            if stored.get("_id") is None:
+                stored["_id"] = ObjectId()
+            _insert(conn, stored)
+    return len(docs)
+
+
+def _record(
+    conn: sqlite3.Connection,
+    company_id: str,
+    update: SourceUpdate,
+    inspections: list[dict[str, Any]] | None,
+) -> None:
+    """Read, apply and write back the document, and its inspections, in one transaction."""
+    with _write(conn):
+        row = conn.execute("SELECT doc FROM companies WHERE id = ?", (company_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no company with id {company_id}")
+        doc = decode(row[0])
+        apply_update(doc, update)
+        values = row_values(doc)
+        try:
+            conn.execute(_UPDATE_COMPANY, (*values, company_id))
+        except sqlite3.IntegrityError as error:
+            raise _collision(error, values) from error
+        for inspection in inspections or ():
+            _upsert_inspection(conn, company_id, doc["_id"], inspection)
+
+
+def _report_number(inspection: dict[str, Any]) -> str:
+    value = inspection.get("reportNumber")
+    text = "" if value is None or isinstance(value, bool | dict | list) else str(value).strip()
+    if not text:
+        raise StoreError("an inspection without a reportNumber cannot be stored")
+    return text
+
+
+def _upsert_inspection(
+    conn: sqlite3.Connection, company_id: str, company_oid: Any, inspection: dict[str, Any]
+) -> None:
+    """Upsert on (companyId, reportNumber) like a `$set` upsert: `_id` and extras stay."""
+    number = _report_number(inspection)
+    row = conn.execute(
+        "SELECT doc FROM fmcsainspections WHERE company_id = ? AND report_number = ?",
+        (company_id, number),
+    ).fetchone()
+    doc: dict[str, Any] = decode(row[0]) if row else {"_id": ObjectId()}
+    doc.update({key: value for key, value in inspection.items() if key != "_id"})
+    doc["companyId"] = company_oid
+    when = iso(parse_when(doc.get("inspectionDate")))
+    conn.execute(_UPSERT_INSPECTION, (company_id, number, encode(doc), when))
+
+
+def _inspections(conn: sqlite3.Connection, company_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT doc FROM fmcsainspections WHERE company_id = ?"
+        " ORDER BY inspection_date IS NULL, inspection_date DESC, report_number DESC",
+        (company_id,),
+    )
+    return [decode(text) for (text,) in rows]
+
+
+def _acquire(conn: sqlite3.Connection, company_id: str, owner: str, ttl: timedelta) -> bool:
+    """One statement: insert, renew our own lease, or take over an expired one."""
+    now = utcnow()
+    cursor = conn.execute(_ACQUIRE_LEASE, (company_id, owner, iso(now + ttl), iso(now)))
+    return cursor.rowcount > 0
+
+
+def _renew(conn: sqlite3.Connection, company_id: str, owner: str, ttl: timedelta) -> bool:
+    cursor = conn.execute(
+        "UPDATE leases SET expires_at = ? WHERE company_id = ? AND owner = ?",
+        (iso(utcnow() + ttl), company_id, owner),
+    )
+    return cursor.rowcount > 0
+
+
+def _release(conn: sqlite3.Connection, company_id: str, owner: str) -> None:
+    conn.execute("DELETE FROM leases WHERE company_id = ? AND owner = ?", (company_id, owner))
+
+
+def _leased(conn: sqlite3.Connection) -> set[str]:
+    rows = conn.execute("SELECT company_id FROM leases WHERE expires_at > ?", (iso(utcnow()),))
+    return {company_id for (company_id,) in rows}
+
+
+# --- the store ------------------------------------------------------------------------
+
+
+class SqliteStore:
+    """`CompanyStore` on a SQLite file; safe to share the file between processes."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = Path(path)
+        self._executor: ThreadPoolExecutor | None = None
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    @property
+    def description(self) -> str:
+        return str(self._path)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    # --- lifecycle
+
+    async def open(self) -> None:
+        if self._executor is not None:
+            return
+        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fmcsa-sqlite")
+        try:
+            await self._call(_create_schema)
+        except StoreError as error:
+            await self.close()
+            reason = error.__cause__ or error  # the SQLite or OS error, without the path
+            raise StoreUnavailable(f"cannot open store {self._path}: {reason}") from error
+
+    async def close(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        await asyncio.to_thread(executor.shutdown, wait=True)
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()
+        self._local = threading.local()
+
+    def _connection(self) -> sqlite3.Connection:
+        """This pool thread's connection, opened on first use."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                self._path, isolation_level=None, check_same_thread=False, timeout=10
+            )
+            with self._lock:
+                self._connections.append(conn)
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def _guarded(
+        self,
+        fn: Callable[Concatenate[sqlite3.Connection, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run on a pool thread; SQLite and OS errors become one-line StoreErrors."""
+        try:
+            return fn(self._connection(), *args, **kwargs)
+        except StoreError:
+            raise
+        except (sqlite3.Error, OSError) as error:
+            raise StoreError(f"{self._path}: {error}") from error
+
+    async def _call(
+        self,
+        fn: Callable[Concatenate[sqlite3.Connection, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        executor = self._executor
+        if executor is None:
+            raise StoreError(f"store {self._path} is not open")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(executor, partial(self._guarded, fn, *args, **kwargs))
+
+    # --- reading
+
+    async def list_summaries(self, flt: CompanyFilter | None = None) -> list[CompanySummary]:
+        where, params = _where(flt, utcnow())
+        return await self._call(_list, where, params)
+
+    async def get_company(self, ref: str) -> dict[str, Any] | None:
+        ref = ref.strip()
+        if not ref:
+            return None
+        return await self._call(_get, ref)
+
+    async def get_companies(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return await self._call(_get_many, list(ids))
+
+    async def changed_since(self, since: datetime) -> list[CompanySummary]:
+        return await self._call(_list, "WHERE updated_at >= ?", [iso(since)])
+
+    async def inspections_for(self, company_id: str) -> list[dict[str, Any]]:
+        return await self._call(_inspections, company_id)
+
+    # --- writing
+
+    async def add_companies(self, companies: Iterable[NewCompany]) -> AddResult:
+        return await self._call(_add, list(companies), utcnow())
+
+    async def insert_documents(self, docs: Sequence[dict[str, Any]]) -> int:
+        return await self._call(_insert_raw, list(docs))
+
+    async def record_success(
+        self, company_id: str, run_started: datetime, data: SourceData, at: datetime
+    ) -> None:
+        update = success_update(run_started, data, at)
+        await self._call(_record, company_id, update, data.inspections)
+
+    async def record_failure(
+        self, company_id: str, run_started: datetime, source: Source, error: str, at: datetime
+    ) -> None:
+        update = failure_update(run_started, source, error, at)
+        await self._call(_record, company_id, update, None)
+
+    # --- leases
+
+    async def acquire_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
+        return await self._call(_acquire, company_id, owner, ttl)
+
+    async def renew_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
+        return await self._call(_renew, company_id, owner, ttl)
+
+    async def release_lease(self, company_id: str, owner: str) -> None:
+        await self._call(_release, company_id, owner)
+
+    async def leased_ids(self) -> set[str]:
+        return await self._call(_leased)
