@@ -1,0 +1,382 @@
+"""The sandbox's ASGI app: QCMobile and DataHub (Socrata) under one origin, faults per plan.
+
+Paths are the real ones (``/qc/services/carriers/{dot}``, ``/resource/8mt8-2mdr.json``),
+so pointing the engine's base URLs at the sandbox is the only change a client needs.
+The request path is kept lean because benchmarks drive thousands of requests a second:
+content is encoded once per DOT and cached, and only the QCMobile ``retrievalDate``
+(the one value that is not data) is stamped per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from fmcsa_tui.sandbox import data
+from fmcsa_tui.sandbox.plan import (
+    MANY_PAGES_VIOLATIONS,
+    Endpoint,
+    FaultKind,
+    fault_for,
+    injected_fault,
+)
+
+__all__ = ["DATASETS", "SandboxConfig", "create_app"]
+
+_JSON = "application/json"
+_HTML = "text/html"
+
+#: DataHub datasets the sandbox serves, with the fault counter each one uses.
+DATASETS = {
+    "8mt8-2mdr": Endpoint.VIOLATIONS,
+    "rbkj-cgst": Endpoint.INSPECTIONS,
+}
+_ROWS: dict[str, Callable[[str], list[dict[str, str]]]] = {
+    "8mt8-2mdr": data.violation_rows,
+    "rbkj-cgst": data.inspection_rows,
+}
+_COLUMNS = {
+    "8mt8-2mdr": data.VIOLATION_COLUMNS,
+    "rbkj-cgst": data.INSPECTION_COLUMNS,
+}
+# `$$app_token` is Socrata's query-string alternative to the X-App-Token header.
+_SOQL_PARAMS = frozenset(
+    {"dot_number", "$limit", "$offset", "$order", "$select", "$where", "$$app_token"}
+)
+_DEFAULT_LIMIT = 1000
+_MAX_LIMIT = 50000
+
+_MAINTENANCE_PAGE = b"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>FMCSA System Maintenance Page</title>
+</head>
+<body>
+<h1>System Maintenance</h1>
+<p>The FMCSA system is currently undergoing scheduled maintenance.
+Please try again later. We apologize for any inconvenience.</p>
+</body>
+</html>
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxConfig:
+    """Knobs of one sandbox instance; the data and the fault plan are not configurable."""
+
+    latency: float = 0.0  # seconds every API request waits before answering
+    hang_seconds: float = 20.0  # how long a timeout fault holds the request (then 504)
+    retry_after: int = 1  # Retry-After seconds of a throttled answer
+    outage_requests: int = 5  # requests an outage fails before it is over for good
+    webkey: str | None = None  # QCMobile webKey required; None accepts any non-empty key
+
+
+def _retrieval_date() -> bytes:
+    """QCMobile's timestamp format: ``2026-11-28T16:00:34.709+0000``."""
+    now = datetime.now(UTC)
+    return f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond // 1000:03d}+0000".encode()
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+# Module-level caches: the data is a pure function of the DOT, so every app instance may
+# share them. Bounded, so a bulk run over 100,000 carriers cannot grow them without limit.
+@lru_cache(maxsize=4096)
+def _carrier_json(dot: str) -> bytes:
+    return _dumps(data.carrier_content(dot))
+
+
+@lru_cache(maxsize=4096)
+def _basics_json(dot: str) -> bytes:
+    return _dumps(data.basics(dot))
+
+
+@lru_cache(maxsize=1024)
+def _encoded_rows(dataset: str, dot: str) -> tuple[bytes, ...]:
+    """Each row encoded once, so a page is a slice and a join, however many pages."""
+    return tuple(_dumps(row) for row in _ROWS[dataset](dot))
+
+
+def _qc(content: bytes, status: int = 200, extra: bytes = b"") -> Response:
+    body = b'{"content":' + content + b',"retrievalDate":"' + _retrieval_date() + b'"' + extra
+    return Response(body + b"}", status, media_type=_JSON)
+
+
+_WEBKEY_LINKS = b',"_links":' + _dumps(
+    {
+        "self": {"href": "https://mobile.fmcsa.dot.gov/qc"},
+        "searchByName": {"href": "https://mobile.fmcsa.dot.gov/qc/name/:name"},
+        "lookupBydotNumber": {"href": "https://mobile.fmcsa.dot.gov/qc/id/:dotNumber"},
+    }
+)
+
+
+def _soql_error(code: str, message: str, **details: Any) -> Response:
+    body = {"message": message, "errorCode": code, "data": details}
+    return Response(_dumps(body), 400, media_type=_JSON)
+
+
+class _SoqlError(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def _int_param(dataset: str, name: str, text: str | None, default: int) -> int:
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise _SoqlError(
+            _soql_error(
+                "query.soql.type-mismatch",
+                f"Type mismatch for {name}: expected a non-negative number, got {text!r}",
+                dataset=dataset,
+                parameter=name,
+                value=text,
+            )
+        )
+    return value
+
+
+def _no_such_column(dataset: str, column: str) -> _SoqlError:
+    return _SoqlError(
+        _soql_error(
+            "query.soql.no-such-column",
+            f"No such column: {column}",
+            dataset=dataset,
+            column=column,
+        )
+    )
+
+
+class _Sandbox:
+    """One sandbox: its config and its fault counters (one per DOT and endpoint).
+
+    Counters are plain dict entries touched only from the app's event loop, so no lock is
+    needed; a new instance starts every cycle and outage from the beginning.
+    """
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.counts: dict[tuple[int | str, Endpoint], int] = {}
+
+    # --- faults ---------------------------------------------------------------------
+
+    async def _gate(self, request: Request, dot: str, endpoint: Endpoint) -> Response | None:
+        """Apply latency and the plan's fault; a Response means "answer this instead"."""
+        kind = injected_fault(dot, endpoint)
+        attempt = 0
+        if kind is not FaultKind.NONE:
+            key = (data.dot_key(dot) or dot, endpoint)
+            attempt = self.counts.get(key, 0)
+            self.counts[key] = attempt + 1  # counted on arrival: concurrent order is kept
+        if self.config.latency > 0:
+            await asyncio.sleep(self.config.latency)
+        if kind is FaultKind.NONE:
+            return None
+        if kind is FaultKind.PERSISTENT_503:
+            return _unavailable()
+        if kind is FaultKind.MAINTENANCE:
+            return Response(_MAINTENANCE_PAGE, 200, media_type=_HTML)
+        if kind is FaultKind.TRANSIENT_5XX:
+            step = attempt % 3
+            if step == 0:
+                return _unavailable()
+            if step == 1:
+                return Response(b"Bad Gateway", 502, media_type="text/plain")
+            return None
+        if kind is FaultKind.TRANSIENT_TIMEOUT:
+            if attempt % 2 == 0:
+                await self._hang(request)
+                return Response(b"Gateway Timeout", 504, media_type="text/plain")
+            return None
+        if kind is FaultKind.THROTTLED:
+            if attempt % 2 == 0:
+                return Response(
+                    b"Too Many Requests",
+                    429,
+                    headers={"Retry-After": str(self.config.retry_after)},
+                    media_type="text/plain",
+                )
+            return None
+        if kind is FaultKind.OUTAGE:
+            return _unavailable() if attempt < self.config.outage_requests else None
+        raise AssertionError(f"unhandled fault {kind}")  # pragma: no cover
+
+    async def _hang(self, request: Request) -> None:
+        """Hold the request for ``hang_seconds``, or until the client gives up on it."""
+        try:
+            async with asyncio.timeout(self.config.hang_seconds):
+                while (await request.receive())["type"] != "http.disconnect":
+                    pass
+        except TimeoutError:
+            pass
+
+    # --- QCMobile -------------------------------------------------------------------
+
+    def _refuse_webkey(self, request: Request) -> Response | None:
+        webkey = request.query_params.get("webKey")
+        if not webkey:
+            return _qc(b'"Must provide Webkey"', 404)
+        if self.config.webkey is not None and webkey != self.config.webkey:
+            return _qc(b'"Webkey not found"', 404, _WEBKEY_LINKS)
+        return None
+
+    async def carrier(self, request: Request) -> Response:
+        dot = request.path_params["dot"]
+        refusal = await self._gate(request, dot, Endpoint.CARRIER) or self._refuse_webkey(request)
+        return refusal or _qc(_carrier_json(dot))
+
+    async def basics(self, request: Request) -> Response:
+        dot = request.path_params["dot"]
+        refusal = await self._gate(request, dot, Endpoint.BASICS) or self._refuse_webkey(request)
+        return refusal or _qc(_basics_json(dot))
+
+    # --- DataHub (Socrata) ----------------------------------------------------------
+
+    async def resource(self, request: Request) -> Response:
+        dataset = request.path_params["dataset"]
+        endpoint = DATASETS.get(dataset)
+        if endpoint is None:
+            body = {"message": f"Dataset {dataset} not found", "errorCode": "not_found"}
+            return Response(_dumps(body | {"data": {}}), 404, media_type=_JSON)
+        params = request.query_params
+        dot = params.get("dot_number", "")
+        refusal = await self._gate(request, dot, endpoint)
+        if refusal is not None:
+            return refusal
+        try:
+            return self._rows(dataset, dot, params)
+        except _SoqlError as error:
+            return error.response
+
+    def _rows(self, dataset: str, dot: str, params: Any) -> Response:
+        for name in params:
+            if name not in _SOQL_PARAMS:
+                raise _no_such_column(dataset, name)
+        limit = min(_int_param(dataset, "$limit", params.get("$limit"), _DEFAULT_LIMIT), _MAX_LIMIT)
+        offset = _int_param(dataset, "$offset", params.get("$offset"), 0)
+        columns = _COLUMNS[dataset]
+        order_column, descending = _parse_order(dataset, params.get("$order"), columns)
+        select = _parse_select(dataset, params.get("$select"), columns)
+        # `$where` is accepted and not evaluated: the sandbox only filters on dot_number.
+        key = data.dot_key(dot)
+        if key is None or str(key) != dot:
+            return Response(b"[]", media_type=_JSON)  # a text column: "007" is not "7"
+
+        if order_column == ":id" and select is None:  # the engine's path: cached and sliced
+            encoded = _encoded_rows(dataset, dot)
+            if descending:
+                encoded = encoded[::-1]
+            page = encoded[offset : offset + limit]
+            return Response(b"[" + b",".join(page) + b"]", media_type=_JSON)
+
+        rows = _ROWS[dataset](dot)
+        if order_column == ":id":
+            if descending:
+                rows.reverse()
+        else:
+            rows.sort(key=lambda row: row.get(order_column, ""), reverse=descending)
+        page_rows = rows[offset : offset + limit]
+        if select is not None:
+            page_rows = [{c: row[c] for c in select if c in row} for row in page_rows]
+        return Response(_dumps(page_rows), media_type=_JSON)
+
+    # --- the sandbox's own pages ----------------------------------------------------
+
+    async def plan(self, request: Request) -> Response:
+        dot = request.path_params["dot"]
+        fault = fault_for(dot)
+        body = {
+            "dot": dot,
+            "fault": fault.kind.value,
+            "source": None if fault.source is None else fault.source.value,
+        }
+        return Response(_dumps(body), media_type=_JSON)
+
+    async def index(self, request: Request) -> Response:
+        base = str(request.base_url).rstrip("/")
+        body = {
+            "name": "fmcsa-tui sandbox",
+            "about": "Offline stand-in for FMCSA QCMobile and DOT DataHub (Socrata): real "
+            "paths and response shapes, deterministic data per DOT number, faults injected "
+            "by the DOT number's last two digits (see the plan).",
+            "qcmobile": f"{base}/qc/services",
+            "datahub": f"{base}/resource/{{dataset}}.json",
+            "datasets": sorted(DATASETS),
+            "plan": f"{base}/sandbox/plan/{{dot}}",
+            "many_pages_violations": MANY_PAGES_VIOLATIONS,
+            "config": {
+                "latency": self.config.latency,
+                "hang_seconds": self.config.hang_seconds,
+                "retry_after": self.config.retry_after,
+                "outage_requests": self.config.outage_requests,
+                "webkey_required": self.config.webkey is not None,
+            },
+        }
+        return Response(_dumps(body), media_type=_JSON)
+
+
+def _unavailable() -> Response:
+    return Response(b"Service Unavailable", 503, media_type="text/plain")
+
+
+def _parse_order(dataset: str, text: str | None, columns: tuple[str, ...]) -> tuple[str, bool]:
+    """``$order``: ``:id`` or one column, optionally ``ASC``/``DESC``; default ``:id``."""
+    if text is None or not text.strip():
+        return ":id", False
+    parts = text.split()
+    column = parts[0]
+    direction = parts[1].upper() if len(parts) > 1 else "ASC"
+    if len(parts) > 2 or direction not in ("ASC", "DESC"):
+        raise _SoqlError(
+            _soql_error(
+                "query.soql.malformed", f"Could not parse $order: {text!r}", dataset=dataset
+            )
+        )
+    if column != ":id" and column not in columns:
+        raise _no_such_column(dataset, column)
+    return column, direction == "DESC"
+
+
+def _parse_select(dataset: str, text: str | None, columns: tuple[str, ...]) -> list[str] | None:
+    """``$select``: a comma-separated column list (or ``*``); None means every column."""
+    if text is None or text.strip() in ("", "*"):
+        return None
+    selected = [name.strip() for name in text.split(",")]
+    for name in selected:
+        if name not in columns:
+            raise _no_such_column(dataset, name)
+    return selected
+
+
+def create_app(config: SandboxConfig | None = None) -> Starlette:
+    """A fresh sandbox app: its own fault counters, the shared deterministic data."""
+    sandbox = _Sandbox(config or SandboxConfig())
+    app = Starlette(
+        routes=[
+            Route("/", sandbox.index),
+            Route("/sandbox/plan/{dot}", sandbox.plan),
+            Route("/qc/services/carriers/{dot}", sandbox.carrier),
+            Route("/qc/services/carriers/{dot}/basics", sandbox.basics),
+            Route("/resource/{dataset}.json", sandbox.resource),
+        ]
+    )
+    app.state.sandbox = sandbox
+    return app
