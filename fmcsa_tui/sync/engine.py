@@ -1,0 +1,352 @@
+"""The sync engine: runs FMCSA sources for companies and writes the results.
+
+One run covers one company: it takes the company's lease (one run per company across
+processes), runs the requested sources concurrently, and writes each source's outcome
+the moment it is known, in one store call, so a cancelled run leaves every source
+either fully written or untouched. Many companies run concurrently up to a limit.
+
+Progress is reported through an `emit` callback with the events of `sync.events`;
+`sync()` and `sync_many()` wrap that as async iterators.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import socket
+import time
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from fmcsa_tui.models import CompanySummary, Source, summarize, utcnow
+from fmcsa_tui.settings import Settings
+from fmcsa_tui.store.base import CompanyStore, SourceData, StoreError
+from fmcsa_tui.sync.events import (
+    RunEvent,
+    RunFinished,
+    RunRefused,
+    RunStarted,
+    SourceFailed,
+    SourceProgress,
+    SourceStarted,
+    SourceSucceeded,
+)
+from fmcsa_tui.sync.http import ConfigError, FmcsaHttp, SourceError
+from fmcsa_tui.sync.sources import FETCHERS, SourceContext
+
+ALL_SOURCES: tuple[Source, ...] = tuple(Source)
+Emit = Callable[[RunEvent], None]
+RunOutcome = RunFinished | RunRefused
+_DOT = re.compile(r"^\d{1,8}$")
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The company a run is for: its `_id`, DOT number and name (for events)."""
+
+    company_id: str
+    dot_number: str
+    name: str = ""
+
+    @classmethod
+    def of(cls, company: CompanySummary | dict[str, Any] | Target) -> Target:
+        if isinstance(company, Target):
+            return company
+        if isinstance(company, CompanySummary):
+            return cls(company.id, company.dot_number or "", company.name or "")
+        return cls.of(summarize(company))
+
+
+def _ignore(_event: RunEvent) -> None:
+    return None
+
+
+async def _finish_despite_cancel(write: Awaitable[_T]) -> _T:
+    """Await a store write to its end even if we are cancelled meanwhile, then re-raise.
+
+    This is what keeps a cancelled run from leaving a half-written source: the write is
+    one transaction, and cancellation only takes effect once it has landed.
+    """
+    task = asyncio.ensure_future(write)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task])
+        raise
+
+
+class SyncEngine:
+    """Runs sources against FMCSA (or the sandbox) and writes them to a store."""
+
+    def __init__(
+        self,
+        store: CompanyStore,
+        settings: Settings,
+        *,
+        http: FmcsaHttp | None = None,
+        owner: str | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.http = http or FmcsaHttp(settings)
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._ttl = timedelta(seconds=settings.lease_seconds)
+
+    def check_ready(self) -> None:
+        """Raise ConfigError naming the missing setting, before anything runs."""
+        if self.settings.webkey is None or not self.settings.webkey.get_secret_value():
+            raise ConfigError(
+                "no QCMobile webKey configured: set FMCSA_TUI_WEBKEY or `webkey` in "
+                "config.toml (or use --fmcsa sandbox)"
+            )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def __aenter__(self) -> SyncEngine:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
+    # --- one company ----------------------------------------------------------------
+
+    async def run(
+        self,
+        company: CompanySummary | dict[str, Any] | Target,
+        sources: Sequence[Source] = ALL_SOURCES,
+        emit: Emit = _ignore,
+    ) -> RunOutcome:
+        """Sync one company. Returns the final event, which was also emitted."""
+        self.check_ready()
+        target = Target.of(company)
+        ids_named: dict[str, Any] = {
+            "company_id": target.company_id,
+            "dot_number": target.dot_number,
+            "name": target.name,
+        }
+        wanted = tuple(dict.fromkeys(sources)) or ALL_SOURCES
+        if not _DOT.match(target.dot_number):
+            refused = RunRefused(**ids_named, reason="no valid DOT number")
+            emit(refused)
+            return refused
+        if not await self.store.acquire_lease(target.company_id, self.owner, self._ttl):
+            refused = RunRefused(**ids_named, reason="already syncing")
+            emit(refused)
+            return refused
+        renewer = asyncio.create_task(self._keep_lease(target.company_id))
+        started, clock = utcnow(), time.monotonic()
+        failed: list[Source] = []
+        finished: RunFinished | None = None
+        try:
+            emit(RunStarted(**ids_named, sources=wanted, at=started))
+            async with asyncio.TaskGroup() as group:
+                for source in wanted:
+                    group.create_task(self._run_source(target, source, started, emit, failed))
+            finished = RunFinished(
+                **ids_named,
+                success=not failed,
+                cancelled=False,
+                duration=time.monotonic() - clock,
+                failed_sources=tuple(s for s in wanted if s in failed),
+            )
+        except asyncio.CancelledError:
+            finished = RunFinished(
+                **ids_named,
+                success=False,
+                cancelled=True,
+                duration=time.monotonic() - clock,
+                failed_sources=tuple(s for s in wanted if s in failed),
+            )
+            raise
+        finally:
+            renewer.cancel()
+            await _finish_despite_cancel(self._release(target.company_id))
+            if finished is not None:
+                emit(finished)
+        return finished
+
+    async def _keep_lease(self, company_id: str) -> None:
+        interval = max(self._ttl.total_seconds() / 3, 0.05)
+        while True:
+            await asyncio.sleep(interval)
+            with contextlib.suppress(StoreError):
+                await self.store.renew_lease(company_id, self.owner, self._ttl)
+
+    async def _release(self, company_id: str) -> None:
+        with contextlib.suppress(StoreError):
+            await self.store.release_lease(company_id, self.owner)
+
+    async def _run_source(
+        self,
+        target: Target,
+        source: Source,
+        run_started: datetime,
+        emit: Emit,
+        failed: list[Source],
+    ) -> None:
+        ids: dict[str, Any] = {"company_id": target.company_id, "dot_number": target.dot_number}
+        emit(SourceStarted(**ids, source=source))
+        clock = time.monotonic()
+
+        def progress(message: str, page: int | None) -> None:
+            emit(SourceProgress(**ids, source=source, message=message, page=page))
+
+        def on_retry(attempt: int, reason: str, delay: float) -> None:
+            emit(
+                SourceProgress(
+                    **ids,
+                    source=source,
+                    message=f"retry {attempt} after {self.http.scrub(reason)}",
+                    attempt=attempt + 1,
+                    retry_in=delay,
+                )
+            )
+
+        ctx = self._context(target.dot_number, progress, on_retry)
+        try:
+            data: SourceData = await FETCHERS[source](ctx, utcnow())
+        except SourceError as error:
+            failed.append(source)
+            await self._record_failure(target, source, run_started, error, ctx, clock, emit)
+            return
+        try:
+            await _finish_despite_cancel(
+                self.store.record_success(target.company_id, run_started, data, utcnow())
+            )
+        except StoreError as error:
+            failed.append(source)
+            emit(
+                SourceFailed(
+                    **ids,
+                    source=source,
+                    error=f"could not write to the store: {error}",
+                    attempts=max(ctx.attempts, 1),
+                    duration=time.monotonic() - clock,
+                    permanent=False,
+                )
+            )
+            return
+        emit(
+            SourceSucceeded(
+                **ids,
+                source=source,
+                attempts=max(ctx.attempts, 1),
+                duration=time.monotonic() - clock,
+                summary=data.summary,
+            )
+        )
+
+    async def _record_failure(
+        self,
+        target: Target,
+        source: Source,
+        run_started: datetime,
+        error: SourceError,
+        ctx: SourceContext,
+        clock: float,
+        emit: Emit,
+    ) -> None:
+        text = self.http.scrub(error.message)
+        with contextlib.suppress(StoreError):
+            await _finish_despite_cancel(
+                self.store.record_failure(target.company_id, run_started, source, text, utcnow())
+            )
+        emit(
+            SourceFailed(
+                company_id=target.company_id,
+                dot_number=target.dot_number,
+                source=source,
+                error=text,
+                attempts=max(ctx.attempts, error.attempts),
+                duration=time.monotonic() - clock,
+                permanent=error.permanent,
+            )
+        )
+
+    def _context(
+        self,
+        dot: str,
+        progress: Callable[[str, int | None], None],
+        on_retry: Callable[[int, str, float], None],
+    ) -> SourceContext:
+        settings = self.settings
+        return SourceContext(
+            http=self.http,
+            qc_base_url=settings.qc_base_url,
+            hub_base_url=settings.hub_base_url,
+            webkey=settings.webkey.get_secret_value() if settings.webkey else "",
+            app_token=settings.app_token.get_secret_value() if settings.app_token else None,
+            page_size=settings.page_size,
+            dot=dot,
+            progress=progress,
+            on_retry=on_retry,
+        )
+
+    async def sync(
+        self,
+        company: CompanySummary | dict[str, Any] | Target,
+        sources: Sequence[Source] = ALL_SOURCES,
+    ) -> AsyncIterator[RunEvent]:
+        """`run()` as an async iterator of its events; closing it cancels the run."""
+        stream = _as_events(lambda emit: self.run(company, sources, emit))
+        async with contextlib.aclosing(stream):
+            async for event in stream:
+                yield event
+
+    # --- many companies -------------------------------------------------------------
+
+    async def run_many(
+        self,
+        companies: Iterable[CompanySummary | dict[str, Any] | Target],
+        sources: Sequence[Source] = ALL_SOURCES,
+        emit: Emit = _ignore,
+        concurrency: int | None = None,
+    ) -> list[RunOutcome]:
+        """Sync companies, at most `concurrency` (default: the setting) at a time."""
+        self.check_ready()
+        limit = asyncio.Semaphore(concurrency or self.settings.concurrency)
+        targets = [Target.of(company) for company in companies]
+
+        async def one(target: Target) -> RunOutcome:
+            async with limit:
+                return await self.run(target, sources, emit)
+
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(one(target)) for target in targets]
+        return [task.result() for task in tasks]
+
+    async def sync_many(
+        self,
+        companies: Iterable[CompanySummary | dict[str, Any] | Target],
+        sources: Sequence[Source] = ALL_SOURCES,
+        concurrency: int | None = None,
+    ) -> AsyncIterator[RunEvent]:
+        """`run_many()` as an async iterator of every company's events."""
+        chosen = list(companies)
+        stream = _as_events(lambda emit: self.run_many(chosen, sources, emit, concurrency))
+        async with contextlib.aclosing(stream):
+            async for event in stream:
+                yield event
+
+
+async def _as_events(start: Callable[[Emit], Awaitable[object]]) -> AsyncGenerator[RunEvent]:
+    """Drive `start(emit)` in a task and yield what it emits; stop it if we are closed."""
+    queue: asyncio.Queue[RunEvent | None] = asyncio.Queue()
+    task = asyncio.ensure_future(start(queue.put_nowait))
+    task.add_done_callback(lambda _task: queue.put_nowait(None))
+    try:
+        while (event := await queue.get()) is not None:
+            yield event
+        task.result()
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,398 @@
+"""The three FMCSA sources: what to fetch, and how a response becomes document fields.
+
+Parsing is pure (``parse_*`` / ``build_inspections``) so it is tested on the real
+samples; fetching (``fetch_*``) is thin and goes through `FmcsaHttp` for retries.
+Every field is written as a dotted path, so fields the backend keeps beside ours in
+the same sub-document survive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fmcsa_tui.models import BASIC_FIELDS, Source
+from fmcsa_tui.store.base import SourceData
+from fmcsa_tui.sync.http import FmcsaHttp, RetryHook, SourceError
+
+QC = "QCMobile"
+HUB = "DataHub"
+VIOLATION_DATASET = "8mt8-2mdr"
+INSPECTION_DATASET = "rbkj-cgst"
+MAX_PAGES = 500  # a server that ignores $offset must not page us forever
+
+
+# --- small tolerant converters -------------------------------------------------------
+
+
+def _int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _float(value: Any, digits: int = 2) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return round(float(value), digits)
+    except (TypeError, ValueError):
+        return None
+
+
+def _flag(value: Any) -> bool:
+    """Socrata yes/no as "true"/"false", "Y"/"N", "1"/"0"."""
+    return str(value).strip().lower() in {"true", "y", "yes", "1", "t"}
+
+
+def _percentile(value: Any) -> int | float | None:
+    """ "18%" -> 18; "Not Public" and anything unparseable -> None; clamped to 0-100."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str):
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%?\s*", value)
+        if match is None:
+            return None
+        number = float(match.group(1))
+    else:
+        return None
+    number = min(100.0, max(0.0, number))
+    return int(number) if number.is_integer() else number
+
+
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1
+    )
+}
+_DD_MON_YY = re.compile(r"^(\d{1,2})-([A-Za-z]{3})-(\d{2}|\d{4})$")
+
+
+def parse_socrata_date(value: Any) -> datetime | None:
+    """SMS files write ``28-AUG-24``; Socrata timestamps are ISO without zone."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    match = _DD_MON_YY.match(text)
+    if match:
+        day, month_name, year_text = match.groups()
+        month = _MONTHS.get(month_name.upper())
+        if month is None:
+            return None
+        year = int(year_text)
+        if year < 100:
+            year += 2000 if year < 70 else 1900
+        try:
+            return datetime(year, month, int(day), tzinfo=UTC)
+        except ValueError:
+            return None
+    if re.fullmatch(r"\d{8}", text):
+        text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+# --- csa_scores: QCMobile /carriers/{dot}/basics -------------------------------------
+
+_BASIC_BY_ID = {
+    11: "unsafeDriving",
+    12: "hoursOfService",
+    13: "driverFitness",
+    14: "controlledSubstances",
+    15: "vehicleMaintenance",
+}
+
+
+def _basic_field(basics_type: dict[str, Any]) -> str | None:
+    """Which `smsBasics` field a BASIC fills, by its name first and its id second."""
+    names = " ".join(str(basics_type.get(key) or "") for key in ("basicsShortDesc", "basicsCode"))
+    text = html.unescape(names).replace("\u200b", "").lower()
+    for needle, field in (
+        ("unsafe", "unsafeDriving"),
+        ("hours-of-service", "hoursOfService"),
+        ("hos ", "hoursOfService"),
+        ("driver fitness", "driverFitness"),
+        ("controlled substances", "controlledSubstances"),
+        ("drugs", "controlledSubstances"),
+        ("vehicle maint", "vehicleMaintenance"),
+        ("crash", "crashIndicator"),
+    ):
+        if needle in text + " ":
+            return field
+    if "hazard" in text or "hm " in text + " ":
+        return None  # Hazardous Materials Compliance has no field in the document
+    basic_id = _int(basics_type.get("basicsId"))
+    return _BASIC_BY_ID.get(basic_id) if basic_id is not None else None
+
+
+def _content(payload: Any, what: str) -> Any:
+    if not isinstance(payload, dict) or "content" not in payload:
+        raise SourceError(f"{QC} answered an unexpected shape ({what})", permanent=False)
+    return payload["content"]
+
+
+def parse_basics(payload: Any, dot: str, at: datetime) -> SourceData:
+    """`smsBasics.*` from a basics response: every BASIC set, null where not public."""
+    content = _content(payload, "basics")
+    if content is None:
+        raise SourceError(f"carrier not found: DOT {dot} has no FMCSA record", permanent=True)
+    if not isinstance(content, list):
+        raise SourceError(f"{QC} answered an unexpected shape (basics)", permanent=False)
+    fields: dict[str, Any] = {}
+    for name in BASIC_FIELDS:
+        fields[f"smsBasics.{name}"] = None
+        fields[f"smsBasics.{name}Measure"] = None
+    found = 0
+    for item in content:
+        basic = item.get("basic") if isinstance(item, dict) else None
+        if not isinstance(basic, dict):
+            continue
+        field = _basic_field(basic.get("basicsType") or {})
+        if field is None:
+            continue
+        found += 1
+        fields[f"smsBasics.{field}"] = _percentile(basic.get("basicsPercentile"))
+        fields[f"smsBasics.{field}Measure"] = _float(basic.get("measureValue"))
+    fields["smsBasics.lastUpdated"] = at
+    public = sum(1 for name in BASIC_FIELDS if fields[f"smsBasics.{name}"] is not None)
+    summary = f"{found} BASICs, {public} public" if found else "no BASICs on record"
+    return SourceData(Source.CSA_SCORES, fields, summary=summary)
+
+
+# --- inspections: QCMobile /carriers/{dot} -------------------------------------------
+
+_OPERATING = {"Y": "AUTHORIZED", "N": "NOT AUTHORIZED"}
+
+
+def parse_carrier(payload: Any, dot: str, at: datetime) -> SourceData:
+    """`fmcsaData.inspections` from the carrier record; its legal name fills an empty name.
+
+    QCMobile gives no count of distinct inspections: every inspection examines the
+    driver, the vehicle or both, so `totalInspections` is the larger of the two counts.
+    """
+    content = _content(payload, "carrier")
+    if content is None:
+        raise SourceError(f"carrier not found: DOT {dot} has no FMCSA record", permanent=True)
+    carrier = content.get("carrier") if isinstance(content, dict) else None
+    if not isinstance(carrier, dict):
+        raise SourceError(f"{QC} answered an unexpected shape (carrier)", permanent=False)
+    driver, vehicle = _int(carrier.get("driverInsp")), _int(carrier.get("vehicleInsp"))
+    prefix = "fmcsaData.inspections."
+    values: dict[str, Any] = {
+        "driverInspections": driver,
+        "driverOOS": _int(carrier.get("driverOosInsp")),
+        "driverOOSPercent": _float(carrier.get("driverOosRate")),
+        "driverNationalAvg": _float(carrier.get("driverOosRateNationalAverage")),
+        "vehicleInspections": vehicle,
+        "vehicleOOS": _int(carrier.get("vehicleOosInsp")),
+        "vehicleOOSPercent": _float(carrier.get("vehicleOosRate")),
+        "vehicleNationalAvg": _float(carrier.get("vehicleOosRateNationalAverage")),
+        "hazmatInspections": _int(carrier.get("hazmatInsp")),
+        "hazmatOOS": _int(carrier.get("hazmatOosInsp")),
+        "totalInspections": max((n for n in (driver, vehicle) if n is not None), default=None),
+        "crashes.fatal": _int(carrier.get("fatalCrash")),
+        "crashes.injury": _int(carrier.get("injCrash")),
+        "crashes.tow": _int(carrier.get("towawayCrash")),
+        "crashes.total": _int(carrier.get("crashTotal")),
+        "carrier.legalName": carrier.get("legalName"),
+        "carrier.dotNumber": str(carrier.get("dotNumber") or dot),
+        "carrier.safetyRating": carrier.get("safetyRating"),
+        "carrier.operatingStatus": _OPERATING.get(
+            str(carrier.get("allowedToOperate") or "").upper(), carrier.get("allowedToOperate")
+        ),
+        "lastSync": at,
+    }
+    fields = {prefix + key: value for key, value in values.items()}
+    legal_name = carrier.get("legalName")
+    total = values["totalInspections"]
+    summary = f"{total or 0} inspections, {values['crashes.total'] or 0} crashes"
+    return SourceData(
+        Source.INSPECTIONS,
+        fields,
+        legal_name=legal_name if isinstance(legal_name, str) and legal_name.strip() else None,
+        summary=summary,
+    )
+
+
+# --- violations: DataHub 8mt8-2mdr joined with rbkj-cgst -----------------------------
+
+
+def _violation(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "code": row.get("viol_code"),
+        "description": row.get("section_desc"),
+        "basic": row.get("basic_desc"),
+        "severityWeight": _int(row.get("severity_weight")),
+        "oos": _flag(row.get("oos_indicator")),
+        "unit": row.get("viol_unit"),
+    }
+
+
+def build_inspections(
+    violation_rows: list[dict[str, Any]], inspection_rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """`fmcsainspections` documents: inspections joined with their violations on unique_id.
+
+    Violations whose inspection row is missing still get a document (keyed by the
+    unique_id), and clean inspections get one with no violations.
+    """
+    by_inspection: dict[str, list[dict[str, Any]]] = {}
+    first_row: dict[str, dict[str, Any]] = {}
+    for row in violation_rows:
+        unique_id = str(row.get("unique_id") or "").strip()
+        if not unique_id:
+            continue
+        by_inspection.setdefault(unique_id, []).append(_violation(row))
+        first_row.setdefault(unique_id, row)
+    docs: dict[str, dict[str, Any]] = {}
+    for row in inspection_rows:
+        unique_id = str(row.get("unique_id") or "").strip()
+        if not unique_id or unique_id in docs:
+            continue
+        violations = by_inspection.get(unique_id, [])
+        docs[unique_id] = {
+            "reportNumber": str(row.get("report_number") or unique_id),
+            "inspectionDate": parse_socrata_date(row.get("insp_date")),
+            "state": row.get("report_state"),
+            "inspectionLevel": _int(row.get("insp_level_id")),
+            "vehicleOOS": (_int(row.get("vehicle_oos_total")) or 0) > 0,
+            "driverOOS": (_int(row.get("driver_oos_total")) or 0) > 0,
+            "hazmatOOS": (_int(row.get("hazmat_oos_total")) or 0) > 0,
+            "totalViolations": len(violations),
+            "violations": violations,
+        }
+    for unique_id, violations in by_inspection.items():
+        if unique_id in docs:
+            continue
+        oos_units = {v["unit"] for v in violations if v["oos"]}
+        docs[unique_id] = {
+            "reportNumber": unique_id,
+            "inspectionDate": parse_socrata_date(first_row[unique_id].get("insp_date")),
+            "state": None,
+            "inspectionLevel": None,
+            "vehicleOOS": bool(oos_units & {"1", "2"}),
+            "driverOOS": bool(oos_units & {"D", "C"}),
+            "hazmatOOS": False,
+            "totalViolations": len(violations),
+            "violations": violations,
+        }
+    return list(docs.values())
+
+
+def parse_violations(
+    violation_rows: list[dict[str, Any]], inspection_rows: list[dict[str, Any]], at: datetime
+) -> SourceData:
+    inspections = build_inspections(violation_rows, inspection_rows)
+    violations = sum(doc["totalViolations"] for doc in inspections)
+    return SourceData(
+        Source.VIOLATIONS,
+        {"fmcsaData.lastViolationSync": at},
+        inspections=inspections,
+        summary=f"{len(inspections)} inspections, {violations} violations",
+    )
+
+
+# --- fetching ------------------------------------------------------------------------
+
+#: Reports progress a person would want to see: (message, page or None).
+Progress = Callable[[str, int | None], None]
+
+
+@dataclass(slots=True)
+class SourceContext:
+    """What a fetch needs: the HTTP client, the carrier and where to report progress."""
+
+    http: FmcsaHttp
+    qc_base_url: str
+    hub_base_url: str
+    webkey: str
+    app_token: str | None
+    page_size: int
+    dot: str
+    progress: Progress
+    on_retry: RetryHook
+    attempts: int = 0  # most attempts any single request of this source needed
+
+    def note_attempts(self, attempts: int) -> None:
+        self.attempts = max(self.attempts, attempts)
+
+
+async def _qc(ctx: SourceContext, path: str, what: str) -> Any:
+    fetched = await ctx.http.get_json(
+        f"{ctx.qc_base_url}/carriers/{ctx.dot}{path}",
+        {"webKey": ctx.webkey},
+        api=QC,
+        what=what,
+        on_retry=ctx.on_retry,
+    )
+    ctx.note_attempts(fetched.attempts)
+    return fetched.payload
+
+
+async def fetch_csa_scores(ctx: SourceContext, at: datetime) -> SourceData:
+    ctx.progress("fetching BASICs", None)
+    return parse_basics(await _qc(ctx, "/basics", "basics"), ctx.dot, at)
+
+
+async def fetch_inspections(ctx: SourceContext, at: datetime) -> SourceData:
+    ctx.progress("fetching carrier record", None)
+    return parse_carrier(await _qc(ctx, "", "carrier"), ctx.dot, at)
+
+
+async def _all_pages(ctx: SourceContext, dataset: str, label: str) -> list[dict[str, Any]]:
+    """Every row of a dataset for the carrier: Socrata has no count, so page to a short page."""
+    headers = {"X-App-Token": ctx.app_token} if ctx.app_token else None
+    rows: list[dict[str, Any]] = []
+    for page in range(1, MAX_PAGES + 1):
+        ctx.progress(f"fetching {label} page {page}", page)
+        fetched = await ctx.http.get_json(
+            f"{ctx.hub_base_url}/resource/{dataset}.json",
+            {
+                "dot_number": ctx.dot,
+                "$limit": ctx.page_size,
+                "$offset": (page - 1) * ctx.page_size,
+                "$order": ":id",
+            },
+            api=HUB,
+            what=f"{dataset} page {page}",
+            headers=headers,
+            on_retry=ctx.on_retry,
+        )
+        ctx.note_attempts(fetched.attempts)
+        batch = fetched.payload
+        if not isinstance(batch, list):
+            raise SourceError(f"{HUB} answered an unexpected shape ({dataset})", permanent=False)
+        rows.extend(row for row in batch if isinstance(row, dict))
+        if len(batch) < ctx.page_size:
+            return rows
+    raise SourceError(f"{HUB} {dataset} has more than {MAX_PAGES} pages", permanent=True)
+
+
+async def fetch_violations(ctx: SourceContext, at: datetime) -> SourceData:
+    """Both datasets at once; the first failure of either fails the source."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            violations = group.create_task(_all_pages(ctx, VIOLATION_DATASET, "violations"))
+            inspections = group.create_task(_all_pages(ctx, INSPECTION_DATASET, "inspections"))
+    except ExceptionGroup as failures:
+        raise failures.exceptions[0] from None
+    return parse_violations(violations.result(), inspections.result(), at)
+
+
+FETCHERS: dict[Source, Callable[[SourceContext, datetime], Awaitable[SourceData]]] = {
+    Source.CSA_SCORES: fetch_csa_scores,
+    Source.VIOLATIONS: fetch_violations,
+    Source.INSPECTIONS: fetch_inspections,
+}

@@ -1,0 +1,494 @@
+"""The engine against the sandbox over real loopback HTTP, checking the store after every run.
+
+DOT numbers are chosen by their last two digits, which pick the sandbox's fault
+(see fmcsa_tui/sandbox/plan.py): 1000060 always fails csa_scores with 503, and so on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bson import ObjectId
+
+from fmcsa_tui.models import Company, Source
+from fmcsa_tui.sandbox.plan import MANY_PAGES_VIOLATIONS
+from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
+from fmcsa_tui.settings import Settings
+from fmcsa_tui.store import CompanyStore, SqliteStore
+from fmcsa_tui.sync.engine import SyncEngine
+from fmcsa_tui.sync.events import (
+    RunEvent,
+    RunFinished,
+    RunRefused,
+    RunStarted,
+    SourceFailed,
+    SourceProgress,
+    SourceStarted,
+    SourceSucceeded,
+)
+from fmcsa_tui.sync.http import ConfigError
+
+EARLIER = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+SECRET_KEY = "sekrit-webkey-4242"
+SECRET_TOKEN = "app-token-7777"
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(SandboxConfig(hang_seconds=2.0, retry_after=1)) as server:
+        yield server
+
+
+def engine_settings(url: str, store: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "store": f"sqlite:///{store}",
+        "qc_base_url": f"{url}/qc/services",
+        "hub_base_url": url,
+        "webkey": SECRET_KEY,
+        "app_token": SECRET_TOKEN,
+        "backoff_base": 0.01,
+        "backoff_max": 0.05,
+        "timeout": 0.5,
+        "max_attempts": 5,
+        "rate_limit": 0,
+        "concurrency": 8,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+async def engine(
+    sandbox: SandboxServer, store: CompanyStore, tmp_path: Path
+) -> AsyncIterator[SyncEngine]:
+    async with SyncEngine(store, engine_settings(sandbox.url, tmp_path / "engine.db")) as engine:
+        yield engine
+
+
+def dot_for(bucket: int, offset: int = 1_000_000) -> str:
+    """A DOT number whose sandbox fault bucket is `bucket` (its last two digits)."""
+    return str(offset + bucket)
+
+
+def synced_before(dot: str, **extra: Any) -> dict[str, Any]:
+    """A document as the backend leaves it after an earlier, successful sync."""
+    return {
+        "_id": ObjectId(),
+        "name": f"Carrier {dot}",
+        "dotNumber": dot,
+        "ownerId": ObjectId(),
+        "customField": {"keep": ["me", 1]},
+        "smsBasics": {"unsafeDriving": 42, "unsafeDrivingMeasure": 3.5, "lastUpdated": EARLIER},
+        "fmcsaData": {
+            "inspections": {"driverInspections": 7, "lastSync": EARLIER, "backendNote": "x"},
+            "syncStatus": {
+                "lastRun": EARLIER,
+                "success": True,
+                "errors": [],
+                "csaScoresLastSync": EARLIER,
+                "violationsLastSync": EARLIER,
+                "inspectionsLastSync": EARLIER,
+            },
+        },
+        "createdAt": EARLIER,
+        "updatedAt": EARLIER,
+        "__v": 3,
+    }
+
+
+async def add(store: CompanyStore, doc: dict[str, Any]) -> dict[str, Any]:
+    await store.insert_documents([doc])
+    stored = await store.get_company(str(doc["_id"]))
+    assert stored is not None
+    return stored
+
+
+async def run(
+    engine: SyncEngine, doc: dict[str, Any], sources: tuple[Source, ...] = tuple(Source)
+) -> tuple[list[RunEvent], RunFinished | RunRefused]:
+    events: list[RunEvent] = []
+    outcome = await engine.run(doc, sources, events.append)
+    return events, outcome
+
+
+async def reread(store: CompanyStore, doc: dict[str, Any]) -> tuple[dict[str, Any], Company]:
+    raw = await store.get_company(str(doc["_id"]))
+    assert raw is not None
+    return raw, Company.model_validate(raw)
+
+
+def of_type(events: list[RunEvent], kind: type) -> list[Any]:
+    return [event for event in events if isinstance(event, kind)]
+
+
+# --- the happy path and the write rules -----------------------------------------------
+
+
+async def test_healthy_run_writes_every_source_and_keeps_unknown_fields(
+    engine: SyncEngine, store: CompanyStore
+) -> None:
+    doc = await add(store, synced_before(dot_for(5)))
+    events, outcome = await run(engine, doc)
+
+    assert isinstance(outcome, RunFinished) and outcome.success and not outcome.cancelled
+    assert isinstance(events[0], RunStarted) and events[-1] == outcome
+    assert {e.source for e in of_type(events, SourceStarted)} == set(Source)
+    assert {e.source for e in of_type(events, SourceSucceeded)} == set(Source)
+    started = events[0].at
+
+    raw, company = await reread(store, doc)
+    status = company.sync_status
+    assert status.last_run == started
+    assert status.success is True and status.errors == []
+    for source in Source:
+        stamp = status.last_sync(source)
+        assert stamp is not None and stamp > EARLIER
+    assert company.updated_at is not None and company.updated_at >= started
+    # fields the engine does not own survive untouched, beside and inside its own
+    assert raw["customField"] == {"keep": ["me", 1]}
+    assert raw["ownerId"] == doc["ownerId"]
+    assert raw["fmcsaData"]["inspections"]["backendNote"] == "x"
+    assert raw["name"] == f"Carrier {dot_for(5)}"  # a name already there is never replaced
+    assert raw["smsBasics"]["lastUpdated"] > EARLIER
+    assert isinstance(raw["fmcsaData"]["inspections"]["driverInspections"], int)
+    assert raw["fmcsaData"]["inspections"]["carrier"]["dotNumber"] == dot_for(5)
+    assert raw["fmcsaData"]["lastViolationSync"] > EARLIER
+    inspections = await store.inspections_for(str(doc["_id"]))
+    succeeded = {e.source: e for e in of_type(events, SourceSucceeded)}
+    assert f"{len(inspections)} inspections" in succeeded[Source.VIOLATIONS].summary
+
+
+async def test_a_never_synced_carrier_gets_its_name_from_fmcsa(
+    engine: SyncEngine, store: CompanyStore
+) -> None:
+    doc = await add(store, {"_id": ObjectId(), "name": "", "dotNumber": dot_for(12)})
+    _, outcome = await run(engine, doc)
+    assert isinstance(outcome, RunFinished) and outcome.success
+    raw, company = await reread(store, doc)
+    assert company.name and company.name == raw["fmcsaData"]["inspections"]["carrier"]["legalName"]
+
+
+async def test_persistent_503_keeps_previous_data_and_timestamp(
+    engine: SyncEngine, store: CompanyStore
+) -> None:
+    doc = await add(store, synced_before(dot_for(60)))
+    events, outcome = await run(engine, doc)
+
+    assert isinstance(outcome, RunFinished) and not outcome.success
+    assert outcome.failed_sources == (Source.CSA_SCORES,)
+    [failure] = of_type(events, SourceFailed)
+    assert failure.source is Source.CSA_SCORES and not failure.permanent
+    assert failure.attempts == 5
+    retries = [e for e in of_type(events, SourceProgress) if e.retry_in is not None]
+    assert [e.attempt for e in retries] == [2, 3, 4, 5]
+
+    raw, company = await reread(store, doc)
+    status = company.sync_status
+    assert status.success is False and status.status == "failed"
+    [error] = status.errors
+    assert error.source == "csa_scores"
+    assert "HTTP 503" in error.error and "after 5 attempts" in error.error
+    assert error.id is not None and error.timestamp is not None
+    assert status.csa_scores_last_sync == EARLIER  # untouched
+    assert raw["smsBasics"]["unsafeDriving"] == 42  # previous data kept
+    assert status.violations_last_sync > EARLIER and status.inspections_last_sync > EARLIER
+
+
+async def test_maintenance_page_is_retried_then_recorded(
+    engine: SyncEngine, store: CompanyStore
+) -> None:
+    doc = await add(store, synced_before(dot_for(64)))
+    events, _ = await run(engine, doc)
+    [failure] = of_type(events, SourceFailed)
+    assert failure.source is Source.INSPECTIONS and failure.attempts == 5
+    _, company = await reread(store, doc)
+    [error] = company.sync_status.errors
+    assert error.source == "inspections" and "maintenance" in error.error
+    assert company.sync_status.inspections_last_sync == EARLIER
+
+
+async def test_unknown_carrier_fails_permanently_without_retrying(
+    engine: SyncEngine, store: CompanyStore
+) -> None:
+    doc = await add(store, synced_before(dot_for(67)))
+    events, _ = await run(engine, doc)
+    [failure] = of_type(events, SourceFailed)
+    assert failure.source is Source.INSPECTIONS
+    assert failure.permanent and failure.attempts == 1
+    assert not [e for e in of_type(events, SourceProgress) if e.retry_in is not None]
+    _, company = await reread(store, doc)
+    [error] = company.sync_status.errors
+    assert "carrier not found" in error.error and dot_for(67) in error.error
+
+
+@pytest.mark.parametrize(
+    ("bucket", "source", "attempts", "reasons"),
+    [
+        (70, Source.CSA_SCORES, 3, ["HTTP 503", "HTTP 502"]),
+        (71, Source.VIOLATIONS, 3, ["HTTP 503", "HTTP 502"]),
+        (75, Source.INSPECTIONS, 2, ["timed out"]),
+        (77, Source.VIOLATIONS, 2, ["HTTP 429"]),
+    ],
+)
+async def test_transient_faults_are_ridden_through(
+    engine: SyncEngine,
+    store: CompanyStore,
+    bucket: int,
+    source: Source,
+    attempts: int,
+    reasons: list[str],
+) -> None:
+    doc = await add(store, synced_before(dot_for(bucket)))
+    events, outcome = await run(engine, doc)
+    assert isinstance(outcome, RunFinished) and outcome.success
+    succeeded = {e.source: e for e in of_type(events, SourceSucceeded)}
+    assert succeeded[source].attempts == attempts
+    retries = [e for e in of_type(events, SourceProgress) if e.retry_in is not None]
+    assert len(retries) == len(reasons)
+    for event, reason in zip(retries, reasons, strict=True):
+        assert event.source is source and reason in event.message
+    _, company = await reread(store, doc)
+    assert company.sync_status.errors == [] and company.sync_status.success is True
+
+
+async def test_retry_after_is_honoured(engine: SyncEngine, store: CompanyStore) -> None:
+    doc = await add(store, synced_before(dot_for(76)))
+    events, outcome = await run(engine, doc)
+    assert isinstance(outcome, RunFinished) and outcome.success
+    [retry] = [e for e in of_type(events, SourceProgress) if e.retry_in is not None]
+    assert retry.source is Source.CSA_SCORES
+    assert retry.retry_in == 1.0  # the sandbox's Retry-After, not our 10 ms backoff
+
+
+async def test_an_outage_fails_one_run_and_a_later_run_succeeds(
+    engine: SyncEngine, store: CompanyStore
+) -> None:
+    doc = await add(store, synced_before(dot_for(81)))
+    _, first = await run(engine, doc)
+    assert isinstance(first, RunFinished) and first.failed_sources == (Source.INSPECTIONS,)
+    _, company = await reread(store, doc)
+    assert [e.source for e in company.sync_status.errors] == ["inspections"]
+
+    _, second = await run(engine, doc)
+    assert isinstance(second, RunFinished) and second.success
+    _, company = await reread(store, doc)
+    assert company.sync_status.errors == [] and company.sync_status.success is True
+    assert company.sync_status.inspections_last_sync > EARLIER
+
+
+async def test_violations_spanning_several_pages(engine: SyncEngine, store: CompanyStore) -> None:
+    doc = await add(store, synced_before(dot_for(99)))
+    events, outcome = await run(engine, doc, (Source.VIOLATIONS,))
+    assert isinstance(outcome, RunFinished) and outcome.success
+    pages = [
+        e.page
+        for e in of_type(events, SourceProgress)
+        if e.message.startswith("fetching violations")
+    ]
+    assert pages == [1, 2, 3]
+    inspections = await store.inspections_for(str(doc["_id"]))
+    assert sum(len(i["violations"]) for i in inspections) == MANY_PAGES_VIOLATIONS
+    assert len({i["reportNumber"] for i in inspections}) == len(inspections)
+
+    # a second run upserts: same documents, no duplicates
+    await run(engine, doc, (Source.VIOLATIONS,))
+    assert len(await store.inspections_for(str(doc["_id"]))) == len(inspections)
+
+
+async def test_errors_of_other_sources_are_kept_and_covered_ones_replaced(
+    engine: SyncEngine, store: CompanyStore
+) -> None:
+    doc = synced_before(dot_for(60))
+    doc["fmcsaData"]["syncStatus"]["success"] = False
+    doc["fmcsaData"]["syncStatus"]["errors"] = [
+        {"_id": ObjectId(), "source": "csa_scores", "error": "old csa", "timestamp": EARLIER},
+        {"_id": ObjectId(), "source": "violations", "error": "old viol", "timestamp": EARLIER},
+        {"_id": ObjectId(), "source": "entity_linking", "error": "linker", "timestamp": EARLIER},
+        {"_id": ObjectId(), "source": "violation_scanner", "error": "scan", "timestamp": EARLIER},
+    ]
+    doc = await add(store, doc)
+    # this run covers csa_scores (which fails again) and violations (which succeeds)
+    await run(engine, doc, (Source.CSA_SCORES, Source.VIOLATIONS))
+    _, company = await reread(store, doc)
+    errors = {e.source: e.error for e in company.sync_status.errors}
+    assert set(errors) == {"csa_scores", "entity_linking", "violation_scanner"}
+    assert errors["csa_scores"] != "old csa" and "HTTP 503" in errors["csa_scores"]
+    assert errors["entity_linking"] == "linker"
+    assert company.sync_status.success is False
+    assert company.sync_status.inspections_last_sync == EARLIER  # not covered by this run
+
+
+async def test_success_needs_no_errors_left_even_from_other_sources(
+    engine: SyncEngine, store: CompanyStore
+) -> None:
+    doc = synced_before(dot_for(3))
+    doc["fmcsaData"]["syncStatus"]["errors"] = [
+        {"source": "dataq_analysis", "error": "x", "timestamp": "2026-01-01T00:00:00Z"}
+    ]
+    doc = await add(store, doc)
+    _, outcome = await run(engine, doc)
+    assert isinstance(outcome, RunFinished) and outcome.success  # every covered source ok
+    _, company = await reread(store, doc)
+    assert company.sync_status.success is False  # but an error row is left
+    assert [e.source for e in company.sync_status.errors] == ["dataq_analysis"]
+
+
+# --- credentials and secrets ----------------------------------------------------------
+
+
+async def test_a_rejected_webkey_fails_qcmobile_sources_permanently_without_leaking_it(
+    store: CompanyStore, tmp_path: Path
+) -> None:
+    with SandboxServer(SandboxConfig(webkey="the-right-key")) as strict:
+        settings = engine_settings(strict.url, tmp_path / "engine.db")
+        doc = await add(store, synced_before(dot_for(8)))
+        async with SyncEngine(store, settings) as engine:
+            events, outcome = await run(engine, doc)
+    assert isinstance(outcome, RunFinished)
+    assert set(outcome.failed_sources) == {Source.CSA_SCORES, Source.INSPECTIONS}
+    failures = of_type(events, SourceFailed)
+    assert all(f.permanent and f.attempts == 1 for f in failures)
+    assert all("Webkey not found" in f.error for f in failures)
+    raw, _ = await reread(store, doc)
+    everything = repr(events) + repr(raw)
+    assert SECRET_KEY not in everything and SECRET_TOKEN not in everything
+
+
+def test_a_missing_webkey_is_a_config_error_naming_the_setting(tmp_path: Path) -> None:
+    settings = Settings(store=f"sqlite:///{tmp_path / 'x.db'}", webkey=None)
+    engine = SyncEngine(SqliteStore(tmp_path / "x.db"), settings)
+    with pytest.raises(ConfigError, match="FMCSA_TUI_WEBKEY"):
+        engine.check_ready()
+
+
+# --- concurrency, leases and cancellation ---------------------------------------------
+
+
+async def test_two_concurrent_runs_of_one_company_one_is_refused(
+    sandbox: SandboxServer, store: CompanyStore, other_store: CompanyStore, tmp_path: Path
+) -> None:
+    doc = await add(store, synced_before(dot_for(20)))
+    settings = engine_settings(sandbox.url, tmp_path / "engine.db")
+    # `other_store` is a second handle on the same data: another process, as it were
+    async with SyncEngine(store, settings) as one, SyncEngine(other_store, settings) as two:
+        outcomes = await asyncio.gather(one.run(doc), two.run(doc))
+    refused = [o for o in outcomes if isinstance(o, RunRefused)]
+    finished = [o for o in outcomes if isinstance(o, RunFinished)]
+    assert len(refused) == 1 and len(finished) == 1
+    assert refused[0].reason == "already syncing"
+    assert finished[0].success
+    # the lease is released: a third run goes ahead
+    async with SyncEngine(store, settings) as three:
+        assert isinstance(await three.run(doc), RunFinished)
+
+
+async def test_cancelling_mid_run_leaves_no_half_written_source(
+    store: CompanyStore, tmp_path: Path
+) -> None:
+    # latency 0.3 s: csa_scores and inspections need one request, violations needs 3
+    # sequential pages (and rbkj-cgst in parallel), so cancel after the first two land
+    with SandboxServer(SandboxConfig(latency=0.3)) as slow:
+        settings = engine_settings(slow.url, tmp_path / "engine.db", timeout=5)
+        doc = await add(store, synced_before(dot_for(99)))
+        async with SyncEngine(store, settings) as engine:
+            events: list[RunEvent] = []
+            two_landed = asyncio.Event()
+
+            def watch(event: RunEvent) -> None:
+                events.append(event)
+                if len(of_type(events, SourceSucceeded)) == 2:
+                    two_landed.set()
+
+            task = asyncio.create_task(engine.run(doc, emit=watch))
+            await two_landed.wait()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert isinstance(events[-1], RunFinished) and events[-1].cancelled
+            raw, company = await reread(store, doc)
+            status = company.sync_status
+            assert status.csa_scores_last_sync > EARLIER
+            assert status.inspections_last_sync > EARLIER
+            assert status.violations_last_sync == EARLIER
+            assert "lastViolationSync" not in raw["fmcsaData"]
+            assert await store.inspections_for(str(doc["_id"])) == []
+            assert status.errors == []
+            # the lease went with the cancelled run
+            assert str(doc["_id"]) not in await store.leased_ids()
+
+
+async def test_cancelling_before_any_source_lands_changes_nothing(
+    store: CompanyStore, tmp_path: Path
+) -> None:
+    with SandboxServer(SandboxConfig(latency=0.5)) as slow:
+        settings = engine_settings(slow.url, tmp_path / "engine.db", timeout=5)
+        doc = await add(store, {"_id": ObjectId(), "name": "Never", "dotNumber": dot_for(30)})
+        before = await store.get_company(str(doc["_id"]))
+        async with SyncEngine(store, settings) as engine:
+            task = asyncio.create_task(engine.run(doc))
+            await asyncio.sleep(0.15)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        assert await store.get_company(str(doc["_id"])) == before
+        assert await store.leased_ids() == set()
+
+
+async def test_many_companies_run_concurrently_up_to_the_limit(
+    store: CompanyStore, tmp_path: Path
+) -> None:
+    with SandboxServer(SandboxConfig(latency=0.05)) as slow:
+        settings = engine_settings(slow.url, tmp_path / "engine.db")
+        docs = [synced_before(dot_for(bucket, 2_000_000 + 100 * n)) for n, bucket in
+                enumerate([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])]  # fmt: skip
+        await store.insert_documents(docs)
+        running = peak = 0
+
+        def watch(event: RunEvent) -> None:
+            nonlocal running, peak
+            if isinstance(event, RunStarted):
+                running += 1
+                peak = max(peak, running)
+            elif isinstance(event, RunFinished):
+                running -= 1
+
+        async with SyncEngine(store, settings) as engine:
+            outcomes = await engine.run_many(docs, emit=watch, concurrency=4)
+    assert peak == 4
+    assert all(isinstance(o, RunFinished) and o.success for o in outcomes)
+    for doc in docs:
+        _, company = await reread(store, doc)
+        assert company.sync_status.success is True
+
+
+async def test_sync_iterates_events_and_closing_early_cancels_the_run(
+    store: CompanyStore, tmp_path: Path
+) -> None:
+    with SandboxServer(SandboxConfig(latency=0.3)) as slow:
+        settings = engine_settings(slow.url, tmp_path / "engine.db", timeout=5)
+        doc = await add(store, {"_id": ObjectId(), "name": "Iter", "dotNumber": dot_for(40)})
+        async with SyncEngine(store, settings) as engine:
+            stream = engine.sync(doc)
+            first = await anext(stream)
+            assert isinstance(first, RunStarted)
+            await stream.aclose()  # the operator moved on
+            assert await store.leased_ids() == set()
+            events = [event async for event in engine.sync(doc)]
+    assert isinstance(events[-1], RunFinished) and events[-1].success
+    assert isinstance(events[0], RunStarted)
+
+
+async def test_an_invalid_dot_is_refused_before_any_request(
+    engine: SyncEngine, store: CompanyStore
+) -> None:
+    doc = await add(store, {"_id": ObjectId(), "name": "No DOT", "dotNumber": "n/a"})
+    events, outcome = await run(engine, doc)
+    assert isinstance(outcome, RunRefused) and "DOT" in outcome.reason
+    assert events == [outcome]
+    _, company = await reread(store, doc)
+    assert company.sync_status.last_run is None

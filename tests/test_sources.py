@@ -1,0 +1,218 @@
+"""The source adapters against real FMCSA responses (copied from ../shared/fmcsa-samples)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from fmcsa_tui.models import Source
+from fmcsa_tui.sync.http import SourceError, decode
+from fmcsa_tui.sync.sources import (
+    build_inspections,
+    parse_basics,
+    parse_carrier,
+    parse_socrata_date,
+    parse_violations,
+)
+
+SAMPLES = Path(__file__).parent / "samples"
+AT = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def sample(name: str) -> Any:
+    return json.loads((SAMPLES / name).read_text())
+
+
+def test_numeric_percentiles_and_measures_from_2021_basics() -> None:
+    data = parse_basics(sample("qcmobile-2021/basics.json"), "44110", AT)
+    fields = data.fields
+    assert data.source is Source.CSA_SCORES
+    assert fields["smsBasics.unsafeDriving"] == 18
+    assert fields["smsBasics.hoursOfService"] == 57
+    assert fields["smsBasics.driverFitness"] == 28
+    # the BASIC name holds a real zero-width space: "Controlled Substances/\u200bAlcohol"
+    assert fields["smsBasics.controlledSubstances"] == 0
+    assert fields["smsBasics.vehicleMaintenance"] == 19
+    assert fields["smsBasics.vehicleMaintenanceMeasure"] == 1.37
+    assert fields["smsBasics.unsafeDrivingMeasure"] == 1.02
+    # no Crash Indicator in the response: written as null, not left stale
+    assert fields["smsBasics.crashIndicator"] is None
+    assert fields["smsBasics.lastUpdated"] == AT
+    assert data.summary == "5 BASICs, 5 public"
+
+
+def test_not_public_percentiles_are_null_but_measures_kept() -> None:
+    data = parse_basics(sample("qcmobile/1000986_basics.json"), "1000986", AT)
+    fields = data.fields
+    for basic in ("unsafeDriving", "hoursOfService", "driverFitness", "vehicleMaintenance"):
+        assert fields[f"smsBasics.{basic}"] is None
+    assert fields["smsBasics.unsafeDrivingMeasure"] == 10.32
+    assert fields["smsBasics.vehicleMaintenanceMeasure"] == 11.0
+    # "Controlled Substances/&#8203;Alcohol" with the entity written out still maps
+    assert fields["smsBasics.controlledSubstancesMeasure"] == 0.0
+    assert data.summary == "5 BASICs, 0 public"
+
+
+def test_unknown_carrier_basics_is_an_empty_list_not_an_error() -> None:
+    data = parse_basics(sample("qcmobile/9900001_basics.json"), "9900001", AT)
+    assert data.summary == "no BASICs on record"
+    assert all(
+        value is None for key, value in data.fields.items() if key != "smsBasics.lastUpdated"
+    )
+
+
+def test_carrier_record_fills_inspection_stats() -> None:
+    data = parse_carrier(sample("qcmobile-2021/carrier.json"), "158121", AT)
+    fields = data.fields
+    assert fields["fmcsaData.inspections.driverInspections"] == 259
+    assert fields["fmcsaData.inspections.driverOOS"] == 3
+    assert fields["fmcsaData.inspections.driverOOSPercent"] == 1.16
+    assert fields["fmcsaData.inspections.driverNationalAvg"] == 5.51
+    assert fields["fmcsaData.inspections.vehicleInspections"] == 124
+    assert fields["fmcsaData.inspections.vehicleOOSPercent"] == 13.71
+    assert fields["fmcsaData.inspections.hazmatInspections"] == 10
+    assert fields["fmcsaData.inspections.totalInspections"] == 259
+    assert fields["fmcsaData.inspections.crashes.total"] == 15
+    assert fields["fmcsaData.inspections.crashes.injury"] == 3
+    assert fields["fmcsaData.inspections.crashes.tow"] == 12
+    assert fields["fmcsaData.inspections.carrier.legalName"] == "VERIHA TRUCKING INC"
+    assert fields["fmcsaData.inspections.carrier.dotNumber"] == "158121"
+    assert fields["fmcsaData.inspections.carrier.safetyRating"] == "S"
+    assert fields["fmcsaData.inspections.carrier.operatingStatus"] == "AUTHORIZED"
+    assert fields["fmcsaData.inspections.lastSync"] == AT
+    assert data.legal_name == "VERIHA TRUCKING INC"
+    assert all(key.startswith("fmcsaData.inspections.") for key in fields)
+
+
+def test_unknown_carrier_is_a_permanent_not_found() -> None:
+    with pytest.raises(SourceError) as caught:
+        parse_carrier(sample("qcmobile/9900001_carrier.json"), "9900001", AT)
+    assert caught.value.permanent
+    assert "carrier not found" in caught.value.message
+    assert "9900001" in caught.value.message
+
+
+def test_violation_row_joins_into_an_inspection_document() -> None:
+    violations = sample("socrata/8mt8-2mdr_1.json")
+    inspections = [
+        {
+            "unique_id": "742527801",
+            "report_number": "WA1234000001",
+            "report_state": "WA",
+            "insp_date": "28-AUG-24",
+            "insp_level_id": "3",
+            "driver_oos_total": "0",
+            "vehicle_oos_total": "1",
+            "hazmat_oos_total": "0",
+        },
+        {"unique_id": "742527999", "report_number": "WA1234000002", "insp_date": "01-SEP-24"},
+    ]
+    docs = {doc["reportNumber"]: doc for doc in build_inspections(violations, inspections)}
+    first = docs["WA1234000001"]
+    assert first["inspectionDate"] == datetime(2024, 8, 28, tzinfo=UTC)
+    assert first["state"] == "WA"
+    assert first["inspectionLevel"] == 3
+    assert (first["vehicleOOS"], first["driverOOS"], first["hazmatOOS"]) == (True, False, False)
+    assert first["totalViolations"] == 1
+    assert first["violations"] == [
+        {
+            "code": "3922SLLS4",
+            "description": "State/Local Laws - Speeding 15 or more miles per hour over the "
+            "speed limit",
+            "basic": "Unsafe Driving",
+            "severityWeight": 10,
+            "oos": False,
+            "unit": "D",
+        }
+    ]
+    assert docs["WA1234000002"]["totalViolations"] == 0
+
+
+def test_violations_without_an_inspection_row_still_get_a_document() -> None:
+    rows = [
+        {"unique_id": "9", "insp_date": "02-JAN-25", "viol_code": "392.2", "oos_indicator": "Y",
+         "viol_unit": "1", "severity_weight": "5"},
+        {"unique_id": "9", "insp_date": "02-JAN-25", "viol_code": "395.8", "oos_indicator": "N",
+         "viol_unit": "D", "severity_weight": "3"},
+    ]  # fmt: skip
+    data = parse_violations(rows, [], AT)
+    assert data.fields == {"fmcsaData.lastViolationSync": AT}
+    assert data.inspections is not None
+    [doc] = data.inspections
+    assert doc["reportNumber"] == "9"
+    assert doc["vehicleOOS"] is True and doc["driverOOS"] is False
+    assert [v["oos"] for v in doc["violations"]] == [True, False]
+    assert data.summary == "1 inspections, 2 violations"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("28-AUG-24", datetime(2024, 8, 28, tzinfo=UTC)),
+        ("5-jan-99", datetime(1999, 1, 5, tzinfo=UTC)),
+        ("2024-08-28T00:00:00.000", datetime(2024, 8, 28, tzinfo=UTC)),
+        ("20240828", datetime(2024, 8, 28, tzinfo=UTC)),
+        ("31-FEB-24", None),
+        ("yesterday", None),
+        ("", None),
+    ],
+)
+def test_socrata_dates(text: str, expected: datetime | None) -> None:
+    assert parse_socrata_date(text) == expected
+
+
+def _response(
+    status: int, body: bytes, content_type: str = "application/json", **headers: str
+) -> httpx.Response:
+    return httpx.Response(status, content=body, headers={"content-type": content_type, **headers})
+
+
+def test_bad_webkey_404_is_permanent_and_names_the_setting() -> None:
+    body = (SAMPLES / "errors/webkey-not-found_brandenc40-qcmobile.json").read_bytes()
+    with pytest.raises(SourceError) as caught:
+        decode(_response(404, body), "QCMobile", "basics")
+    assert caught.value.permanent
+    assert "Webkey not found" in caught.value.message and "webkey" in caught.value.message
+
+
+def test_missing_webkey_404_is_permanent() -> None:
+    body = (SAMPLES / "errors/must-provide-webkey_dot76830_2026-08-19.json").read_bytes()
+    with pytest.raises(SourceError) as caught:
+        decode(_response(404, body), "QCMobile", "carrier")
+    assert caught.value.permanent and "Must provide Webkey" in caught.value.message
+
+
+def test_maintenance_page_is_transient_even_with_http_200() -> None:
+    title = (SAMPLES / "errors/fmcsa-maintenance-title-indicator.txt").read_text().strip()
+    page = f"<!DOCTYPE html><html><head>{title}</head><body>Back soon</body></html>".encode()
+    with pytest.raises(SourceError) as caught:
+        decode(_response(200, page, "text/html; charset=utf-8"), "QCMobile", "carrier")
+    assert not caught.value.permanent
+    assert "maintenance" in caught.value.message
+
+
+def test_throttling_is_transient_and_carries_retry_after() -> None:
+    with pytest.raises(SourceError) as caught:
+        decode(_response(429, b"{}", **{"retry-after": "7"}), "DataHub", "8mt8-2mdr page 1")
+    assert not caught.value.permanent and caught.value.retry_after == 7.0
+
+
+def test_soql_query_error_is_permanent() -> None:
+    body = json.dumps(
+        {"message": "No such column: dotnumber", "errorCode": "query.soql.no-such-column"}
+    ).encode()
+    with pytest.raises(SourceError) as caught:
+        decode(_response(400, body), "DataHub", "8mt8-2mdr page 1")
+    assert caught.value.permanent and "query.soql.no-such-column" in caught.value.message
+
+
+def test_server_errors_are_transient_and_json_is_decoded() -> None:
+    with pytest.raises(SourceError) as caught:
+        decode(_response(503, b"Service Unavailable", "text/plain"), "QCMobile", "basics")
+    assert not caught.value.permanent and "HTTP 503" in caught.value.message
+    assert decode(_response(200, b'{"content": []}'), "QCMobile", "basics") == {"content": []}
