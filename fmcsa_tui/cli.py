@@ -123,9 +123,12 @@ def iso(when: datetime | None) -> str | None:
 @click.version_option(package_name="fmcsa-tui")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
-    """Operator dashboard and headless sync engine for FMCSA carrier data."""
+    """Operator dashboard and headless sync engine for FMCSA carrier data.
+
+    Without a command, opens the dashboard on the configured store.
+    """
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        ctx.invoke(dashboard, store_url=None)
 
 
 @cli.command("seed-demo")
@@ -478,15 +481,43 @@ class _SyncReport:
         return 0 if bad == 0 else 1
 
 
-# --- demo ------------------------------------------------------------------------------
+# --- the dashboard ---------------------------------------------------------------------
 
 DEMO_COMPANIES = 200
+DEMO_TIMEOUT = 5.0  # the sandbox's timeout faults are quicker to watch with a short timeout
+
+
+def _open_dashboard(settings: Settings) -> None:
+    """Open the store, run the dashboard until the operator quits, close the store."""
+    from fmcsa_tui.ui.app import FmcsaApp
+
+    store = open_store_or_abort(settings)
+    try:
+        FmcsaApp(store, settings).run()
+    finally:
+        _run(store.close())
+
+
+def open_store_or_abort(settings: Settings) -> CompanyStore:
+    try:
+        store = open_store(settings.store)
+        _run(store.open())
+    except StoreError as error:
+        raise Abort(str(error)) from None
+    return store
+
+
+@cli.command()
+@store_option
+def dashboard(store_url: str | None) -> None:
+    """Open the dashboard on the configured store (also what plain `fmcsa-tui` does)."""
+    _open_dashboard(_settings(store=store_url))
 
 
 @cli.command()
 @store_option
 def demo(store_url: str | None) -> None:
-    """The headless demo: seed a demo store (first use), sync it against the sandbox."""
+    """The dashboard on a demo store (seeded on first use) with the sandbox as FMCSA."""
     from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
     from fmcsa_tui.settings import demo_store_url
 
@@ -496,15 +527,12 @@ def demo(store_url: str | None) -> None:
         async with _opened(base) as store:
             if not await store.list_summaries():
                 await store.insert_documents(demo_documents(DEMO_COMPANIES))
-                click.echo(f"seeded {DEMO_COMPANIES} sample carriers into {store.description}")
 
     _run(seed_if_empty())
-    with SandboxServer(SandboxConfig()) as server:
-        settings = with_overrides(base, **_fmcsa_settings(server.url, base))
-        _run(_sync(settings, (), True, False, list(Source)))
-    click.echo("")
-    ctx = click.get_current_context()
-    ctx.invoke(status, as_json=False, failed="any", store_url=base.store)
+    with SandboxServer(SandboxConfig(hang_seconds=DEMO_TIMEOUT * 2)) as server:
+        overrides = _fmcsa_settings(server.url, base)
+        overrides["timeout"] = min(base.timeout, DEMO_TIMEOUT)
+        _open_dashboard(with_overrides(base, **overrides))
 
 
 # --- sandbox -------------------------------------------------------------------------

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     stale_after_hours: float = Field(
         24.0, gt=0, description="A source is stale after this long without success"
     )
+    keymap: dict[str, str] = Field(
+        default_factory=dict,
+        description='Dashboard keys by binding id, e.g. {"app.resync": "ctrl+r"}',
+    )
     lease_seconds: float = Field(
         120.0, gt=0, description="How long a run's per-company lease lasts between renewals"
     )

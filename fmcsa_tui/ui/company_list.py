@@ -1,0 +1,454 @@
+"""`CompanyList`: the operator's list of carriers, 100,000 rows without a stall.
+
+A `ScrollView` on Textual's Line API: `render_line` builds only the rows on screen, from
+the pure model in `fmcsa_tui.ui.rows`. Line 0 is a pinned header (clicking a title
+sorts by it); the rows scroll beneath it. Names are rendered literally, made safe by
+`fmcsa_tui.ui.text.safe_line` and cut by cell width, so columns stay aligned whatever a
+document holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import ClassVar, overload
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.await_remove import AwaitRemove
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.timer import Timer
+
+from fmcsa_tui.models import CompanySummary, Source, utcnow
+from fmcsa_tui.store.base import CompanyFilter
+from fmcsa_tui.ui.rows import COLUMNS, GAP, SORT_COLUMNS, CompanyRows, column_widths, format_age
+from fmcsa_tui.ui.text import fit, safe_line
+
+__all__ = ["SPINNER_FRAMES", "CompanyList"]
+
+#: The frames of the "syncing" spinner, advanced about 8 times a second.
+SPINNER_FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+_SPINNER_INTERVAL = 1 / 8
+_AGE_REFRESH_INTERVAL = 30.0
+_ERROR_MARK = "✗ "
+_SOURCES = tuple(Source)
+_SEPARATOR = " " * GAP
+
+_widths = lru_cache(maxsize=8)(column_widths)
+
+
+class CompanyList(ScrollView, can_focus=True):
+    """Carriers, one per line: DOT, name, status, last run and each source's age.
+
+    The cursor stays on the same company (by id) across filtering, sorting and data
+    updates; a company that drops out of the view leaves the cursor at the same index.
+    """
+
+    ALLOW_SELECT = False
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor_up", "Up", show=False, id="list.cursor_up"),
+        Binding("down", "cursor_down", "Down", show=False, id="list.cursor_down"),
+        Binding("pageup", "cursor_page_up", "Page up", show=False, id="list.page_up"),
+        Binding("pagedown", "cursor_page_down", "Page down", show=False, id="list.page_down"),
+        Binding("home", "cursor_first", "First", show=False, id="list.cursor_first"),
+        Binding("end", "cursor_last", "Last", show=False, id="list.cursor_last"),
+        Binding("enter", "select", "Open", show=False, id="list.select"),
+        Binding("o", "cycle_sort", "Sort", id="list.cycle_sort"),
+        Binding("O", "reverse_sort", "Reverse sort", show=False, id="list.reverse_sort"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "company-list--header",
+        "company-list--cursor",
+        "company-list--ok",
+        "company-list--failed",
+        "company-list--never",
+        "company-list--syncing",
+        "company-list--unreadable",
+        "company-list--stale",
+        "company-list--error-mark",
+    }
+
+    DEFAULT_CSS = """
+    CompanyList {
+        background: $surface;
+        color: $foreground;
+        overflow-x: auto;
+        overflow-y: scroll;
+        & > .company-list--header {
+            text-style: bold;
+            background: $panel;
+            color: $foreground;
+        }
+        & > .company-list--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus > .company-list--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+        & > .company-list--ok { color: $text-success; }
+        & > .company-list--failed { color: $text-error; }
+        & > .company-list--never { color: $text-warning; text-style: dim; }
+        & > .company-list--syncing { color: ansi_cyan; text-style: bold; }
+        & > .company-list--unreadable { color: ansi_magenta; }
+        & > .company-list--stale { color: $text-warning; }
+        & > .company-list--error-mark { color: $text-error; text-style: bold; }
+    }
+    """
+
+    class Highlighted(Message):
+        """The highlighted company changed, or its data did. None: the list is empty."""
+
+        def __init__(self, company_list: CompanyList, summary: CompanySummary | None) -> None:
+            self.company_list = company_list
+            self.summary = summary
+            super().__init__()
+
+        @property
+        def control(self) -> CompanyList:
+            return self.company_list
+
+    class Selected(Message):
+        """Enter (or a double click) on a company."""
+
+        def __init__(self, company_list: CompanyList, summary: CompanySummary) -> None:
+            self.company_list = company_list
+            self.summary = summary
+            super().__init__()
+
+        @property
+        def control(self) -> CompanyList:
+            return self.company_list
+
+    cursor_row: reactive[int] = reactive(0, init=False)
+    """Position of the cursor in the view (0 = first row under the header)."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        stale_after: timedelta = timedelta(hours=24),
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._clock = clock
+        self._stale_after = stale_after
+        self._rows = CompanyRows()
+        self._syncing: frozenset[str] = frozenset()
+        self._spinner_frame = 0
+        self._spinner_timer: Timer | None = None
+        self._last_highlighted: CompanySummary | None = None
+
+    # -- public API
+
+    @property
+    def filter(self) -> CompanyFilter:
+        return self._rows.filter
+
+    @property
+    def total_count(self) -> int:
+        return len(self._rows)
+
+    @property
+    def visible_count(self) -> int:
+        return len(self._rows.view)
+
+    @property
+    def sort_column(self) -> str:
+        return self._rows.sort_column
+
+    @property
+    def sort_reverse(self) -> bool:
+        return self._rows.sort_reverse
+
+    @property
+    def highlighted(self) -> CompanySummary | None:
+        if not self._rows.view:
+            return None
+        return self._rows.at(min(self.cursor_row, len(self._rows.view) - 1))
+
+    def set_rows(self, summaries: list[CompanySummary]) -> None:
+        """Replace all data."""
+        self._change_view(lambda: self._rows.set_rows(summaries))
+
+    def upsert(self, summaries: Iterable[CompanySummary]) -> None:
+        """Add or replace rows by id; sort, filter and cursor are kept."""
+        self._change_view(lambda: self._rows.upsert(summaries))
+
+    @overload
+    def remove(self) -> AwaitRemove: ...
+
+    @overload
+    def remove(self, ids: Iterable[str]) -> None: ...
+
+    def remove(self, ids: Iterable[str] | None = None) -> AwaitRemove | None:
+        """Remove the companies with these ids; without ids, the widget (as `Widget.remove`)."""
+        if ids is None:
+            return super().remove()
+        self._change_view(lambda: self._rows.remove(ids))
+        return None
+
+    def set_filter(self, flt: CompanyFilter) -> None:
+        """Show only the companies `flt.matches` (its stale rule uses this widget's clock)."""
+        self._change_view(lambda: self._rows.set_filter(flt, self._clock()))
+
+    def set_syncing(self, ids: set[str]) -> None:
+        """Show these companies as syncing, with a spinner, until the next call."""
+        self._syncing = frozenset(ids)
+        if self._spinner_timer is not None:
+            if self._syncing:
+                self._spinner_timer.resume()
+            else:
+                self._spinner_timer.pause()
+        self.refresh()
+
+    def visible_summaries(self) -> list[CompanySummary]:
+        """The companies in the view, in display order."""
+        return self._rows.visible_summaries()
+
+    def get(self, company_id: str) -> CompanySummary | None:
+        return self._rows.get(company_id)
+
+    def move_to(self, company_id: str) -> None:
+        """Put the cursor on the company, if it is in the view."""
+        position = self._rows.position_of(company_id)
+        if position is not None:
+            self.cursor_row = position
+
+    def sort_by(self, column: str, reverse: bool = False) -> None:
+        """Sort by a column key (see `fmcsa_tui.ui.rows.SORT_COLUMNS`)."""
+        self._change_view(lambda: self._rows.set_sort(column, reverse))
+
+    # -- keeping the cursor, the scroll range and the messages right
+
+    def _change_view(self, change: Callable[[], None]) -> None:
+        """Apply a change to the rows; the cursor follows its company, or its index."""
+        before = self.highlighted
+        row = self.cursor_row
+        change()
+        if before is not None:
+            position = self._rows.position_of(before.id)
+            if position is not None:
+                row = position
+        self._update_virtual_size()
+        self.cursor_row = row  # validated into range; the watcher scrolls and posts
+        self._post_highlighted()
+        self.refresh()
+
+    def validate_cursor_row(self, row: int) -> int:
+        return max(0, min(row, len(self._rows.view) - 1))
+
+    def watch_cursor_row(self) -> None:
+        self._scroll_to_cursor()
+        self._post_highlighted()
+
+    def _post_highlighted(self) -> None:
+        summary = self.highlighted
+        if summary != self._last_highlighted:
+            self._last_highlighted = summary
+            self.post_message(self.Highlighted(self, summary))
+
+    def _update_virtual_size(self) -> None:
+        width = self.scrollable_content_region.width
+        line_width = sum(_widths(width)) + GAP * (len(COLUMNS) - 1)
+        self.virtual_size = Size(max(width, line_width), len(self._rows.view) + 1)
+
+    @property
+    def _page_height(self) -> int:
+        """How many rows fit under the header."""
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def _scroll_to_cursor(self) -> None:
+        if not self.is_mounted:
+            return
+        top = round(self.scroll_y)
+        row, page = self.cursor_row, self._page_height
+        if row < top:
+            self.scroll_to(y=row, animate=False)
+        elif row >= top + page:
+            self.scroll_to(y=row - page + 1, animate=False)
+
+    # -- events and timers
+
+    def on_mount(self) -> None:
+        self._spinner_timer = self.set_interval(
+            _SPINNER_INTERVAL, self._advance_spinner, pause=not self._syncing
+        )
+        self.set_interval(_AGE_REFRESH_INTERVAL, self._refresh_ages)
+        self._update_virtual_size()
+
+    def on_resize(self) -> None:
+        self._update_virtual_size()
+        self._scroll_to_cursor()
+
+    def _advance_spinner(self) -> None:
+        """Next spinner frame; repaint only the syncing rows on screen, if any."""
+        if self.app.animation_level == "none":
+            return  # TEXTUAL_ANIMATIONS=none: a still frame, for screen readers and snapshots
+        self._spinner_frame = (self._spinner_frame + 1) % len(SPINNER_FRAMES)
+        top = round(self.scroll_y)
+        bottom = min(top + self._page_height, len(self._rows.view))
+        syncing, at = self._syncing, self._rows.at
+        for position in range(top, bottom):
+            if at(position).id in syncing:
+                self.refresh_line(position + 1)  # virtual line: the header is line 0
+
+    def _refresh_ages(self) -> None:
+        if self.filter.stale_after is not None:  # rows may have turned stale since
+            self._change_view(lambda: self._rows.refilter(self._clock()))
+        else:
+            self.refresh()
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if offset.y == 0:
+            column = self._column_at(offset.x + round(self.scroll_x))
+            if column is not None:
+                self.action_sort(column)
+            return
+        position = round(self.scroll_y) + offset.y - 1
+        if position < len(self._rows.view):
+            self.cursor_row = position
+            if event.chain >= 2:
+                self.action_select()
+
+    def _column_at(self, x: int) -> str | None:
+        """The key of the column at cell `x` of a line (a gap belongs to its left)."""
+        start = 0
+        for column, width in zip(
+            COLUMNS, _widths(self.scrollable_content_region.width), strict=True
+        ):
+            start += width + GAP
+            if x < start:
+                return column.key
+        return None
+
+    # -- actions
+
+    def action_cursor_up(self) -> None:
+        self.cursor_row -= 1
+
+    def action_cursor_down(self) -> None:
+        self.cursor_row += 1
+
+    def action_cursor_page_up(self) -> None:
+        self.cursor_row -= self._page_height
+
+    def action_cursor_page_down(self) -> None:
+        self.cursor_row += self._page_height
+
+    def action_cursor_first(self) -> None:
+        self.cursor_row = 0
+
+    def action_cursor_last(self) -> None:
+        self.cursor_row = len(self._rows.view) - 1
+
+    def action_select(self) -> None:
+        summary = self.highlighted
+        if summary is not None:
+            self.post_message(self.Selected(self, summary))
+
+    def action_sort(self, column: str) -> None:
+        """Sort by `column`, ascending; the sorted column again flips the direction."""
+        if column == self.sort_column:
+            self.sort_by(column, not self.sort_reverse)
+        else:
+            self.sort_by(column)
+
+    def action_cycle_sort(self) -> None:
+        following = (SORT_COLUMNS.index(self.sort_column) + 1) % len(SORT_COLUMNS)
+        self.sort_by(SORT_COLUMNS[following])
+
+    def action_reverse_sort(self) -> None:
+        self.sort_by(self.sort_column, not self.sort_reverse)
+
+    # -- rendering
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        widths = _widths(width)
+        base = self.rich_style
+        if y == 0:
+            strip = self._header_strip(widths)
+        else:
+            position = scroll_y + y - 1
+            if position >= len(self._rows.view):
+                return Strip.blank(width, base)
+            strip = self._row_strip(position, widths, base)
+        return strip.crop_extend(scroll_x, scroll_x + width, base)
+
+    def _header_strip(self, widths: tuple[int, ...]) -> Strip:
+        style = self.get_component_rich_style("company-list--header")
+        texts = []
+        for column, width in zip(COLUMNS, widths, strict=True):
+            title = column.title
+            if column.key == self.sort_column:
+                arrow = "▼" if self.sort_reverse else "▲"
+                title = f"{fit(title, width - 2).rstrip()} {arrow}"
+            texts.append(fit(title, width, column.align))
+        return Strip([Segment(_SEPARATOR.join(texts), style)])
+
+    def _row_strip(self, position: int, widths: tuple[int, ...], base: Style) -> Strip:
+        summary = self._rows.at(position)
+        now = self._clock()
+        component = self.get_component_rich_style
+        if position == self.cursor_row:
+            base = base + component("company-list--cursor")
+        dot_w, name_w, status_w, run_w, *source_ws = widths
+
+        def styled(name: str) -> Style:
+            return base + component(f"company-list--{name}", partial=True)
+
+        segments = [Segment(fit(safe_line(summary.dot_number), dot_w, "right"), base)]
+        segments.append(Segment(_SEPARATOR, base))
+        unreadable = summary.status == "unreadable"
+        if unreadable:
+            name = safe_line(f"unreadable: {summary.problem or 'unknown problem'}")
+            segments.append(Segment(fit(name, name_w), styled("unreadable")))
+        else:
+            segments.append(Segment(fit(safe_line(summary.name), name_w), base))
+        segments.append(Segment(_SEPARATOR, base))
+
+        if summary.id in self._syncing:
+            frame = SPINNER_FRAMES[self._spinner_frame]
+            segments.append(Segment(fit(f"{frame} syncing", status_w), styled("syncing")))
+        else:
+            segments.append(Segment(fit(summary.status, status_w), styled(summary.status)))
+        segments.append(Segment(_SEPARATOR, base))
+
+        last_run = "" if unreadable else format_age(summary.last_run, now)
+        segments.append(Segment(fit(last_run, run_w), base))
+
+        cutoff = now - self._stale_after
+        for source, width in zip(_SOURCES, source_ws, strict=True):
+            segments.append(Segment(_SEPARATOR, base))
+            if unreadable:
+                segments.append(Segment(" " * width, base))
+                continue
+            stamp = summary.last_sync(source)
+            age_style = styled("stale") if stamp is None or stamp < cutoff else base
+            age = format_age(stamp, now)
+            if source.value in summary.error_sources:
+                mark = fit(_ERROR_MARK, min(width, len(_ERROR_MARK)))
+                segments.append(Segment(mark, styled("error-mark")))
+                segments.append(Segment(fit(age, width - len(mark)), age_style))
+            else:
+                segments.append(Segment(fit(age, width), age_style))
+        return Strip(segments)

@@ -1,0 +1,368 @@
+"""The dashboard's smaller widgets: header, filter bar, detail pane, activity panel.
+
+Every piece of carrier data is rendered as plain `Text` through `safe_line`, never as
+markup: names like ``[bold red]X[/]`` or ANSI escapes must show literally.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import humanize
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.reactive import reactive
+from textual.widgets import Label, ProgressBar, RichLog, Static
+
+from fmcsa_tui.models import Company, CompanySummary, Source, summarize, utcnow
+from fmcsa_tui.store.base import CompanyFilter
+from fmcsa_tui.sync.events import (
+    RunEvent,
+    RunFinished,
+    RunRefused,
+    RunStarted,
+    SourceFailed,
+    SourceProgress,
+    SourceStarted,
+    SourceSucceeded,
+)
+from fmcsa_tui.ui.text import safe_line
+
+Clock = Callable[[], datetime]
+
+
+def utc_text(when: datetime | None) -> str:
+    if when is None:
+        return "never"
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def long_ago(when: datetime | None, now: datetime) -> str:
+    return "never" if when is None else humanize.naturaltime(now - when)
+
+
+def describe_filter(flt: CompanyFilter, stale_after: timedelta) -> str:
+    """The active filter in words, for the always-visible filter bar."""
+    parts = []
+    if flt.text:
+        parts.append(f"search “{safe_line(flt.text)}”")
+    if flt.failed_source == "any":
+        parts.append("any failure")
+    elif flt.failed_source:
+        parts.append(f"failed {flt.failed_source}")
+    if flt.status == "never":
+        parts.append("never synced")
+    elif flt.status:
+        parts.append(f"status {flt.status}")
+    if flt.stale_after is not None:
+        parts.append(f"stale > {humanize.naturaldelta(stale_after)}")
+    return " · ".join(parts) if parts else "all carriers"
+
+
+class StatusHeader(Static):
+    """App name, where the store is, the counts, and whether the store is reachable."""
+
+    DEFAULT_CSS = """
+    StatusHeader { height: 1; background: $panel; color: $text; padding: 0 1; }
+    StatusHeader.-disconnected { background: $error; color: $text; }
+    """
+
+    store_label: reactive[str] = reactive("")
+    counts: reactive[tuple[int, int, int, int]] = reactive((0, 0, 0, 0))
+    queued: reactive[int] = reactive(0)
+    connected: reactive[bool] = reactive(True)
+    disconnect_reason: reactive[str] = reactive("")
+    refresh_mode: reactive[str] = reactive("polling")
+
+    def render(self) -> RenderableType:
+        total, failed, never, syncing = self.counts
+        text = Text.assemble(
+            ("fmcsa-tui", "bold"),
+            "  ",
+            (f"{total:,} carriers", "bold"),
+            " · ",
+            (f"{failed:,} failed", "bold red" if failed else ""),
+            " · ",
+            (f"{never:,} never", "yellow" if never else ""),
+            " · ",
+            (f"{syncing:,} syncing", "bold cyan" if syncing else ""),
+        )
+        if self.queued:
+            text.append(f" · {self.queued:,} queued", "cyan")
+        if not self.connected:
+            text.append(f"  │  DISCONNECTED: {safe_line(self.disconnect_reason)}; retrying", "bold")
+        text.append(f"  │  {safe_line(self.store_label)}", "dim")
+        if self.connected:
+            text.append(f"  │  live: {self.refresh_mode}", "dim")
+        text.truncate(max(self.size.width - 2, 10), overflow="ellipsis")
+        return text
+
+    def watch_connected(self, connected: bool) -> None:
+        self.set_class(not connected, "-disconnected")
+
+
+class FilterBar(Static):
+    """The active filter and the row count: always on screen."""
+
+    DEFAULT_CSS = """
+    FilterBar { height: 1; padding: 0 1; background: $boost; }
+    """
+
+    description: reactive[str] = reactive("all carriers")
+    shown: reactive[int] = reactive(0)
+    total: reactive[int] = reactive(0)
+    sort: reactive[str] = reactive("")
+
+    def render(self) -> RenderableType:
+        return Text.assemble(
+            ("Filter: ", "bold"),
+            self.description,
+            "  │  ",
+            (f"{self.shown:,}", "bold"),
+            f" of {self.total:,} rows",
+            ("  │  sorted by " + self.sort) if self.sort else "",
+        )
+
+
+class DetailPane(VerticalScroll):
+    """Everything about the highlighted carrier, and its run's live state per source."""
+
+    DEFAULT_CSS = """
+    DetailPane { padding: 0 1; }
+    DetailPane > Static { width: 100%; }
+    """
+
+    document: reactive[dict[str, Any] | None] = reactive(None, always_update=True)
+    live: reactive[dict[Source, str]] = reactive(dict, always_update=True)
+
+    def __init__(self, *, clock: Clock = utcnow, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._clock = clock
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("No carrier selected", style="dim"), id="detail-body")
+
+    def watch_document(self) -> None:
+        self._update()
+
+    def watch_live(self) -> None:
+        self._update()
+
+    def _update(self) -> None:
+        if self.is_mounted:
+            self.query_one("#detail-body", Static).update(self.render_body())
+
+    def render_body(self) -> RenderableType:
+        doc = self.document
+        if doc is None:
+            return Text("No carrier selected", style="dim")
+        summary = summarize(doc)
+        if summary.status == "unreadable":
+            return Group(
+                Text(f"Unreadable document {summary.id}", style="bold magenta"),
+                Text(safe_line(summary.problem)),
+                Text("It is listed as it is; fmcsa-tui never rewrites it whole.", style="dim"),
+            )
+        return self._render_company(Company.model_validate(doc), summary)
+
+    def _render_company(self, company: Company, summary: CompanySummary) -> RenderableType:
+        now = self._clock()
+        status = company.sync_status
+        title = Text(safe_line(company.name) or "(no name yet)", style="bold")
+        ids = Text.assemble(
+            ("DOT ", "dim"),
+            safe_line(company.dot_number) or "?",
+            ("   MC ", "dim"),
+            safe_line(company.mc_number) or "-",
+        )
+        style = {"ok": "green", "failed": "bold red", "never": "yellow"}.get(summary.status, "")
+        run = Text.assemble(
+            ("Status ", "dim"),
+            (summary.status, style),
+            ("   success ", "dim"),
+            {True: "true", False: "false", None: "-"}[status.success],
+        )
+        last_run = Text.assemble(
+            ("Last run ", "dim"),
+            utc_text(status.last_run),
+            (f"  ({long_ago(status.last_run, now)})", "dim"),
+        )
+        sources = Table(box=None, expand=True, padding=(0, 1), show_edge=False)
+        sources.add_column("Source", no_wrap=True)
+        sources.add_column("Last success (UTC)", no_wrap=True)
+        sources.add_column("Age", no_wrap=True)
+        sources.add_column("Now", ratio=1)
+        errors_by_source = {error.source: error for error in status.errors}
+        for source in Source:
+            stamp = status.last_sync(source)
+            error = errors_by_source.get(source.value)
+            current = self.live.get(source)
+            if current is not None:
+                now_text = Text(current, style="cyan")
+            elif error is not None:
+                now_text = Text(safe_line(error.error), style="red")
+            else:
+                now_text = Text("ok" if stamp else "-", style="green" if stamp else "dim")
+            sources.add_row(
+                Text(source.value, style="red" if error else ""),
+                stamp.astimezone(UTC).strftime("%m-%d %H:%M") if stamp else "never",
+                long_ago(stamp, now) if stamp else "",
+                now_text,
+            )
+        parts: list[RenderableType] = [title, ids, run, last_run, Text(""), sources]
+        if status.errors:
+            errors = Table(box=None, expand=True, padding=(0, 1), show_edge=False)
+            errors.add_column("Error source", no_wrap=True)
+            errors.add_column("Error", ratio=1)
+            errors.add_column("At", no_wrap=True)
+            for error in status.errors:
+                errors.add_row(
+                    Text(safe_line(error.source), style="red"),
+                    Text(safe_line(error.error)),
+                    utc_text(error.timestamp),
+                )
+            parts += [Text(""), Text(f"Errors ({len(status.errors)})", style="bold red"), errors]
+        return Group(*parts)
+
+
+class BulkProgress(Horizontal):
+    """done/total, failures, rate and ETA of a bulk resync."""
+
+    DEFAULT_CSS = """
+    BulkProgress { height: 1; display: none; }
+    BulkProgress.-running { display: block; }
+    BulkProgress ProgressBar { width: 40; }
+    BulkProgress Label { width: 1fr; padding: 0 1; }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.total = 0
+        self.done = 0
+        self.failed = 0
+        self._started = 0.0
+        self._finish_times: deque[float] = deque(maxlen=50)
+
+    def compose(self) -> ComposeResult:
+        yield ProgressBar(show_eta=False, show_percentage=True)
+        yield Label("")
+
+    def begin(self, total: int) -> None:
+        if not self.has_class("-running"):
+            self.total = self.done = self.failed = 0
+            self._started = time.monotonic()
+            self._finish_times.clear()
+        self.total += total
+        self.add_class("-running")
+        self._show()
+
+    def finished_one(self, success: bool) -> None:
+        if not self.has_class("-running"):
+            return
+        self.done += 1
+        self.failed += 0 if success else 1
+        self._finish_times.append(time.monotonic())
+        self._show()
+
+    def _show(self) -> None:
+        self.query_one(ProgressBar).update(total=max(self.total, 1), progress=self.done)
+        elapsed = max(time.monotonic() - self._started, 1e-6)
+        rate = self.done / elapsed
+        remaining = self.total - self.done
+        eta = f"ETA {humanize.naturaldelta(remaining / rate)}" if rate > 0 and remaining else ""
+        self.query_one(Label).update(
+            Text.assemble(
+                (f"{self.done:,}/{self.total:,} done", "bold"),
+                " · ",
+                (f"{self.failed:,} failed", "red" if self.failed else ""),
+                f" · {rate:.1f}/s · ",
+                eta if remaining else "finished",
+            )
+        )
+        if not remaining:
+            self.set_timer(5, self._hide_if_done)
+
+    def _hide_if_done(self) -> None:
+        if self.done >= self.total:
+            self.remove_class("-running")
+
+
+class ActivityPanel(Vertical):
+    """The engine's events as they stream, one line each, and the bulk progress."""
+
+    DEFAULT_CSS = """
+    ActivityPanel { height: 9; border-top: solid $primary-darken-2; }
+    ActivityPanel RichLog { height: 1fr; background: $surface; }
+    """
+
+    def __init__(self, *, clock: Clock = utcnow, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._clock = clock
+
+    def compose(self) -> ComposeResult:
+        yield BulkProgress()
+        yield RichLog(max_lines=2000, wrap=False, markup=False, highlight=False, min_width=40)
+
+    @property
+    def progress(self) -> BulkProgress:
+        return self.query_one(BulkProgress)
+
+    def record(self, event: RunEvent) -> None:
+        line = self._line(event)
+        if line is not None:
+            stamp = self._clock().astimezone(UTC).strftime("%H:%M:%S")
+            self.query_one(RichLog).write(Text.assemble((stamp, "dim"), " ", line))
+
+    def note(self, message: str, style: str = "") -> None:
+        stamp = self._clock().astimezone(UTC).strftime("%H:%M:%S")
+        self.query_one(RichLog).write(Text.assemble((stamp, "dim"), " ", (message, style)))
+
+    @staticmethod
+    def _line(event: RunEvent) -> Text | None:
+        who = Text(f"DOT {event.dot_number:>8} ", style="bold")
+        if isinstance(event, RunStarted):
+            names = ", ".join(source.value for source in event.sources)
+            return who + Text(f"run started ({names}) {safe_line(event.name)[:40]}", "cyan")
+        if isinstance(event, SourceSucceeded):
+            retries = f", {event.attempts - 1} retries" if event.attempts > 1 else ""
+            detail = f"ok in {event.duration:.2f}s{retries}  {event.summary}"
+            return who + Text(f"{event.source.value:<12} ", "") + Text(detail, "green")
+        if isinstance(event, SourceFailed):
+            kind = "permanent" if event.permanent else f"after {event.attempts} attempts"
+            message = f"FAILED in {event.duration:.2f}s ({kind}): {safe_line(event.error)}"
+            return who + Text(f"{event.source.value:<12} ", "") + Text(message, "red")
+        if isinstance(event, SourceProgress) and event.retry_in is not None:
+            retry = f"{safe_line(event.message)}; next try in {event.retry_in:.1f}s"
+            return who + Text(f"{event.source.value:<12} ", "") + Text(retry, "yellow")
+        if isinstance(event, RunFinished):
+            if event.cancelled:
+                return who + Text(f"run cancelled after {event.duration:.1f}s", "yellow")
+            if event.success:
+                return who + Text(f"run ok in {event.duration:.1f}s", "bold green")
+            failed = ", ".join(source.value for source in event.failed_sources)
+            return who + Text(f"run failed ({failed}) in {event.duration:.1f}s", "bold red")
+        if isinstance(event, RunRefused):
+            return who + Text(f"not started: {event.reason}", "yellow")
+        return None
+
+
+def live_state(event: RunEvent) -> str | None:
+    """What the detail pane shows for a source while its run is in progress."""
+    if isinstance(event, SourceStarted):
+        return "fetching"
+    if isinstance(event, SourceProgress):
+        if event.retry_in is not None:
+            return f"{safe_line(event.message)} (next in {event.retry_in:.1f}s)"
+        return safe_line(event.message)
+    if isinstance(event, SourceSucceeded):
+        return "done"
+    if isinstance(event, SourceFailed):
+        return "failed"
+    return None

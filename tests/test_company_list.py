@@ -1,0 +1,606 @@
+"""The company list: what an operator sees, and that it keeps up with 100,000 rows."""
+
+from __future__ import annotations
+
+import random
+import time
+import unicodedata
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from rich.cells import cell_len
+from textual.app import App, ComposeResult
+from textual.strip import Strip
+
+from fmcsa_tui.models import CompanySummary, Source, Status
+from fmcsa_tui.store.base import CompanyFilter
+from fmcsa_tui.ui.company_list import SPINNER_FRAMES, CompanyList
+from fmcsa_tui.ui.rows import SORT_COLUMNS, CompanyRows, column_widths, format_age
+from fmcsa_tui.ui.text import fit, safe_line, truncate
+
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+SIZE = (120, 24)
+
+
+def summary(
+    n: int,
+    name: str | None = "Acme Trucking",
+    *,
+    dot: str | None = None,
+    mc: str | None = None,
+    status: Status = "ok",
+    last_run: datetime | None = NOW - timedelta(minutes=5),
+    csa: datetime | None = NOW - timedelta(hours=3),
+    violations: datetime | None = NOW - timedelta(hours=3),
+    inspections: datetime | None = NOW - timedelta(hours=3),
+    errors: frozenset[str] = frozenset(),
+    problem: str | None = None,
+) -> CompanySummary:
+    return CompanySummary(
+        id=f"c{n}",
+        dot_number=str(1_000_000 + n) if dot is None else dot,
+        name=name,
+        mc_number=mc,
+        status=status,
+        last_run=last_run,
+        success=status == "ok",
+        csa_scores_last_sync=csa,
+        violations_last_sync=violations,
+        inspections_last_sync=inspections,
+        error_sources=errors,
+        error_count=len(errors),
+        updated_at=None,
+        problem=problem,
+    )
+
+
+class ListApp(App[None]):
+    def __init__(self, rows: list[CompanySummary] | None = None) -> None:
+        super().__init__()
+        self.rows = rows or []
+        self.highlighted: list[CompanySummary | None] = []
+        self.selected: list[CompanySummary] = []
+
+    def compose(self) -> ComposeResult:
+        yield CompanyList(clock=lambda: NOW, id="list")
+
+    def on_mount(self) -> None:
+        self.query_one(CompanyList).set_rows(self.rows)
+
+    def on_company_list_highlighted(self, message: CompanyList.Highlighted) -> None:
+        self.highlighted.append(message.summary)
+
+    def on_company_list_selected(self, message: CompanyList.Selected) -> None:
+        self.selected.append(message.summary)
+
+
+def strips(widget: CompanyList) -> list[Strip]:
+    return [widget.render_line(y) for y in range(widget.scrollable_content_region.height)]
+
+
+def lines(widget: CompanyList) -> list[str]:
+    return [strip.text for strip in strips(widget)]
+
+
+def ids(summaries: list[CompanySummary]) -> list[str]:
+    return [s.id for s in summaries]
+
+
+def screen_lines(app: App[None]) -> list[str]:
+    """The text the compositor would put on the terminal now (from the render caches)."""
+    update = app.screen._compositor.render_full_update()
+    return ["".join(segment.text for segment in strip) for strip in update.strips]
+
+
+def column_x(widget: CompanyList, title: str) -> int:
+    header = lines(widget)[0]  # the titles are ASCII: index == cell offset
+    return header.index(title)
+
+
+# -- text helpers ------------------------------------------------------------------------
+
+
+def test_safe_line_makes_controls_visible_and_keeps_the_rest() -> None:
+    assert safe_line(None) == ""
+    assert safe_line("[bold red]X[/]") == "[bold red]X[/]"
+    assert safe_line("東京運輸") == "東京運輸"
+    assert safe_line("\x1b[31mred\x1b[0m") == "␛[31mred␛[0m"
+    assert safe_line("a\tb\x07c\nd\x7f") == "a␉b␇c␊d␡"
+    assert safe_line("evil\u202eesrever\u200b") == "evil\\u202eesrever\\u200b"
+    assert safe_line("next\x85line\u2028") == "next\\x85line\\u2028"
+
+
+def test_truncate_and_fit_count_cells() -> None:
+    assert truncate("東京運輸株式会社", 7) == "東京運…"
+    assert cell_len(truncate("東京運輸株式会社", 6)) == 6  # a split wide char is padded
+    assert fit("abc", 5, "right") == "  abc"
+    assert fit("abcdef", 4) == "abc…"
+    assert fit("", 0) == ""
+
+
+def test_format_age() -> None:
+    assert format_age(None, NOW) == "never"
+    assert format_age(NOW + timedelta(seconds=30), NOW) == "now"
+    assert format_age(NOW - timedelta(seconds=59), NOW) == "now"
+    assert format_age(NOW - timedelta(minutes=5), NOW) == "5m ago"
+    assert format_age(NOW - timedelta(hours=3, minutes=59), NOW) == "3h ago"
+    assert format_age(NOW - timedelta(days=2, hours=5), NOW) == "2d ago"
+    assert format_age(NOW - timedelta(days=800), NOW) == "2y ago"
+
+
+# -- rendering ---------------------------------------------------------------------------
+
+
+async def test_rows_render_with_header_ages_and_error_marks() -> None:
+    rows = [
+        summary(1, "Acme Trucking"),
+        summary(
+            2,
+            "Beta Freight",
+            status="failed",
+            violations=None,
+            errors=frozenset({"violations", "entity_linking"}),
+        ),
+        summary(
+            3,
+            "Gamma Haulers",
+            status="never",
+            last_run=None,
+            csa=None,
+            violations=None,
+            inspections=None,
+        ),
+        summary(4, None, dot="12", status="unreadable", last_run=None, problem="name: bad"),
+    ]
+    app = ListApp(rows)
+    async with app.run_test(size=SIZE):
+        widget = app.query_one(CompanyList)
+        header, *body = lines(widget)
+        for title in ("DOT ▲", "Name", "Status", "Last run", "CSA", "Violations", "Inspections"):
+            assert title in header
+        assert "1000001 Acme Trucking" in body[1]  # DOT "12" sorts first
+        assert body[1].split()[-9:] == ["ok", "5m", "ago"] + ["3h", "ago"] * 3
+        assert "failed" in body[2] and "✗ never" in body[2]
+        assert body[3].split()[-5:] == ["never"] * 5
+        assert body[0].lstrip().startswith("12 unreadable: name: bad")
+        assert body[4].strip() == ""
+        assert widget.total_count == widget.visible_count == 4
+
+
+async def test_styles_mark_status_stale_sources_and_errors() -> None:
+    rows = [
+        summary(1, csa=NOW - timedelta(days=3)),
+        summary(2, status="failed", errors=frozenset({"inspections"})),
+    ]
+    app = ListApp(rows)
+    async with app.run_test(size=SIZE):
+        widget = app.query_one(CompanyList)
+        widget.cursor_row = 1  # keep the cursor style off row 0
+
+        def style_of(strip: Strip, text: str) -> Any:
+            return next(seg.style for seg in strip if seg.text.strip() == text)
+
+        row_ok, row_failed = strips(widget)[1:3]
+        stale = widget.get_component_rich_style("company-list--stale", partial=True)
+        ok = widget.get_component_rich_style("company-list--ok", partial=True)
+        failed = widget.get_component_rich_style("company-list--failed", partial=True)
+        mark = widget.get_component_rich_style("company-list--error-mark", partial=True)
+        assert style_of(row_ok, "3d ago").color == stale.color
+        assert style_of(row_ok, "3h ago").color != stale.color
+        assert style_of(row_ok, "ok").color == ok.color
+        assert style_of(row_failed, "✗").color == mark.color
+        assert style_of(row_failed, "failed").color is not None
+        assert style_of(row_failed, "failed").color != ok.color
+        assert failed.color is not None
+
+
+AWKWARD_NAMES = [
+    "[bold red]X[/]",
+    "[link=https://evil.example]click[/link]",
+    "\x1b[31mRED\x1b[0m trucking",
+    "tab\there\x07bell\x00nul\r\n",
+    "東京運輸株式会社",
+    "東" * 300,
+    "x" * 300,
+    "e\u0301\u0301\u0301 combining",
+    "\u202eevil\u200bzero",
+    "",
+    None,
+    "🚚 emoji 👨‍👩‍👧 family",
+]
+
+
+async def test_awkward_names_keep_columns_aligned_and_literal() -> None:
+    rows = [summary(n, name) for n, name in enumerate(AWKWARD_NAMES)]
+    app = ListApp(rows)
+    async with app.run_test(size=SIZE):
+        widget = app.query_one(CompanyList)
+        width = widget.scrollable_content_region.width
+        status_x = column_x(widget, "Status")
+        run_x = column_x(widget, "Last run")
+        all_strips = strips(widget)
+        for strip in all_strips[1 : len(rows) + 1]:
+            assert strip.cell_length == width
+            assert cell_len(strip.crop(0, status_x).text) == status_x
+            assert strip.crop(status_x, status_x + 10).text == "ok        "
+            assert strip.crop(run_x, run_x + 8).text == "5m ago  "
+        texts = "\n".join(s.text for s in all_strips)
+        assert "[bold red]X[/]" in texts
+        assert "[link=https://evil.example]click[/link]" in texts
+        assert "␛[31mRED␛[0m trucking" in texts
+        assert "tab␉here␇bell␀nul␍␊" in texts
+        assert "東京運輸株式会社" in texts
+        assert "\\u202eevil\\u200bzero" in texts
+        for char in texts.replace("\n", ""):
+            assert unicodedata.category(char) not in {"Cc", "Cf", "Zl", "Zp"}
+        # The screen the compositor builds shows the same literal text.
+        screen_text = "\n".join(screen_lines(app))
+        assert "[bold red]X[/]" in screen_text
+        assert "\x1b" not in screen_text
+
+
+# -- filtering ---------------------------------------------------------------------------
+
+SOURCES_SEEN = ["csa_scores", "violations", "inspections", "entity_linking", "orchestrator"]
+
+
+def random_rows(count: int, seed: int = 7) -> list[CompanySummary]:
+    rng = random.Random(seed)
+    words = ["Straße", "STRASSE", "Trucking", "freight", "Ωmega", "東京", "mc", "Acme", "x\x1fy"]
+
+    def stamp() -> datetime | None:
+        return None if rng.random() < 0.15 else NOW - timedelta(hours=rng.random() * 72)
+
+    rows = []
+    for n in range(count):
+        status: Status = rng.choice(["ok", "failed", "never", "unreadable"])
+        errors = (
+            frozenset(rng.sample(SOURCES_SEEN, rng.randint(1, 2)))
+            if status == "failed"
+            else frozenset()
+        )
+        rows.append(
+            summary(
+                n,
+                None if rng.random() < 0.1 else " ".join(rng.sample(words, 2)),
+                dot=rng.choice([str(rng.randint(10_000, 99_999_999)), "ABC12", None]),
+                mc=rng.choice([None, f"MC{rng.randint(1, 999_999)}"]),
+                status=status,
+                last_run=stamp(),
+                csa=stamp(),
+                violations=stamp(),
+                inspections=stamp(),
+                errors=errors,
+            )
+        )
+    return rows
+
+
+FILTERS = [
+    CompanyFilter(),
+    *(CompanyFilter(text=t) for t in ["s", "st", "str", "stra", "straß", "strasse", "ss", "ß"]),
+    *(CompanyFilter(text=t) for t in ["tr", "tru", "truc", "tru", "tr", "tra", "Tra", "trac"]),
+    *(
+        CompanyFilter(text=t)
+        for t in ["mc", "MC1", "1", "12", "ωMEGA", "東", "x\x1fy", "\x1f", " "]
+    ),
+    *(CompanyFilter(status=s) for s in ("ok", "failed", "never")),
+    *(CompanyFilter(failed_source=s) for s in ("any", *SOURCES_SEEN, "nothing")),
+    CompanyFilter(stale_after=timedelta(hours=24)),
+    CompanyFilter(stale_after=timedelta(hours=60)),
+    CompanyFilter(text="tr", status="failed", failed_source="violations"),
+    CompanyFilter(text="a", stale_after=timedelta(hours=30), status="ok"),
+]
+
+
+def test_model_filter_agrees_with_company_filter_matches() -> None:
+    rows = random_rows(600)
+    model = CompanyRows()
+    model.set_rows(rows)
+    for column in ("name", "status"):
+        model.set_sort(column, reverse=False)
+        for flt in FILTERS:  # in sequence, so growing texts use the narrowing path
+            model.set_filter(flt, NOW)
+            expected = {s.id for s in rows if flt.matches(s, NOW)}
+            assert {s.id for s in model.visible_summaries()} == expected, flt
+            assert len(model.view) == len(expected), flt
+
+
+async def test_widget_filter_shows_what_matches_in_sort_order() -> None:
+    rows = random_rows(300)
+    app = ListApp(rows)
+    async with app.run_test(size=SIZE):
+        widget = app.query_one(CompanyList)
+        all_in_order = widget.visible_summaries()
+        for flt in FILTERS:
+            widget.set_filter(flt)
+            assert widget.filter == flt
+            expected = [s for s in all_in_order if flt.matches(s, NOW)]
+            assert ids(widget.visible_summaries()) == ids(expected), flt
+            assert widget.visible_count == len(expected)
+            assert widget.total_count == len(rows)
+
+
+# -- sorting -----------------------------------------------------------------------------
+
+
+def sort_value(column: str, s: CompanySummary) -> Any:
+    if column == "dot":
+        return int(s.dot_number) if s.dot_number and s.dot_number.isdecimal() else None
+    if column == "name":
+        return s.name.casefold() if s.name else None
+    if column == "status":
+        return ["failed", "unreadable", "never", "ok"].index(s.status)
+    if column == "last_run":
+        return s.last_run
+    return s.last_sync(Source(column))
+
+
+async def test_sort_by_every_column_both_ways() -> None:
+    rows = random_rows(200, seed=3)
+    app = ListApp(rows)
+    async with app.run_test(size=SIZE):
+        widget = app.query_one(CompanyList)
+        for column in SORT_COLUMNS:
+            for reverse in (False, True):
+                widget.sort_by(column, reverse)
+                assert (widget.sort_column, widget.sort_reverse) == (column, reverse)
+                values = [sort_value(column, s) for s in widget.visible_summaries()]
+                present = [v for v in values if v is not None]
+                missing_count = len(values) - len(present)
+                assert present == sorted(present, reverse=reverse), column
+                if column in {"dot", "name", "last_run"}:  # missing values last, both ways
+                    assert values[len(present) :] == [None] * missing_count
+                elif column in {s.value for s in Source}:  # never = the oldest
+                    nones = values[:missing_count] if not reverse else values[len(present) :]
+                    assert nones == [None] * missing_count
+                arrow = "▼" if reverse else "▲"
+                assert arrow in lines(widget)[0]
+
+
+def test_sort_is_stable() -> None:
+    statuses: list[Status] = ["ok", "failed"]
+    rows = [summary(n, name=f"n{n % 3}", status=statuses[n % 2]) for n in range(30)]
+    model = CompanyRows()
+    model.set_rows(rows)
+    model.set_sort("name", False)
+    by_name = ids(model.visible_summaries())
+    model.set_sort("status", False)
+    by_status = model.visible_summaries()
+    # Within one status, companies keep their name order.
+    for status in ("failed", "ok"):
+        group = [s.id for s in by_status if s.status == status]
+        assert group == [i for i in by_name if i in set(group)]
+    model.set_sort("status", True)
+    for status in ("failed", "ok"):
+        group = [s.id for s in model.visible_summaries() if s.status == status]
+        assert group == [i for i in by_name if i in set(group)]
+
+
+async def test_header_click_and_keys_sort() -> None:
+    rows = [summary(n, name=f"Company {chr(ord('Z') - n)}") for n in range(5)]
+    app = ListApp(rows)
+    async with app.run_test(size=SIZE) as pilot:
+        widget = app.query_one(CompanyList)
+        name_x = column_x(widget, "Name")
+        await pilot.click(CompanyList, offset=(name_x + 1, 0))
+        assert (widget.sort_column, widget.sort_reverse) == ("name", False)
+        assert "Name ▲" in lines(widget)[0]
+        assert widget.visible_summaries()[0].name == "Company V"
+        await pilot.click(CompanyList, offset=(name_x + 1, 0))
+        assert (widget.sort_column, widget.sort_reverse) == ("name", True)
+        assert "Name ▼" in lines(widget)[0]
+        assert widget.visible_summaries()[0].name == "Company Z"
+        await pilot.click(CompanyList, offset=(column_x(widget, "Inspections"), 0))
+        assert widget.sort_column == "inspections"
+
+        widget.focus()
+        await pilot.press("o")
+        assert (widget.sort_column, widget.sort_reverse) == ("dot", False)
+        await pilot.press("o")
+        assert widget.sort_column == "name"
+        await pilot.press("O")
+        assert (widget.sort_column, widget.sort_reverse) == ("name", True)
+        bindings = {b.id for b in CompanyList.BINDINGS if not isinstance(b, tuple | str)}
+        assert {"list.cycle_sort", "list.reverse_sort", "list.cursor_up"} <= bindings
+
+
+# -- cursor ------------------------------------------------------------------------------
+
+
+async def test_cursor_keys_and_messages() -> None:
+    rows = [summary(n, name=f"Company {n:03}") for n in range(100)]
+    app = ListApp(rows)
+    async with app.run_test(size=SIZE) as pilot:
+        widget = app.query_one(CompanyList)
+        widget.focus()
+        await pilot.pause()
+        assert widget.highlighted == rows[0]
+        await pilot.press("down", "down")
+        assert widget.highlighted == rows[2]
+        await pilot.press("up")
+        assert widget.highlighted == rows[1]
+        page = widget.scrollable_content_region.height - 1
+        await pilot.press("pagedown")
+        assert widget.highlighted == rows[1 + page]
+        await pilot.press("end")
+        assert widget.highlighted == rows[-1]
+        assert "Company 099" in lines(widget)[-1]  # scrolled to keep the cursor on screen
+        await pilot.press("down")
+        assert widget.highlighted == rows[-1]
+        await pilot.press("pageup")
+        assert widget.highlighted == rows[-1 - page]
+        await pilot.press("home")
+        assert widget.highlighted == rows[0]
+        assert "Company 000" in lines(widget)[1]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.selected == [rows[0]]
+        assert app.highlighted == [
+            rows[0],
+            rows[1],
+            rows[2],
+            rows[1],
+            rows[1 + page],
+            rows[-1],
+            rows[-1 - page],
+            rows[0],
+        ]
+        # A click selects a row; a double click opens it.
+        await pilot.click(CompanyList, offset=(3, 3))
+        assert widget.highlighted == rows[2]
+        await pilot.click(CompanyList, offset=(3, 4), times=2)
+        await pilot.pause()
+        assert app.selected[-1] == rows[3]
+
+
+async def test_cursor_follows_its_company() -> None:
+    statuses: list[Status] = ["ok", "failed"]
+    rows = [summary(n, name=f"Company {n:03}", status=statuses[n % 2]) for n in range(50)]
+    app = ListApp(rows)
+    async with app.run_test(size=SIZE) as pilot:
+        widget = app.query_one(CompanyList)
+        widget.move_to("c10")
+        assert widget.highlighted == rows[10]
+        widget.sort_by("name", reverse=True)
+        assert widget.highlighted == rows[10]
+        assert widget.cursor_row == 39
+        widget.set_filter(CompanyFilter(status="ok"))
+        assert widget.highlighted == rows[10]
+        assert widget.cursor_row == 19  # even numbers 48, 46, ... 10
+        # Upserts: new rows land in sort order, the cursor stays on its company.
+        widget.upsert([summary(200, name="Company 999"), summary(201, name="AAA")])
+        assert widget.visible_summaries()[0].name == "Company 999"
+        assert widget.visible_summaries()[-1].name == "AAA"
+        assert widget.highlighted == rows[10]
+        # Its data changes: Highlighted is posted again with the new summary.
+        updated = summary(10, name="Company 010", last_run=NOW)
+        widget.upsert([updated])
+        await pilot.pause()
+        assert widget.highlighted is updated
+        assert app.highlighted[-1] is updated
+        # Filtered out: the cursor stays at its index, on the next company.
+        position = widget.cursor_row
+        widget.upsert([summary(10, name="Company 010", status="failed")])
+        assert widget.cursor_row == position
+        assert widget.highlighted == widget.visible_summaries()[position]
+        widget.remove([widget.visible_summaries()[position].id])
+        assert widget.cursor_row == position
+        widget.set_filter(CompanyFilter(text="no such company"))
+        assert widget.highlighted is None
+        await pilot.pause()
+        assert app.highlighted[-1] is None
+        widget.set_filter(CompanyFilter())
+        assert widget.get("c10") is not None and widget.get("nope") is None
+
+
+# -- syncing -----------------------------------------------------------------------------
+
+
+async def test_syncing_rows_show_a_spinner() -> None:
+    rows = [summary(n) for n in range(3)]
+    app = ListApp(rows)
+    async with app.run_test(size=SIZE) as pilot:
+        widget = app.query_one(CompanyList)
+        status_x = column_x(widget, "Status")
+
+        def status_on_screen(row: int) -> str:
+            return screen_lines(app)[row + 1][status_x : status_x + 10]
+
+        widget.set_syncing({"c1"})
+        await pilot.pause()
+        first = status_on_screen(1)
+        assert first[0] in SPINNER_FRAMES and first[1:] == " syncing "
+        assert status_on_screen(0) == "ok        "
+        await pilot.pause(0.4)
+        second = status_on_screen(1)
+        assert second[0] in SPINNER_FRAMES and second != first  # the spinner turns
+        widget.set_syncing(set())
+        await pilot.pause()
+        assert status_on_screen(1) == "ok        "
+
+
+async def test_resize_reflows_the_name_column_and_remove_still_removes_the_widget() -> None:
+    app = ListApp([summary(1, "N" * 200)])
+    async with app.run_test(size=(100, 10)) as pilot:
+        widget = app.query_one(CompanyList)
+        narrow = column_x(widget, "Status")
+        await pilot.resize_terminal(140, 10)
+        await pilot.pause()
+        assert column_x(widget, "Status") == narrow + 40
+        assert widget.render_line(1).cell_length == widget.scrollable_content_region.width
+        assert widget.virtual_size.width == widget.scrollable_content_region.width
+        await pilot.resize_terminal(60, 10)  # narrower than the columns: scrolls sideways
+        await pilot.pause()
+        assert widget.virtual_size.width > widget.scrollable_content_region.width
+        await widget.remove()
+        assert not app.query(CompanyList)
+
+
+# -- scale -------------------------------------------------------------------------------
+
+
+def big_rows(count: int) -> list[CompanySummary]:
+    rng = random.Random(100)
+    words = ["alpha", "beta", "gamma", "delta", "trucking", "freight", "logistics"]
+    words += ["express", "transport", "inc", "llc"]
+    statuses: list[Status] = ["ok", "ok", "failed", "never"]
+    rows = []
+    for n in range(count):
+        status = statuses[n % 4]
+        rows.append(
+            summary(
+                n,
+                " ".join(rng.sample(words, 3)).title(),
+                dot=str(rng.randint(10_000, 99_999_999)),
+                mc=f"MC{rng.randint(1, 999_999)}" if n % 3 else None,
+                status=status,
+                last_run=NOW - timedelta(minutes=n % 5000),
+                csa=NOW - timedelta(minutes=n % 3000),
+                errors=frozenset({"violations"}) if status == "failed" else frozenset(),
+            )
+        )
+    return rows
+
+
+async def test_100k_rows_filter_and_sort_timings(capsys: pytest.CaptureFixture[str]) -> None:
+    rows = big_rows(100_000)
+    app = ListApp()
+    timings: list[str] = []
+
+    def timed(label: str, action: Any) -> None:
+        start = time.perf_counter()
+        action()
+        timings.append(f"{label}: {(time.perf_counter() - start) * 1000:.1f} ms")
+
+    async with app.run_test(size=SIZE) as pilot:
+        widget = app.query_one(CompanyList)
+        timed("set_rows 100k", lambda: widget.set_rows(rows))
+        for text in ("t", "tr", "tru", "truc", "truck", "trucking", "truckin", ""):
+            timed(f"filter {text!r}", lambda t=text: widget.set_filter(CompanyFilter(text=t)))
+            timed("  paint", lambda: strips(widget))
+        timed(
+            "filter failed+stale",
+            lambda: widget.set_filter(
+                CompanyFilter(status="failed", stale_after=timedelta(hours=24))
+            ),
+        )
+        widget.set_filter(CompanyFilter())
+        timed("sort name", lambda: widget.sort_by("name"))
+        timed("sort name desc", lambda: widget.sort_by("name", True))
+        timed("sort csa_scores", lambda: widget.sort_by("csa_scores"))
+        timed("upsert 10", lambda: widget.upsert(rows[:10]))
+        await pilot.pause()
+        assert widget.total_count == 100_000
+        widget.set_filter(CompanyFilter(text="trucking"))
+        expected = sum(1 for s in rows if CompanyFilter(text="trucking").matches(s, NOW))
+        assert widget.visible_count == expected
+    with capsys.disabled():
+        print("\ncompany list at 100k rows:\n  " + "\n  ".join(timings))
+
+
+def test_column_widths_fill_the_line() -> None:
+    widths = column_widths(120)
+    assert sum(widths) + len(widths) - 1 == 120
+    assert column_widths(40)[1] == 16  # the name keeps its minimum; the line scrolls

@@ -1,0 +1,427 @@
+"""The dashboard driven by keys through Textual's Pilot, against a real store and sandbox.
+
+After every run the store itself is checked, not only the screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from bson import ObjectId
+from textual.pilot import Pilot
+
+from fmcsa_tui.models import Company, CompanySummary, Source
+from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
+from fmcsa_tui.settings import Settings
+from fmcsa_tui.store import CompanyStore, StoreError
+from fmcsa_tui.ui.app import FmcsaApp
+from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
+from fmcsa_tui.ui.widgets import FilterBar, StatusHeader
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+SIZE = (160, 45)
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(SandboxConfig(hang_seconds=2.0, retry_after=1)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def slow_sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(SandboxConfig(latency=6.0)) as server:
+        yield server
+
+
+def settings_for(url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "store": "sqlite:///unused.db",
+        "qc_base_url": f"{url}/qc/services",
+        "hub_base_url": url,
+        "webkey": "dashboard-test",
+        "backoff_base": 0.01,
+        "backoff_max": 0.05,
+        "timeout": 5,
+        "rate_limit": 0,
+        "concurrency": 4,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def company(dot: str, name: str, *, synced: datetime | None = None, **extra: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {"_id": ObjectId(), "name": name, "dotNumber": dot, **extra}
+    if synced is not None:
+        doc["fmcsaData"] = {
+            "syncStatus": {
+                "lastRun": synced,
+                "success": True,
+                "errors": [],
+                **{source.last_sync_field: synced for source in Source},
+            }
+        }
+    return doc
+
+
+def failed(dot: str, name: str, source: Source, when: datetime) -> dict[str, Any]:
+    doc = company(dot, name, synced=when)
+    status = doc["fmcsaData"]["syncStatus"]
+    status["success"] = False
+    status["errors"] = [{"_id": ObjectId(), "source": source.value, "error": "HTTP 503",
+                         "timestamp": when}]  # fmt: skip
+    return doc
+
+
+async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], limit: float = 20) -> None:
+    deadline = asyncio.get_running_loop().time() + limit
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)
+
+
+async def wait_async(
+    pilot: Pilot[None], condition: Callable[[], Awaitable[bool]], limit: float = 20
+) -> None:
+    deadline = asyncio.get_running_loop().time() + limit
+    while not await condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)
+
+
+def visible_dots(app: FmcsaApp) -> list[str | None]:
+    return [s.dot_number for s in app.companies.visible_summaries()]
+
+
+async def stored(store: CompanyStore, doc: dict[str, Any]) -> Company:
+    raw = await store.get_company(str(doc["_id"]))
+    assert raw is not None
+    return Company.model_validate(raw)
+
+
+async def loaded(pilot: Pilot[None], count: int) -> None:
+    app = pilot.app
+    assert isinstance(app, FmcsaApp)
+    await wait_for(pilot, lambda: app.companies.total_count == count)
+
+
+# --- r: resync one company -------------------------------------------------------------
+
+
+async def test_r_resyncs_the_highlighted_company_and_the_row_and_pane_update(
+    store: CompanyStore, sandbox: SandboxServer
+) -> None:
+    docs = [company("1000005", "Alpha Freight"), company("1000012", "Bravo Lines")]
+    await store.insert_documents(docs)
+    app = FmcsaApp(store, settings_for(sandbox.url), poll_interval=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, 2)
+        assert app.companies.highlighted is not None
+        assert app.companies.highlighted.dot_number == "1000005"
+        await pilot.press("r")
+        await wait_async(pilot, lambda: _has_run(store, docs[0]))
+        await wait_for(pilot, lambda: not app._runs)
+        await wait_for(pilot, lambda: _row(app, "1000005").status == "ok")
+        company_now = await stored(store, docs[0])
+        assert company_now.sync_status.success is True
+        assert company_now.name == "Alpha Freight"
+        await wait_for(pilot, lambda: "success true" in _detail_text(app))
+        assert "csa_scores" in _detail_text(app)
+        assert (await stored(store, docs[1])).sync_status.last_run is None  # untouched
+
+
+async def _has_run(store: CompanyStore, doc: dict[str, Any]) -> bool:
+    return (await stored(store, doc)).sync_status.last_run is not None
+
+
+def _row(app: FmcsaApp, dot: str) -> CompanySummary:
+    [summary] = [s for s in app.companies.visible_summaries() if s.dot_number == dot]
+    return summary
+
+
+def _detail_text(app: FmcsaApp) -> str:
+    from rich.console import Console
+
+    console = Console(width=120, record=True, color_system=None)
+    console.print(app.detail.render_body())
+    return console.export_text()
+
+
+async def test_single_source_resync_key_touches_only_that_source(
+    store: CompanyStore, sandbox: SandboxServer
+) -> None:
+    doc = company("1000033", "Charlie Co")
+    await store.insert_documents([doc])
+    app = FmcsaApp(store, settings_for(sandbox.url), poll_interval=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, 1)
+        await pilot.press("v")
+        await wait_async(pilot, lambda: _has_run(store, doc))
+        await wait_for(pilot, lambda: not app._runs)
+    status = (await stored(store, doc)).sync_status
+    assert status.violations_last_sync is not None
+    assert status.csa_scores_last_sync is None and status.inspections_last_sync is None
+
+
+async def test_resync_without_a_webkey_names_the_missing_setting(
+    store: CompanyStore, sandbox: SandboxServer
+) -> None:
+    await store.insert_documents([company("1000005", "Alpha Freight")])
+    app = FmcsaApp(store, settings_for(sandbox.url, webkey=None))
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, 1)
+        await pilot.press("r")
+        await pilot.pause()
+        assert any("FMCSA_TUI_WEBKEY" in n.message for n in app._notifications)
+        assert not app._runs
+
+
+# --- filters -------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def mixed(store: CompanyStore) -> list[dict[str, Any]]:
+    """Two failing sources, one never synced, one stale, two fresh and ok."""
+    docs = [
+        company("1000101", "Fresh One", synced=NOW - timedelta(hours=1)),
+        company("1000102", "Fresh Two Prairie", synced=NOW - timedelta(hours=2)),
+        company("1000103", "Stale Hauling", synced=NOW - timedelta(days=3)),
+        company("1000104", "Never Seen"),
+        failed("1000105", "Broken CSA Prairie", Source.CSA_SCORES, NOW - timedelta(hours=1)),
+        failed("1000106", "Broken Inspections", Source.INSPECTIONS, NOW - timedelta(hours=1)),
+    ]
+    await store.insert_documents(docs)
+    return docs
+
+
+async def test_f_cycles_the_failed_source_filter(
+    store: CompanyStore, mixed: list[dict[str, Any]], sandbox: SandboxServer
+) -> None:
+    app = FmcsaApp(store, settings_for(sandbox.url), clock=lambda: NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, 6)
+        expected = [
+            ("any failure", ["1000105", "1000106"]),
+            ("failed csa_scores", ["1000105"]),
+            ("failed violations", []),
+            ("failed inspections", ["1000106"]),
+            ("all carriers", [d["dotNumber"] for d in mixed]),
+        ]
+        for words, dots in expected:
+            await pilot.press("f")
+            assert sorted(visible_dots(app)) == dots  # type: ignore[type-var]
+            bar = app.query_one(FilterBar)
+            assert words in bar.description and bar.shown == len(dots) and bar.total == 6
+
+
+async def test_s_n_search_and_escape(
+    store: CompanyStore, mixed: list[dict[str, Any]], sandbox: SandboxServer
+) -> None:
+    app = FmcsaApp(store, settings_for(sandbox.url), clock=lambda: NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, 6)
+        await pilot.press("s")
+        assert sorted(visible_dots(app)) == ["1000103", "1000104"]  # type: ignore[type-var]
+        await pilot.press("s", "n")
+        assert visible_dots(app) == ["1000104"]
+        await pilot.press("n", "slash")
+        await pilot.press(*"prairie")
+        assert sorted(visible_dots(app)) == ["1000102", "1000105"]  # type: ignore[type-var]
+        assert "prairie" in app.query_one(FilterBar).description
+        await pilot.press("enter", "f")  # filters combine
+        assert visible_dots(app) == ["1000105"]
+        await pilot.press("escape")
+        assert len(visible_dots(app)) == 6
+        assert app.query_one(FilterBar).description == "all carriers"
+
+
+# --- R: bulk resync ------------------------------------------------------------------
+
+
+async def test_R_asks_with_the_count_then_resyncs_the_view(
+    store: CompanyStore, sandbox: SandboxServer
+) -> None:
+    docs = [company(str(1000200 + n), f"Bulk {n}") for n in range(6)]
+    docs.append(company("1000260", "Failing CSA"))  # bucket 60: csa_scores always 503
+    await store.insert_documents(docs)
+    app = FmcsaApp(store, settings_for(sandbox.url), poll_interval=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, 7)
+        await pilot.press("slash", *"bulk", "enter")
+        assert len(visible_dots(app)) == 6
+        await pilot.press("R")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "all 6 carriers" in app.screen.question
+        await pilot.press("y")
+        for doc in docs[:6]:
+            await wait_async(pilot, lambda doc=doc: _has_run(store, doc))  # type: ignore[misc]
+        await wait_for(pilot, lambda: not app._runs)
+        assert app.activity.progress.done == 6 and app.activity.progress.failed == 0
+    assert (await stored(store, docs[6])).sync_status.last_run is None  # not in the view
+
+
+async def test_R_answered_no_runs_nothing(store: CompanyStore, sandbox: SandboxServer) -> None:
+    docs = [company(str(1000300 + n), f"Kept {n}") for n in range(3)]
+    await store.insert_documents(docs)
+    app = FmcsaApp(store, settings_for(sandbox.url))
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, 3)
+        await pilot.press("R")
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert not app._runs and not isinstance(app.screen, ConfirmScreen)
+    for doc in docs:
+        assert (await stored(store, doc)).sync_status.last_run is None
+
+
+# --- x, X and q with runs in progress --------------------------------------------------
+
+
+async def test_x_cancels_the_run_and_the_store_stays_consistent(
+    store: CompanyStore, slow_sandbox: SandboxServer
+) -> None:
+    doc = company("1000405", "Slow Freight")
+    await store.insert_documents([doc])
+    app = FmcsaApp(store, settings_for(slow_sandbox.url), poll_interval=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, 1)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: bool(app._runs))
+        await wait_for(pilot, lambda: _row(app, "1000405").id in app._runs)
+        await pilot.pause(0.3)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: not app._runs)
+        assert await store.leased_ids() == set()
+    assert (await stored(store, doc)).sync_status.last_run is None  # nothing half-written
+
+
+async def test_q_with_runs_in_progress_asks_then_cancels_cleanly(
+    store: CompanyStore, slow_sandbox: SandboxServer
+) -> None:
+    docs = [company("1000505", "Quit One"), company("1000512", "Quit Two")]
+    await store.insert_documents(docs)
+    app = FmcsaApp(store, settings_for(slow_sandbox.url), poll_interval=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, 2)
+        await pilot.press("r", "down", "r")
+        await wait_for(pilot, lambda: len(app._runs) == 2)
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and "2 runs in progress" in app.screen.question
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not app.is_running, limit=10)
+    assert await store.leased_ids() == set()
+    for doc in docs:
+        assert (await stored(store, doc)).sync_status.last_run is None
+
+
+async def test_q_without_runs_quits_at_once(store: CompanyStore, sandbox: SandboxServer) -> None:
+    app = FmcsaApp(store, settings_for(sandbox.url))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running, limit=5)
+
+
+async def test_help_lists_every_key(store: CompanyStore, sandbox: SandboxServer) -> None:
+    app = FmcsaApp(store, settings_for(sandbox.url))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        described = {text for _, rows in app.screen.sections for _, text in rows}
+        assert set(FmcsaApp.ACTION_HELP.values()) <= described
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+
+
+# --- live refresh, bad data, a store that goes away -------------------------------------
+
+
+async def test_changes_by_others_appear_and_the_cursor_and_filter_stay(
+    store: CompanyStore, other_store: CompanyStore, mixed: list[dict[str, Any]],
+    sandbox: SandboxServer,
+) -> None:  # fmt: skip
+    from fmcsa_tui.store.base import SourceData
+
+    app = FmcsaApp(store, settings_for(sandbox.url), clock=lambda: NOW, poll_interval=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, 6)
+        await pilot.press("f")  # any failure: 1000105, 1000106
+        await pilot.press("down")
+        assert app.companies.highlighted is not None
+        assert app.companies.highlighted.dot_number == "1000106"
+        # another process (the backend, another operator) fixes 1000105's csa_scores
+        target = str(mixed[4]["_id"])
+        data = SourceData(Source.CSA_SCORES, {"smsBasics.unsafeDriving": 5})
+        await other_store.record_success(target, NOW, data, datetime.now(UTC))
+        await wait_for(pilot, lambda: visible_dots(app) == ["1000106"], limit=5)
+        assert app.companies.highlighted is not None
+        assert app.companies.highlighted.dot_number == "1000106"
+        assert app.companies.filter.failed_source == "any"
+
+
+async def test_unreadable_document_is_listed_and_shown_as_such(
+    store: CompanyStore, sandbox: SandboxServer
+) -> None:
+    bad = {"_id": ObjectId(), "name": "Broken Doc", "dotNumber": "1000707", "fmcsaData": "junk"}
+    await store.insert_documents([bad, company("1000708", "Fine Co")])
+    app = FmcsaApp(store, settings_for(sandbox.url))
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, 2)
+        assert app.companies.highlighted is not None
+        assert app.companies.highlighted.status == "unreadable"
+        await wait_for(pilot, lambda: "Unreadable document" in _detail_text(app))
+        await pilot.press("r")
+        await pilot.pause()
+        assert not app._runs
+
+
+class FlakyStore:
+    """TEST FAKE: a real store behind a switch that makes every call fail, as an
+    unreachable server would. Everything else is delegated to the real store."""
+
+    def __init__(self, real: CompanyStore) -> None:
+        self.real = real
+        self.down = False
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.real, name)
+        if not callable(attribute):
+            return attribute
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            if self.down:
+                raise StoreError("connection refused (test)")
+            return await attribute(*args, **kwargs)
+
+        return call
+
+    @property
+    def description(self) -> str:
+        return self.real.description
+
+
+async def test_store_going_away_shows_disconnected_keeps_data_and_recovers(
+    store: CompanyStore, mixed: list[dict[str, Any]], sandbox: SandboxServer
+) -> None:
+    flaky = FlakyStore(store)
+    app = FmcsaApp(flaky, settings_for(sandbox.url), poll_interval=0.2)  # type: ignore[arg-type]
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, 6)
+        header = app.query_one(StatusHeader)
+        flaky.down = True
+        await wait_for(pilot, lambda: not header.connected, limit=5)
+        assert "connection refused" in header.disconnect_reason
+        assert app.companies.total_count == 6  # the last data stays on screen
+        flaky.down = False
+        await wait_for(pilot, lambda: header.connected, limit=5)
+        assert app.companies.total_count == 6

@@ -1,0 +1,200 @@
+"""SVG snapshots of the dashboard's main states (pytest-textual-snapshot).
+
+Everything on screen is pinned: a fixed clock, fixed documents, a store label that does
+not name the temporary directory, and no animation. Update with `--snapshot-update`
+after checking the new pictures in the report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bson import ObjectId
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from fmcsa_tui.models import Source
+from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
+from fmcsa_tui.settings import Settings
+from fmcsa_tui.store import CompanyStore, SqliteStore
+from fmcsa_tui.store.seed import AWKWARD_NAMES
+from fmcsa_tui.ui.app import FmcsaApp
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+WIDE, NARROW = (160, 45), (100, 30)
+
+
+@pytest.fixture
+def fleet_store(tmp_path: Path) -> Iterator[CompanyStore]:
+    """A SQLite store holding FLEET. Sync, because snap_compare runs the app's own loop."""
+    store = SqliteStore(tmp_path / "fleet.db")
+    asyncio.run(store.open())
+    asyncio.run(store.insert_documents([dict(d) for d in FLEET]))
+    yield store
+    asyncio.run(store.close())
+
+
+@pytest.fixture(scope="module")
+def slow_sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(SandboxConfig(latency=30.0)) as server:
+        yield server
+
+
+class PinnedLabel:
+    """TEST WRAPPER: the real store, described by a fixed label so snapshots do not
+    depend on the temporary directory's name."""
+
+    def __init__(self, real: CompanyStore) -> None:
+        self.real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    @property
+    def description(self) -> str:
+        return "/var/lib/fmcsa-tui/fleet.db"
+
+
+def doc(n: int, name: str, *, hours: float | None, failing: Source | None = None) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "_id": ObjectId(f"{n:024x}"),
+        "name": name,
+        "dotNumber": str(1_000_000 + n * 19),
+        "mcNumber": f"MC-{400000 + n}",
+    }
+    if hours is not None:
+        when = NOW - timedelta(hours=hours)
+        status: dict[str, Any] = {
+            "lastRun": when,
+            "success": failing is None,
+            "errors": [],
+            **{source.last_sync_field: when for source in Source},
+        }
+        if failing is not None:
+            status[failing.last_sync_field] = when - timedelta(days=2)
+            status["errors"] = [
+                {"_id": ObjectId(f"{n + 500:024x}"), "source": failing.value,
+                 "error": "HTTP 503 from QCMobile (basics) after 5 attempts", "timestamp": when},
+                {"_id": ObjectId(f"{n + 900:024x}"), "source": "entity_linking",
+                 "error": "Driver record not found", "timestamp": when},
+            ]  # fmt: skip
+        document["fmcsaData"] = {"syncStatus": status}
+    return document
+
+
+FLEET = [
+    doc(1, "Prairie Freight LLC", hours=2),
+    doc(2, "Cascade Transport Inc", hours=30),
+    doc(3, "Blue Ridge Hauling Co", hours=None),
+    doc(4, "Gulf Coast Carriers", hours=1, failing=Source.CSA_SCORES),
+    doc(5, AWKWARD_NAMES[0], hours=5),
+    doc(6, AWKWARD_NAMES[1], hours=5),
+    doc(7, AWKWARD_NAMES[2], hours=5),
+    doc(8, AWKWARD_NAMES[3], hours=None),
+    doc(9, AWKWARD_NAMES[4], hours=3, failing=Source.INSPECTIONS),
+    doc(10, AWKWARD_NAMES[6], hours=8),
+    {"_id": ObjectId(f"{11:024x}"), "name": "Broken Document", "dotNumber": "1000209",
+     "fmcsaData": {"syncStatus": "not an object"}},
+]  # fmt: skip
+
+
+def settings_for(url: str = "http://127.0.0.1:9") -> Settings:
+    return Settings(
+        store="sqlite:///unused.db",
+        qc_base_url=f"{url}/qc/services",
+        hub_base_url=url,
+        webkey="snapshots",
+        rate_limit=0,
+        timeout=60,
+    )
+
+
+def make_app(store: CompanyStore, url: str = "http://127.0.0.1:9") -> FmcsaApp:
+    app = FmcsaApp(PinnedLabel(store), settings_for(url), clock=lambda: NOW)  # type: ignore[arg-type]
+    app.animation_level = "none"
+    return app
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    app = pilot.app
+    assert isinstance(app, FmcsaApp)
+    while app.companies.total_count < len(FLEET):
+        await pilot.pause(0.05)
+    await pilot.pause(0.3)  # the detail pane's fetch
+    await pilot.wait_for_scheduled_animations()
+
+
+def test_list(snap_compare: Any, fleet_store: CompanyStore) -> None:
+    app = make_app(fleet_store)
+    assert snap_compare(app, terminal_size=WIDE, run_before=settle)
+
+
+def test_failed_company_detail(snap_compare: Any, fleet_store: CompanyStore) -> None:
+    app = make_app(fleet_store)
+
+    async def to_failed(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("down", "down", "down")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=WIDE, run_before=to_failed)
+
+
+def test_filtered_view(snap_compare: Any, fleet_store: CompanyStore) -> None:
+    app = make_app(fleet_store)
+
+    async def filtered(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("f")  # any failure
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=WIDE, run_before=filtered)
+
+
+def test_search_narrow(snap_compare: Any, fleet_store: CompanyStore) -> None:
+    app = make_app(fleet_store)
+
+    async def searched(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("slash")
+        pilot.app.query_one("#search", Input).cursor_blink = False
+        await pilot.press(*"freight")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=NARROW, run_before=searched)
+
+
+def test_help_screen(snap_compare: Any, fleet_store: CompanyStore) -> None:
+    app = make_app(fleet_store)
+
+    async def helped(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=WIDE, run_before=helped)
+
+
+def test_run_in_progress(
+    snap_compare: Any, fleet_store: CompanyStore, slow_sandbox: SandboxServer
+) -> None:
+    app = make_app(fleet_store, slow_sandbox.url)
+
+    async def running(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("r")
+        company_id = f"{1:024x}"
+        while not (
+            company_id in app._active
+            and len(app._live.get(company_id, {})) == 3
+            and all(v.startswith("fetching") for v in app._live[company_id].values())
+        ):
+            await pilot.pause(0.05)
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=WIDE, run_before=running)
