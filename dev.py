@@ -3,7 +3,8 @@
 
     python3 dev.py demo        open the dashboard on the demo store
     python3 dev.py test        lint, types, layering, tests, benchmark smoke
-    python3 dev.py bench ...   the benchmark at full size (arguments pass through)
+    python3 dev.py bench ...   the bulk-sync benchmark at full size (arguments pass through)
+    python3 dev.py bench-ui    the dashboard benchmark at 10,000 and 100,000 companies
 
 Each command first makes `.venv` and installs the project with its dev extras,
 again only when pyproject.toml changed since the last install.
@@ -54,6 +55,7 @@ def test(extra: list[str]) -> int:
         (str(BIN / "lint-imports"),),
         (str(PYTHON), "-m", "pytest", *extra),
         (str(PYTHON), "-m", "benchmarks.bench", "--smoke"),
+        (str(PYTHON), "-m", "benchmarks.ui_bench", "--sizes", "2000", "--repeat", "1"),
     ]
     failed = [" ".join(step[:2]) for step in steps if _run(*step) != 0]
     if failed:
@@ -65,7 +67,7 @@ def test(extra: list[str]) -> int:
 
 def main() -> int:
     command, *rest = sys.argv[1:] or ["help"]
-    if command not in {"demo", "test", "bench"}:
+    if command not in {"demo", "test", "bench", "bench-ui"}:
         print(__doc__)
         return 0 if command in {"help", "-h", "--help"} else 2
     _ensure_venv()
@@ -73,6 +75,8 @@ def main() -> int:
         return _run(str(BIN / "fmcsa-tui"), "demo", *rest)
     if command == "bench":
         return _run(str(PYTHON), "-m", "benchmarks.bench", *rest)
+    if command == "bench-ui":
+        return _run(str(PYTHON), "-m", "benchmarks.ui_bench", *rest)
     return test(rest)
 
 

@@ -425,3 +425,35 @@ async def test_store_going_away_shows_disconnected_keeps_data_and_recovers(
         flaky.down = False
         await wait_for(pilot, lambda: header.connected, limit=5)
         assert app.companies.total_count == 6
+
+
+async def test_keys_can_be_remapped_by_binding_id(
+    store: CompanyStore, sandbox: SandboxServer
+) -> None:
+    doc = company("1000605", "Remapped Co")
+    await store.insert_documents([doc])
+    settings = settings_for(sandbox.url, keymap={"app.resync": "ctrl+r"})
+    app = FmcsaApp(store, settings, poll_interval=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, 1)
+        await pilot.press("r")
+        await pilot.pause(0.2)
+        assert not app._runs  # r no longer resyncs
+        await pilot.press("ctrl+r")
+        await wait_async(pilot, lambda: _has_run(store, doc))
+        await wait_for(pilot, lambda: not app._runs)
+
+
+async def test_command_palette_runs_the_same_actions(
+    store: CompanyStore, mixed: list[dict[str, Any]], sandbox: SandboxServer
+) -> None:
+    app = FmcsaApp(store, settings_for(sandbox.url), clock=lambda: NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, 6)
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        await pilot.press(*"cycle failed")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.companies.filter.failed_source == "any", limit=5)
+        assert sorted(visible_dots(app)) == ["1000105", "1000106"]  # type: ignore[type-var]

@@ -852,3 +852,11 @@ async def test_open_creates_the_parent_directory_and_reopens(tmp_path: Path) -> 
     await again.open()
     assert [row.name for row in await again.list_summaries()] == ["Kept"]
     await again.close()
+
+
+async def test_limit_gives_the_first_rows_in_dot_order(store: CompanyStore) -> None:
+    dots = ["90000", "100000", "20000", "3000000", "55555"]
+    await store.add_companies([NewCompany(dot_number=dot) for dot in dots])
+    first = await store.list_summaries(limit=3)
+    assert [s.dot_number for s in first] == ["20000", "55555", "90000"]
+    assert len(await store.list_summaries(limit=10)) == 5

@@ -108,8 +108,13 @@ class CompanyStore(Protocol):
 
     async def close(self) -> None: ...
 
-    async def list_summaries(self, flt: CompanyFilter | None = None) -> list[CompanySummary]:
-        """Matching companies ordered by DOT number; unreadable documents included."""
+    async def list_summaries(
+        self, flt: CompanyFilter | None = None, limit: int | None = None
+    ) -> list[CompanySummary]:
+        """Matching companies ordered by DOT number; unreadable documents included.
+
+        `limit` gives the first rows only: what a screen shows while the rest loads.
+        """
         ...
 
     async def get_company(self, ref: str) -> dict[str, Any] | None:

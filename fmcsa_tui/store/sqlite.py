@@ -289,8 +289,12 @@ def _create_schema(conn: sqlite3.Connection) -> None:
             )
 
 
-def _list(conn: sqlite3.Connection, where: str, params: list[Any]) -> list[CompanySummary]:
+def _list(
+    conn: sqlite3.Connection, where: str, params: list[Any], limit: int | None = None
+) -> list[CompanySummary]:
     sql = f"SELECT {_SUMMARY_COLUMNS} FROM companies {where} {_DOT_ORDER}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
     return [_summary(row) for row in conn.execute(sql, params)]
 
 
@@ -526,9 +530,11 @@ class SqliteStore:
 
     # --- reading
 
-    async def list_summaries(self, flt: CompanyFilter | None = None) -> list[CompanySummary]:
+    async def list_summaries(
+        self, flt: CompanyFilter | None = None, limit: int | None = None
+    ) -> list[CompanySummary]:
         where, params = _where(flt, utcnow())
-        return await self._call(_list, where, params)
+        return await self._call(_list, where, params, limit)
 
     async def get_company(self, ref: str) -> dict[str, Any] | None:
         ref = ref.strip()

@@ -47,6 +47,8 @@ from fmcsa_tui.ui.widgets import (
     live_state,
 )
 
+FIRST_SCREEN_ROWS = 200
+FIRST_SCREEN_PAINT = 0.1  # seconds
 FAILED_FILTER_CYCLE: list[str | None] = [None, "any", *(source.value for source in Source)]
 
 
@@ -140,6 +142,7 @@ class FmcsaApp(App[None]):
         self._since: datetime | None = None
         self._connected = True
         self._detail_timer: Timer | None = None
+        self._footer_shown: tuple[bool | None, ...] = ()
 
     # --- layout ---------------------------------------------------------------------
 
@@ -182,8 +185,14 @@ class FmcsaApp(App[None]):
 
     @work(group="load", exclusive=True, exit_on_error=False)
     async def _load(self) -> None:
+        """A screenful first (a few ms), then everything: 100,000 rows take most of a second."""
         started = utcnow()
         try:
+            first = await self.store.list_summaries(limit=FIRST_SCREEN_ROWS)
+            if len(first) == FIRST_SCREEN_ROWS:
+                self.post_message(CompaniesLoaded(first, complete=False))
+                # let that screen paint before the long scan competes for the GIL
+                await asyncio.sleep(FIRST_SCREEN_PAINT)
             summaries = await self.store.list_summaries()
             leased = await self.store.leased_ids()
         except Exception as error:  # any store failure is a disconnected state, not a crash
@@ -222,6 +231,7 @@ class FmcsaApp(App[None]):
     def on_companies_loaded(self, message: CompaniesLoaded) -> None:
         self._summaries = {summary.id: summary for summary in message.summaries}
         self.companies.set_rows(message.summaries)
+        self.query_one(StatusHeader).loading = not message.complete
         self._refresh_counts()
 
     def on_companies_changed(self, message: CompaniesChanged) -> None:
@@ -291,18 +301,20 @@ class FmcsaApp(App[None]):
     def _show_syncing(self) -> None:
         self.companies.set_syncing(self._active | self._leased)
         self._refresh_counts()
-        self.refresh_bindings()
+        self._refresh_footer()
 
     # --- the highlighted company ----------------------------------------------------
 
     @on(CompanyList.Highlighted)
     def _highlighted(self, message: CompanyList.Highlighted) -> None:
         summary = message.summary
-        self.refresh_bindings()
+        self._refresh_footer()
         if summary is None:
             self.detail.document = None
             return
-        self.detail.live = dict(self._live.get(summary.id, {}))
+        live = self._live.get(summary.id, {})
+        if live != self.detail.live:
+            self.detail.live = dict(live)
         self._schedule_detail(summary.id, delay=0.1)
 
     def _schedule_detail(self, company_id: str, delay: float) -> None:
@@ -511,7 +523,7 @@ class FmcsaApp(App[None]):
         self.companies.set_filter(CompanyFilter())
         self.companies.focus()
         self._refresh_filter_bar()
-        self.refresh_bindings()
+        self._refresh_footer()
 
     def _set_filter(self, **changes: Any) -> None:
         current = self.companies.filter
@@ -524,7 +536,7 @@ class FmcsaApp(App[None]):
         }
         self.companies.set_filter(CompanyFilter(**values))
         self._refresh_filter_bar()
-        self.refresh_bindings()
+        self._refresh_footer()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self._help_sections()))
@@ -575,6 +587,16 @@ class FmcsaApp(App[None]):
             worker.cancel()
         await asyncio.gather(*(worker.wait() for worker in workers), return_exceptions=True)
         self.exit()
+
+    def _footer_state(self) -> tuple[bool | None, ...]:
+        return tuple(self.check_action(a, ()) for a in ("cancel", "cancel_all", "clear_filters"))
+
+    def _refresh_footer(self) -> None:
+        """Recompose the footer only when a key's applicability changed: it costs ~20 ms."""
+        state = self._footer_state()
+        if state != self._footer_shown:
+            self._footer_shown = state
+            self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys that do nothing right now are left out of the footer."""

@@ -17,11 +17,12 @@ class SyncEventPosted(Message):
 
 
 class CompaniesLoaded(Message):
-    """A full listing from the store (start-up, reconnect)."""
+    """A listing from the store (start-up, reconnect); `complete` False for a first screen."""
 
-    def __init__(self, summaries: list[CompanySummary]) -> None:
+    def __init__(self, summaries: list[CompanySummary], complete: bool = True) -> None:
         super().__init__()
         self.summaries = summaries
+        self.complete = complete
 
 
 class CompaniesChanged(Message):

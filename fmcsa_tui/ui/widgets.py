@@ -77,23 +77,27 @@ class StatusHeader(Static):
     store_label: reactive[str] = reactive("")
     counts: reactive[tuple[int, int, int, int]] = reactive((0, 0, 0, 0))
     queued: reactive[int] = reactive(0)
+    loading: reactive[bool] = reactive(True)
     connected: reactive[bool] = reactive(True)
     disconnect_reason: reactive[str] = reactive("")
     refresh_mode: reactive[str] = reactive("polling")
 
     def render(self) -> RenderableType:
         total, failed, never, syncing = self.counts
-        text = Text.assemble(
-            ("fmcsa-tui", "bold"),
-            "  ",
-            (f"{total:,} carriers", "bold"),
-            " · ",
-            (f"{failed:,} failed", "bold red" if failed else ""),
-            " · ",
-            (f"{never:,} never", "yellow" if never else ""),
-            " · ",
-            (f"{syncing:,} syncing", "bold cyan" if syncing else ""),
-        )
+        if self.loading:
+            text = Text.assemble(("fmcsa-tui", "bold"), "  ", ("loading carriers…", "italic"))
+        else:
+            text = Text.assemble(
+                ("fmcsa-tui", "bold"),
+                "  ",
+                (f"{total:,} carriers", "bold"),
+                " · ",
+                (f"{failed:,} failed", "bold red" if failed else ""),
+                " · ",
+                (f"{never:,} never", "yellow" if never else ""),
+                " · ",
+                (f"{syncing:,} syncing", "bold cyan" if syncing else ""),
+            )
         if self.queued:
             text.append(f" · {self.queued:,} queued", "cyan")
         if not self.connected:

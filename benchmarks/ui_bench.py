@@ -1,0 +1,218 @@
+"""Dashboard benchmarks at 10,000 and 100,000 companies: prints figures, never fails.
+
+    python3 dev.py bench --ui                # 10k and 100k, 3 launches each
+    python -m benchmarks.ui_bench --sizes 2000 --repeat 1      # as CI's smoke runs it
+
+For each size a SQLite store is filled once; then each repeat is a fresh process
+(`--child`) that imports the app, opens the store and runs the dashboard headless:
+- launch to first rows: from the process's first line to the list's first painted rows,
+- full load: until every row is in the list (the first screen comes before the rest),
+- keystroke to repaint: each key of a search typed into `/`, until the screen is redrawn,
+- page-down: one `pagedown` in the list, until redrawn,
+- resident memory with every row loaded,
+next to the raw store scan (`list_summaries()` alone) in the same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+_STARTED = time.perf_counter()  # the child's launch clock starts here, before any import
+
+BUDGET_LAUNCH_S = 1.5
+BUDGET_KEYSTROKE_P95_MS = 50.0
+BUDGET_RSS_MB = 300.0
+SEARCH = "prairie freight"
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
+
+
+class _FrameClock:
+    """Times a key from its arrival to the first painted frame that shows its effect.
+
+    Pilot's `press` waits for the whole process to go idle (tens of ms on its own), so
+    the key goes straight to the driver and the app's `_display` (called with each
+    composited frame, headless too) marks when the change reached the screen.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.done: Any = None
+        self.painted = asyncio.Event()
+        original = app._display
+
+        def display(screen: Any, renderable: Any) -> None:
+            original(screen, renderable)
+            if renderable is not None and self.done is not None and self.done():
+                self.painted.set()
+
+        app._display = display
+
+    async def time_key(self, key: str, char: str | None, done: Any) -> float:
+        from textual import events
+
+        self.painted.clear()
+        self.done = done
+        started = time.perf_counter()
+        event = events.Key(key, char)
+        event.set_sender(self.app)
+        self.app._driver.send_message(event)
+        await asyncio.wait_for(self.painted.wait(), timeout=10)
+        self.done = None
+        return (time.perf_counter() - started) * 1000
+
+
+def _row_count(app: Any) -> int:
+    """Rows in the list, or 0 before the list is composed."""
+    from textual.css.query import NoMatches
+
+    try:
+        return int(app.companies.total_count)
+    except NoMatches:
+        return 0
+
+
+async def _child(db: Path, size: int) -> dict[str, Any]:
+    from textual.widgets import Input
+
+    from fmcsa_tui.settings import Settings
+    from fmcsa_tui.store.sqlite import SqliteStore
+    from fmcsa_tui.ui.app import FmcsaApp
+
+    store = SqliteStore(db)
+    await store.open()
+    settings = Settings(store=f"sqlite:///{db}", webkey="bench")
+    app = FmcsaApp(store, settings, poll_interval=3600)
+    figures: dict[str, Any] = {}
+    clock = _FrameClock(app)
+    clock.done = lambda: _row_count(app) > 0
+    async with app.run_test(size=(160, 45)) as pilot:
+        await asyncio.wait_for(clock.painted.wait(), timeout=60)
+        figures["first_rows_s"] = time.perf_counter() - _STARTED
+        clock.painted.clear()
+        clock.done = lambda: _row_count(app) == size
+        await asyncio.wait_for(clock.painted.wait(), timeout=60)
+        figures["full_load_s"] = time.perf_counter() - _STARTED
+        clock.done = None
+        await pilot.press("slash")
+        search = app.query_one("#search", Input)
+        search.cursor_blink = False  # a blinking cursor would paint frames of its own
+        await pilot.pause()
+        keystrokes = []
+        for char in SEARCH:
+            key = "space" if char == " " else char
+            wanted = search.value + char
+            keystrokes.append(
+                await clock.time_key(key, char, lambda w=wanted: app.companies.filter.text == w)
+            )
+        figures["keystroke_ms"] = keystrokes
+        figures["matches"] = app.companies.visible_count
+        await pilot.press("escape")
+        await pilot.pause()
+        pages = []
+        for _ in range(5):
+            before = app.companies.cursor_row
+            pages.append(
+                await clock.time_key(
+                    "pagedown", None, lambda b=before: app.companies.cursor_row != b
+                )
+            )
+        figures["page_down_ms"] = pages
+        figures["rss_mb"] = _rss_mb()
+        scan_started = time.perf_counter()
+        await store.list_summaries()
+        figures["store_scan_s"] = time.perf_counter() - scan_started
+        await app.action_quit()
+    await store.close()
+    return figures
+
+
+async def _fill(db: Path, size: int) -> None:
+    from fmcsa_tui.store.seed import demo_documents
+    from fmcsa_tui.store.sqlite import SqliteStore
+
+    store = SqliteStore(db)
+    await store.open()
+    for start in range(0, size, 10_000):
+        docs = demo_documents(min(10_000, size - start))
+        for offset, doc in enumerate(docs):
+            doc["dotNumber"] = str(10_000_000 + start + offset)
+        await store.insert_documents(docs)
+    await store.close()
+
+
+def bench_size(size: int, repeat: int, workdir: Path) -> None:
+    db = workdir / f"ui-{size}.db"
+    filled = time.perf_counter()
+    asyncio.run(_fill(db, size))
+    print(f"dashboard, {size:,} companies (store filled in {time.perf_counter() - filled:.1f} s)")
+    runs = []
+    for _ in range(repeat):
+        child = subprocess.run(
+            [sys.executable, "-m", "benchmarks.ui_bench", "--child", str(db), str(size)],
+            capture_output=True, text=True, check=False, timeout=600,
+        )  # fmt: skip
+        if child.returncode != 0:
+            print(f"  child failed: {child.stderr.strip().splitlines()[-1:]}")
+            return
+        runs.append(json.loads(child.stdout.strip().splitlines()[-1]))
+    first = statistics.median(r["first_rows_s"] for r in runs)
+    full = statistics.median(r["full_load_s"] for r in runs)
+    scan = statistics.median(r["store_scan_s"] for r in runs)
+    keys = [k for r in runs for k in r["keystroke_ms"]]
+    pages = [p for r in runs for p in r["page_down_ms"]]
+    rss = statistics.median(r["rss_mb"] for r in runs)
+    verdict = lambda ok: "met" if ok else "MISSED"  # noqa: E731
+    print(
+        f"  launch to first rows: median {first:.2f} s over {repeat} launches "
+        f"(budget <= {BUDGET_LAUNCH_S} s: {verdict(first <= BUDGET_LAUNCH_S)})"
+    )
+    print(f"  launch to every row loaded: median {full:.2f} s; raw store scan {scan:.2f} s")
+    p95 = _percentile(keys, 0.95)
+    print(
+        f"  keystroke to repaint: p50 {statistics.median(keys):.1f} ms, p95 {p95:.1f} ms "
+        f"over {len(keys)} keys (budget p95 <= {BUDGET_KEYSTROKE_P95_MS:.0f} ms: "
+        f"{verdict(p95 <= BUDGET_KEYSTROKE_P95_MS)})"
+    )
+    print(f"  page-down: p50 {statistics.median(pages):.1f} ms, max {max(pages):.1f} ms")
+    print(f"  resident memory, all rows loaded: {rss:.0f} MB "
+          f"(budget <= {BUDGET_RSS_MB:.0f} MB: {verdict(rss <= BUDGET_RSS_MB)})")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--child", nargs=2, metavar=("DB", "SIZE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        figures = asyncio.run(_child(Path(args.child[0]), int(args.child[1])))
+        print(json.dumps(figures))
+        os._exit(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes:
+            bench_size(size, args.repeat, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
