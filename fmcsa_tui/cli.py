@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import click
 import humanize
-from bson import json_util
+from bson import ObjectId, json_util
 from pydantic import ValidationError
 
 from fmcsa_tui.models import (
@@ -68,10 +68,20 @@ def _settings(**overrides: Any) -> Settings:
         raise Abort(f"bad setting {where}: {first['msg']}") from None
 
 
+def store_for(settings: Settings) -> CompanyStore:
+    """The configured store, not yet opened (StoreError for a URL it cannot use)."""
+    return open_store(
+        settings.store,
+        database=settings.mongo_database,
+        companies=settings.mongo_companies,
+        inspections=settings.mongo_inspections,
+    )
+
+
 @contextlib.asynccontextmanager
 async def _opened(settings: Settings) -> AsyncIterator[CompanyStore]:
     try:
-        store = open_store(settings.store)
+        store = store_for(settings)
         await store.open()
     except StoreError as error:
         raise Abort(str(error)) from None
@@ -139,24 +149,31 @@ def seed_demo(count: int, store_url: str | None) -> None:
     """Add sample carriers (varied names, some never synced) to the store."""
     settings = _settings(store=store_url)
 
-    async def seed() -> int:
+    async def seed() -> tuple[int, str]:
         async with _opened(settings) as store:
-            return await store.insert_documents(demo_documents(count))
+            return await store.insert_documents(demo_documents(count)), store.description
 
     try:
-        added = _run(seed())
+        added, where = _run(seed())
     except StoreError as error:
         raise Abort(str(error)) from None
-    click.echo(f"added {added} sample carriers to {open_store(settings.store).description}")
+    click.echo(f"added {added} sample carriers to {where}")
 
 
 @cli.command()
 @click.argument("dots", nargs=-1, required=True, metavar="DOT [DOT ...]")
 @click.option("--name", help="Carrier name (only with one DOT; else filled on first sync)")
 @click.option("--mc", "mc_number", help="MC number (only with one DOT)")
+@click.option("--owner", metavar="OBJECTID",
+              help="ownerId of the new companies (required on MongoDB, as the backend's "
+              "schema requires it)")  # fmt: skip
 @store_option
 def add(
-    dots: tuple[str, ...], name: str | None, mc_number: str | None, store_url: str | None
+    dots: tuple[str, ...],
+    name: str | None,
+    mc_number: str | None,
+    owner: str | None,
+    store_url: str | None,
 ) -> None:
     """Add carriers by DOT number; an existing DOT is reported, not duplicated."""
     normalized = []
@@ -167,9 +184,14 @@ def add(
         normalized.append(clean)
     if (name or mc_number) and len(normalized) > 1:
         raise Abort("--name and --mc apply to one DOT number at a time")
+    extra: dict[str, Any] = {}
+    if owner is not None:
+        if not ObjectId.is_valid(owner):
+            raise Abort(f"--owner must be a 24-character hex ObjectId, not {owner!r}")
+        extra["ownerId"] = ObjectId(owner)
     settings = _settings(store=store_url)
     companies = [
-        NewCompany(dot_number=dot, name=name or "", mc_number=mc_number)
+        NewCompany(dot_number=dot, name=name or "", mc_number=mc_number, extra=extra)
         for dot in dict.fromkeys(normalized)
     ]
 
@@ -178,7 +200,10 @@ def add(
             result = await store.add_companies(companies)
             return result.added, result.existing
 
-    added, existing = _run(insert())
+    try:
+        added, existing = _run(insert())
+    except StoreError as error:
+        raise Abort(str(error)) from None
     for dot in added:
         click.echo(f"added DOT {dot}")
     for dot in existing:
@@ -223,6 +248,8 @@ def _tree(value: Any, indent: str = "") -> Iterator[str]:
             yield from _tree(item, indent + "  ")
         elif isinstance(item, datetime):
             yield f"{label} {iso(item if item.tzinfo else item.replace(tzinfo=UTC))}"
+        elif isinstance(item, ObjectId):
+            yield f"{label} {item}"
         else:
             shown = safe_text(item) if isinstance(item, str) else json_util.dumps(item)
             yield f"{label} {shown}"
@@ -500,7 +527,7 @@ def _open_dashboard(settings: Settings) -> None:
 
 def open_store_or_abort(settings: Settings) -> CompanyStore:
     try:
-        store = open_store(settings.store)
+        store = store_for(settings)
         _run(store.open())
     except StoreError as error:
         raise Abort(str(error)) from None
@@ -570,6 +597,9 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("fmcsa-tui: interrupted", err=True)
         sys.exit(130)
+    except StoreError as error:  # the store went away mid-command
+        click.echo(f"fmcsa-tui: {error}", err=True)
+        sys.exit(2)
     except Exception as error:
         if os.environ.get("FMCSA_TUI_DEBUG"):
             raise

@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     )
 
     store: str = Field(default_factory=default_store_url, description="Store URL")
+    mongo_database: str | None = Field(
+        None, description="MongoDB database when the store URL's path names none"
+    )
+    mongo_companies: str = Field("companies", description="MongoDB companies collection")
+    mongo_inspections: str = Field(
+        "fmcsainspections", description="MongoDB inspection-detail collection"
+    )
     qc_base_url: str = Field(DEFAULT_QC_BASE_URL, description="QCMobile base URL")
     hub_base_url: str = Field(DEFAULT_HUB_BASE_URL, description="DOT DataHub base URL")
     webkey: SecretStr | None = Field(None, description="QCMobile webKey")

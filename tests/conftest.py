@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import pymongo
 import pytest
 
-from fmcsa_tui.store import CompanyStore, SqliteStore
+from fmcsa_tui.store import CompanyStore, MongoStore, SqliteStore
+from tests.mongo_wire import MongoWireServer
 
-#: Backends the contract suite runs against. A "mongodb" entry joins this list with
-#: its branch in `_store_maker` (a wire-protocol test server, or a real test URL).
-STORE_BACKENDS = ["sqlite"]
+#: A real MongoDB for the suite, when given (read at import: the settings fixture below
+#: clears every FMCSA_TUI_ variable before a test runs).
+REAL_MONGODB_URI = os.environ.get("FMCSA_TUI_TEST_MONGODB_URI", "").strip()
+
+#: Backends the contract suite runs against: the embedded store, MongoDB through the
+#: wire-protocol test server, and a real MongoDB when FMCSA_TUI_TEST_MONGODB_URI is set.
+STORE_BACKENDS = ["sqlite", "mongodb", *(["mongodb-real"] if REAL_MONGODB_URI else [])]
 
 StoreMaker = Callable[[], CompanyStore]
 
@@ -28,17 +35,60 @@ def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
 
 
-def _store_maker(backend: str, tmp_path: Path) -> StoreMaker:
-    """Unopened stores that all share one backing location, like separate processes."""
-    if backend == "sqlite":
-        path = tmp_path / "store" / "fmcsa.db"
-        return lambda: SqliteStore(path)
-    raise ValueError(f"no store fixture for backend {backend!r}")
+@pytest.fixture(scope="session")
+def mongo_wire() -> Iterator[MongoWireServer]:
+    """One wire-protocol MongoDB test server for the session; tests use fresh databases."""
+    with MongoWireServer() as server:
+        yield server
+
+
+def _fresh_database() -> str:
+    return f"fmcsa_test_{uuid.uuid4().hex[:16]}"
+
+
+def _url_with_database(url: str, name: str) -> str:
+    """`url` naming database `name` in its path (the path wins over `database=`).
+
+    A database the URL named before stays the one credentials authenticate against.
+    """
+    base, separator, query = url.partition("?")
+    scheme, _, rest = base.partition("://")
+    userinfo, at, host_path = rest.rpartition("@")
+    hosts, _, old = host_path.partition("/")
+    if at and old and "authsource=" not in query.lower():
+        query = f"{query}&authSource={old}" if query else f"authSource={old}"
+        separator = "?"
+    return f"{scheme}://{userinfo}{at}{hosts}/{name}{separator}{query}"
+
+
+def _drop_database(url: str, name: str) -> None:
+    client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+        url, serverSelectionTimeoutMS=5000
+    )
+    try:
+        client.drop_database(name)
+    finally:
+        client.close()
 
 
 @pytest.fixture(params=STORE_BACKENDS)
-def store_maker(request: pytest.FixtureRequest, tmp_path: Path) -> StoreMaker:
-    return _store_maker(request.param, tmp_path)
+def store_maker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreMaker]:
+    """Unopened stores that all share one backing location, like separate processes."""
+    backend = request.param
+    if backend == "sqlite":
+        path = tmp_path / "store" / "fmcsa.db"
+        yield lambda: SqliteStore(path)
+        return
+    if backend == "mongodb":
+        url = request.getfixturevalue("mongo_wire").url
+    elif backend == "mongodb-real":
+        url = REAL_MONGODB_URI
+    else:
+        raise ValueError(f"no store fixture for backend {backend!r}")
+    database = _fresh_database()
+    url = _url_with_database(url, database)
+    yield lambda: MongoStore(url)
+    _drop_database(url, database)
 
 
 @pytest.fixture

@@ -266,8 +266,16 @@ async def test_retry_after_is_honoured(engine: SyncEngine, store: CompanyStore) 
 
 
 async def test_an_outage_fails_one_run_and_a_later_run_succeeds(
-    engine: SyncEngine, store: CompanyStore
+    store: CompanyStore, tmp_path: Path
 ) -> None:
+    # a sandbox of its own: an outage is counted per DOT for the sandbox's lifetime
+    with SandboxServer(SandboxConfig()) as fresh:
+        settings = engine_settings(fresh.url, tmp_path / "engine.db")
+        async with SyncEngine(store, settings) as engine:
+            await _outage_then_recovery(engine, store)
+
+
+async def _outage_then_recovery(engine: SyncEngine, store: CompanyStore) -> None:
     doc = await add(store, synced_before(dot_for(81)))
     _, first = await run(engine, doc)
     assert isinstance(first, RunFinished) and first.failed_sources == (Source.INSPECTIONS,)

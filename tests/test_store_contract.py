@@ -21,6 +21,7 @@ from fmcsa_tui.models import CompanySummary, Source
 from fmcsa_tui.store import (
     CompanyFilter,
     CompanyStore,
+    MongoStore,
     NewCompany,
     SourceData,
     SqliteStore,
@@ -106,6 +107,11 @@ def synced_doc(dot: str, **changes: Any) -> dict[str, Any]:
     return doc
 
 
+def owned(dot: str, name: str, mc: str | None = None) -> NewCompany:
+    """A new company with what every backend's schema accepts: a name and an owner."""
+    return NewCompany(dot, name, mc, extra={"ownerId": ObjectId()})
+
+
 async def one(store: CompanyStore, ref: str) -> dict[str, Any]:
     doc = await store.get_company(ref)
     assert doc is not None, ref
@@ -149,7 +155,7 @@ async def test_add_companies_writes_mongoose_shaped_documents(store: CompanyStor
     result = await store.add_companies(
         [
             NewCompany(" 1234567 ", "Acme Freight", "MC-42", extra={"ownerId": owner}),
-            NewCompany("7654321"),
+            owned("7654321", "Second Carrier"),
         ]
     )
     assert result.added == ["1234567", "7654321"] and result.existing == []
@@ -161,8 +167,8 @@ async def test_add_companies_writes_mongoose_shaped_documents(store: CompanyStor
     assert doc["createdAt"] == doc["updatedAt"] and doc["createdAt"] >= before
     assert doc["createdAt"].tzinfo is not None
     assert "fmcsaData" not in doc
-    bare = await one(store, "7654321")
-    assert bare["name"] == "" and "mcNumber" not in bare
+    second = await one(store, "7654321")
+    assert second["name"] == "Second Carrier" and "mcNumber" not in second
 
     summary = await summary_of(store, str(doc["_id"]))
     assert (summary.status, summary.dot_number, summary.mc_number) == ("never", "1234567", "MC-42")
@@ -174,7 +180,7 @@ async def test_add_companies_reports_existing_dots_and_leaves_them_untouched(
     await store.insert_documents([synced_doc("123456")])
     original = await one(store, "123456")
     result = await store.add_companies(
-        [NewCompany("123456", "Renamed"), NewCompany("222222", "New"), NewCompany("222222", "Dup")]
+        [owned("123456", "Renamed"), owned("222222", "New"), owned("222222", "Dup")]
     )
     assert result.added == ["222222"]
     assert result.existing == ["123456", "222222"]
@@ -536,7 +542,7 @@ async def test_failure_then_success_keeps_previous_data(store: CompanyStore) -> 
 
 
 async def test_a_first_sync_builds_missing_structure(store: CompanyStore) -> None:
-    result = await store.add_companies([NewCompany("710000", "New Co")])
+    result = await store.add_companies([owned("710000", "New Co")])
     company_id = str((await one(store, result.added[0]))["_id"])
     await store.record_success(company_id, RUN, csa_data(), AT)
     doc = await one(store, company_id)
@@ -708,7 +714,7 @@ async def test_changed_since_returns_companies_written_at_or_after(store: Compan
     assert await store.changed_since(AT + timedelta(milliseconds=1)) == []
 
     since = datetime.now(UTC) - timedelta(seconds=1)
-    await store.add_companies([NewCompany("900002", "Fresh")])
+    await store.add_companies([owned("900002", "Fresh")])
     assert [row.dot_number for row in await store.changed_since(since)] == ["900002"]
 
 
@@ -770,14 +776,23 @@ def test_open_store_parses_sqlite_urls(tmp_path: Path) -> None:
     assert open_store("sqlite:///~/x.db").description == str(Path("~/x.db").expanduser())
 
 
+def test_open_store_parses_mongodb_urls() -> None:
+    plain = open_store("mongodb://localhost/fleet")
+    assert isinstance(plain, MongoStore)
+    assert plain.description == "localhost:27017/fleet"
+    secret = open_store("mongodb+srv://u:pw@cluster.example/db?retryWrites=true")
+    assert isinstance(secret, MongoStore)
+    assert secret.description == "cluster.example/db"
+    named = open_store("mongodb://u:pw@h1:27018,h2/?replicaSet=rs", database="fleet")
+    assert named.description == "h1:27018,h2:27017/fleet"
+
+
 @pytest.mark.parametrize(
     ("url", "message"),
     [
         ("/plain/path.db", "no scheme"),
         ("sqlite://relative.db", "three slashes"),
         ("sqlite:///", "names no file"),
-        ("mongodb://localhost/fleet", "MongoDB stores are not supported yet"),
-        ("mongodb+srv://u:pw@cluster.example/db", "MongoDB stores are not supported yet"),
         (
             "postgres://h/db",
             "unknown store scheme 'postgres' in postgres://h/db; use sqlite:///PATH",
@@ -815,6 +830,19 @@ def test_store_errors_never_echo_a_password() -> None:
 )
 def test_redact_url(url: str, redacted: str) -> None:
     assert redact_url(url) == redacted
+
+
+async def test_sqlite_adds_a_company_without_name_or_owner(tmp_path: Path) -> None:
+    """The embedded store takes a bare DOT (the first sync fills the name); MongoDB
+    refuses it, as its schema requires a name and an owner (see test_mongo_store)."""
+    store = SqliteStore(tmp_path / "x.db")
+    await store.open()
+    result = await store.add_companies([NewCompany("7654321")])
+    assert result.added == ["7654321"] and result.existing == []
+    bare = await one(store, "7654321")
+    assert bare["name"] == "" and "mcNumber" not in bare
+    assert isinstance(bare["_id"], ObjectId) and bare["__v"] == 0
+    await store.close()
 
 
 async def test_a_directory_is_not_a_store(tmp_path: Path) -> None:
@@ -856,7 +884,7 @@ async def test_open_creates_the_parent_directory_and_reopens(tmp_path: Path) -> 
 
 async def test_limit_gives_the_first_rows_in_dot_order(store: CompanyStore) -> None:
     dots = ["90000", "100000", "20000", "3000000", "55555"]
-    await store.add_companies([NewCompany(dot_number=dot) for dot in dots])
+    await store.add_companies([owned(dot, f"Carrier {dot}") for dot in dots])
     first = await store.list_summaries(limit=3)
     assert [s.dot_number for s in first] == ["20000", "55555", "90000"]
     assert len(await store.list_summaries(limit=10)) == 5

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from fmcsa_tui.store.base import (
@@ -14,13 +13,16 @@ from fmcsa_tui.store.base import (
     StatusFilter,
     StoreError,
     StoreUnavailable,
+    redact_url,
 )
+from fmcsa_tui.store.mongo import MongoStore
 from fmcsa_tui.store.sqlite import SqliteStore
 
 __all__ = [
     "AddResult",
     "CompanyFilter",
     "CompanyStore",
+    "MongoStore",
     "NewCompany",
     "SourceData",
     "SqliteStore",
@@ -33,19 +35,21 @@ __all__ = [
 
 _SQLITE_PREFIX = "sqlite:///"
 _USAGE = "use sqlite:///PATH or mongodb://HOST/DB"
-# `scheme://user:password@`: the user part stops at `/`, so paths are never touched.
-_USERINFO = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:@/?#]*):[^@]*@")
-_PASSWORD_OPTION = re.compile(r"(?i)(?P<head>[?&][^=&#]*password[^=&#]*=)[^&#]*")
 
 
-def redact_url(url: str) -> str:
-    """The URL safe to show: ``user:pass@`` becomes ``user:***@``, password options too."""
-    url = _USERINFO.sub(r"\g<head>:***@", url)
-    return _PASSWORD_OPTION.sub(r"\g<head>***", url)
+def open_store(
+    url: str,
+    *,
+    database: str | None = None,
+    companies: str = "companies",
+    inspections: str = "fmcsainspections",
+    leases: str = "fmcsa_tui_leases",
+) -> CompanyStore:
+    """The store a URL names, not yet opened. Raise StoreError for a URL it cannot use.
 
-
-def open_store(url: str) -> CompanyStore:
-    """The store a URL names, not yet opened. Raise StoreError for a URL it cannot use."""
+    The keyword arguments are MongoDB's (see `MongoStore`): the database when the URL's
+    path names none, and the collection names. SQLite ignores them.
+    """
     scheme, separator, _ = url.strip().partition("://")
     if not separator:
         raise StoreError(f"store URL {redact_url(url)!r} has no scheme; {_USAGE}")
@@ -53,7 +57,13 @@ def open_store(url: str) -> CompanyStore:
     if scheme == "sqlite":
         return SqliteStore(_sqlite_path(url.strip()))
     if scheme in {"mongodb", "mongodb+srv"}:
-        raise StoreError("MongoDB stores are not supported yet")
+        return MongoStore(
+            url.strip(),
+            database=database,
+            companies=companies,
+            inspections=inspections,
+            leases=leases,
+        )
     raise StoreError(f"unknown store scheme {scheme!r} in {redact_url(url)}; {_USAGE}")
 
 

@@ -13,6 +13,7 @@ cancelled run never leaves a half-written source:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,6 +22,17 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from fmcsa_tui.models import CompanySummary, Source
 
 StatusFilter = Literal["never", "ok", "failed"]
+
+
+# `scheme://user:password@`: the user part stops at `/`, so paths are never touched.
+_USERINFO = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:@/?#]*):[^@]*@")
+_PASSWORD_OPTION = re.compile(r"(?i)(?P<head>[?&][^=&#]*password[^=&#]*=)[^&#]*")
+
+
+def redact_url(url: str) -> str:
+    """The URL safe to show: ``user:pass@`` becomes ``user:***@``, password options too."""
+    url = _USERINFO.sub(r"\g<head>:***@", url)
+    return _PASSWORD_OPTION.sub(r"\g<head>***", url)
 
 
 class StoreError(Exception):
@@ -100,6 +112,16 @@ class CompanyStore(Protocol):
     @property
     def description(self) -> str:
         """Where this store is, for people: a path, or host/db with no password."""
+        ...
+
+    @property
+    def refresh_mode(self) -> str:
+        """How the dashboard learns of other writers' changes, for people to read.
+
+        ``"change stream"`` when the store pushes changes (a MongoDB replica set: see
+        `MongoStore.watch_changes`), else ``"polling"``: call `changed_since` on a timer.
+        Known once `open` has returned.
+        """
         ...
 
     async def open(self) -> None:

@@ -16,6 +16,8 @@ from fmcsa_tui.models import Source, utcnow
 
 FIRST_DOT = 1_000_000
 DOT_STEP = 19
+#: The owner of every sample carrier: the backend's schema requires an ownerId.
+DEMO_OWNER = ObjectId("64f0c0ffee00000000000001")
 
 _PLACES = [
     "Blue Ridge", "Prairie", "Cascade", "Gulf Coast", "Great Lakes", "Red River", "Sierra",
@@ -45,7 +47,7 @@ def demo_dot(index: int) -> str:
 
 
 def demo_documents(count: int, *, now: datetime | None = None) -> list[dict[str, Any]]:
-    """`count` company documents shaped as Mongoose writes them."""
+    """`count` company documents shaped as Mongoose writes them, valid for its schema."""
     now = now or utcnow()
     rng = random.Random(20261128)
     docs = []
@@ -62,6 +64,7 @@ def demo_documents(count: int, *, now: datetime | None = None) -> list[dict[str,
             "name": name,
             "dotNumber": demo_dot(index),
             "mcNumber": f"MC-{rng.randint(100000, 999999)}" if rng.random() < 0.7 else None,
+            "ownerId": DEMO_OWNER,
             "createdAt": created,
             "updatedAt": created,
             "__v": 0,

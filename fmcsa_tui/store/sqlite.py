@@ -38,6 +38,7 @@ from fmcsa_tui.store.updates import (
     as_utc,
     failure_update,
     new_company_doc,
+    report_number,
     success_update,
 )
 
@@ -259,22 +260,29 @@ def _where(flt: CompanyFilter | None, now: datetime) -> tuple[str, list[Any]]:
 # --- work done on the pool threads ----------------------------------------------------
 
 
+#: Writers of this process queue here rather than in SQLite's busy handler, which sleeps
+#: in growing steps (up to 100 ms) and made two store threads slow each other down.
+#: Other processes still meet at the file lock, under busy_timeout.
+_WRITE_QUEUE = threading.Lock()
+
+
 @contextmanager
-def _write(conn: sqlite3.Connection) -> Iterator[None]:
+def _write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
     """A write transaction that takes the file's write lock up front (no upgrade race)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        if conn.in_transaction:  # SQLite may already have rolled back (disk full…)
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+    with _WRITE_QUEUE:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:  # SQLite may already have rolled back (disk full…)
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
 
 def _create_schema(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA journal_mode=WAL")
-    with _write(conn):
+    with _write_transaction(conn):
         for statement in _SCHEMA:
             conn.execute(statement)
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -340,7 +348,7 @@ def _collision(error: sqlite3.IntegrityError, values: tuple[Any, ...]) -> StoreE
 def _add(conn: sqlite3.Connection, companies: list[NewCompany], now: datetime) -> AddResult:
     added: list[str] = []
     existing: list[str] = []
-    with _write(conn):
+    with _write_transaction(conn):
         for company in companies:
             dot = company.dot_number.strip()
             if not dot:
@@ -354,7 +362,7 @@ def _add(conn: sqlite3.Connection, companies: list[NewCompany], now: datetime) -
 
 
 def _insert_raw(conn: sqlite3.Connection, docs: Sequence[dict[str, Any]]) -> int:
-    with _write(conn):
+    with _write_transaction(conn):
         for doc in docs:
             stored = dict(doc)
             if stored.get("_id") is None:
@@ -370,7 +378,7 @@ def _record(
     inspections: list[dict[str, Any]] | None,
 ) -> None:
     """Read, apply and write back the document, and its inspections, in one transaction."""
-    with _write(conn):
+    with _write_transaction(conn):
         row = conn.execute("SELECT doc FROM companies WHERE id = ?", (company_id,)).fetchone()
         if row is None:
             raise StoreError(f"no company with id {company_id}")
@@ -385,19 +393,11 @@ def _record(
             _upsert_inspection(conn, company_id, doc["_id"], inspection)
 
 
-def _report_number(inspection: dict[str, Any]) -> str:
-    value = inspection.get("reportNumber")
-    text = "" if value is None or isinstance(value, bool | dict | list) else str(value).strip()
-    if not text:
-        raise StoreError("an inspection without a reportNumber cannot be stored")
-    return text
-
-
 def _upsert_inspection(
     conn: sqlite3.Connection, company_id: str, company_oid: Any, inspection: dict[str, Any]
 ) -> None:
     """Upsert on (companyId, reportNumber) like a `$set` upsert: `_id` and extras stay."""
-    number = _report_number(inspection)
+    number = report_number(inspection)
     row = conn.execute(
         "SELECT doc FROM fmcsainspections WHERE company_id = ? AND report_number = ?",
         (company_id, number),
@@ -458,6 +458,10 @@ class SqliteStore:
     @property
     def description(self) -> str:
         return str(self._path)
+
+    @property
+    def refresh_mode(self) -> str:
+        return "polling"
 
     @property
     def path(self) -> Path:

@@ -8,6 +8,7 @@ translating the same fields into an update.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from bson import ObjectId
 
 from fmcsa_tui.models import Source
-from fmcsa_tui.store.base import NewCompany, SourceData
+from fmcsa_tui.store.base import NewCompany, SourceData, StoreError
 
 SYNC_STATUS = "fmcsaData.syncStatus"
 ERRORS_PATH = f"{SYNC_STATUS}.errors"
@@ -87,34 +88,114 @@ def remaining_errors(current: Any, source: str) -> list[Any]:
     return [row for row in current if not (isinstance(row, dict) and row.get("source") == source)]
 
 
-def apply_update(doc: dict[str, Any], update: SourceUpdate) -> None:
-    """Apply the update in place; every path it does not name stays as it was."""
-    for path, value in update.fields.items():
-        set_path(doc, path, value)
+@dataclass(frozen=True, slots=True)
+class DocumentWrite:
+    """What one source's update does to one document as read, for every backend.
+
+    `fields` are all the dotted paths to `$set`, in order: the source's data, lastRun,
+    its LastSync, errors, success, updatedAt and, where it is empty, name.
+    `errors_changed` says whether the errors array changed, so `__v` moves.
+    """
+
+    fields: dict[str, Any]
+    errors_changed: bool
+
+
+def plan_write(doc: dict[str, Any], update: SourceUpdate) -> DocumentWrite:
+    """The write `update` makes to `doc`: that source's error rows replaced, others kept."""
     current = get_path(doc, ERRORS_PATH)
     errors = remaining_errors(current, update.source)
     if update.new_error is not None:
         errors.append(update.new_error)
-    set_path(doc, ERRORS_PATH, errors)
-    set_path(doc, f"{SYNC_STATUS}.success", not errors)
-    doc["updatedAt"] = update.at
-    if errors != (current if isinstance(current, list) else []):
-        _bump_version(doc)
+    fields = dict(update.fields)
+    fields[ERRORS_PATH] = errors
+    fields[f"{SYNC_STATUS}.success"] = not errors
+    fields["updatedAt"] = update.at
     if update.legal_name and _name_is_empty(doc.get("name")):
-        doc["name"] = update.legal_name
+        fields["name"] = update.legal_name
+    changed = errors != (current if isinstance(current, list) else [])
+    return DocumentWrite(fields, changed)
+
+
+def apply_update(doc: dict[str, Any], update: SourceUpdate) -> None:
+    """Apply the update in place; every path it does not name stays as it was."""
+    write = plan_write(doc, update)
+    for path, value in write.fields.items():
+        set_path(doc, path, value)
+    if write.errors_changed:
+        _bump_version(doc)
+
+
+def bumps_version(version: Any) -> bool:
+    """Mongoose bumps `__v` when an array changes; a non-numeric `__v` is left alone."""
+    return version is None or (isinstance(version, int) and not isinstance(version, bool))
 
 
 def _bump_version(doc: dict[str, Any]) -> None:
-    """Mongoose bumps `__v` when an array changes; a non-numeric `__v` is left alone."""
     version = doc.get("__v")
-    if version is None:
-        doc["__v"] = 1
-    elif isinstance(version, int) and not isinstance(version, bool):
-        doc["__v"] = version + 1
+    if bumps_version(version):
+        doc["__v"] = 1 if version is None else version + 1
+
+
+def targeted_sets(
+    fields: dict[str, Any], doc: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`fields` as `$set`s MongoDB accepts, with the effect of `set_path` applied in order.
+
+    MongoDB refuses to set a path through a non-document ("Cannot create field") and to
+    set a path and its parent in one update. So a path through an existing null, scalar
+    or array sets that value's own path to a new document holding the value, and
+    overlapping paths merge into the outermost one. Returns the `$set`s and the
+    non-documents they replace, by path, for the caller to guard its update on.
+    """
+    sets: dict[str, Any] = {}
+    replaced: dict[str, Any] = {}
+    for path, value in fields.items():
+        outer = next((key for key in sets if path.startswith(key + ".")), None)
+        if outer is not None:
+            holder = {"v": copy.deepcopy(sets[outer])}
+            set_path(holder, "v." + path[len(outer) + 1 :], value)
+            sets[outer] = holder["v"]
+            continue
+        for key in [key for key in sets if key.startswith(path + ".")]:
+            del sets[key]  # a later write of a parent wins, as with set_path
+        target, value = _through_non_document(doc, path, value, replaced)
+        sets[target] = value
+    return sets, replaced
+
+
+def _through_non_document(
+    doc: dict[str, Any], path: str, value: Any, replaced: dict[str, Any]
+) -> tuple[str, Any]:
+    """Where a `$set` of `path` lands in `doc`: the path itself, or the first existing
+    non-document on the way, set to a new document that holds the value."""
+    parts = path.split(".")
+    node = doc
+    for depth, key in enumerate(parts[:-1], start=1):
+        if key not in node:
+            return path, value  # the server creates missing documents on the way
+        child = node[key]
+        if not isinstance(child, dict):
+            prefix = ".".join(parts[:depth])
+            replaced.setdefault(prefix, child)
+            holder: dict[str, Any] = {}
+            set_path(holder, ".".join(parts[depth:]), value)
+            return prefix, holder
+        node = child
+    return path, value
 
 
 def _name_is_empty(name: Any) -> bool:
     return name is None or (isinstance(name, str) and not name.strip())
+
+
+def report_number(inspection: dict[str, Any]) -> str:
+    """An inspection's key within its company; refuses one without it (before any write)."""
+    value = inspection.get("reportNumber")
+    text = "" if value is None or isinstance(value, bool | dict | list) else str(value).strip()
+    if not text:
+        raise StoreError("an inspection without a reportNumber cannot be stored")
+    return text
 
 
 def new_company_doc(company: NewCompany, now: datetime) -> dict[str, Any]:

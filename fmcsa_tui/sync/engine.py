@@ -136,7 +136,13 @@ class SyncEngine:
             refused = RunRefused(**ids_named, reason="no valid DOT number")
             emit(refused)
             return refused
-        if not await self.store.acquire_lease(target.company_id, self.owner, self._ttl):
+        try:
+            leased = await self.store.acquire_lease(target.company_id, self.owner, self._ttl)
+        except StoreError as error:
+            refused = RunRefused(**ids_named, reason=f"store unavailable: {error}")
+            emit(refused)
+            return refused
+        if not leased:
             refused = RunRefused(**ids_named, reason="already syncing")
             emit(refused)
             return refused

@@ -9,10 +9,11 @@ including its errors. Store I/O happens in workers too, so the event loop never 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -50,6 +51,21 @@ from fmcsa_tui.ui.widgets import (
 FIRST_SCREEN_ROWS = 200
 FIRST_SCREEN_PAINT = 0.1  # seconds
 FAILED_FILTER_CYCLE: list[str | None] = [None, "any", *(source.value for source in Source)]
+
+
+_Handler = TypeVar("_Handler", bound=Callable[..., None])
+
+
+def while_on_screen(handler: _Handler) -> _Handler:
+    """Drop a worker's late message once the dashboard is being torn down (on quit)."""
+
+    @functools.wraps(handler)
+    def guarded(self: FmcsaApp, *args: Any) -> None:
+        if self._closing_down or not self.query(CompanyList):
+            return None
+        return handler(self, *args)
+
+    return cast(_Handler, guarded)
 
 
 def stylesheet() -> Path:
@@ -143,6 +159,7 @@ class FmcsaApp(App[None]):
         self._connected = True
         self._detail_timer: Timer | None = None
         self._footer_shown: tuple[bool | None, ...] = ()
+        self._closing_down = False
 
     # --- layout ---------------------------------------------------------------------
 
@@ -173,12 +190,16 @@ class FmcsaApp(App[None]):
             self.set_keymap(self.settings.keymap)
         header = self.query_one(StatusHeader)
         header.store_label = self.store.description
+        header.refresh_mode = self.store.refresh_mode
         self.companies.focus()
         self._load()
+        if self.store.refresh_mode == "change stream":
+            self._watch_changes()
         self.set_interval(self.poll_interval, self._poll)
         self.set_interval(0.25, self._flush_reloads)
 
     async def on_unmount(self) -> None:
+        self._closing_down = True
         await self.engine.aclose()
 
     # --- loading and live refresh ---------------------------------------------------
@@ -228,12 +249,30 @@ class FmcsaApp(App[None]):
         self._since = started
         self.post_message(CompaniesChanged(changed, leased))
 
+    @work(group="watch", exclusive=True, exit_on_error=False)
+    async def _watch_changes(self) -> None:
+        """Push refresh from a change stream; polling still runs for leases and as backup."""
+        watch = getattr(self.store, "watch_changes", None)
+        if watch is None:
+            return
+        try:
+            async for ids in watch():
+                if ids:
+                    self._stale_reload.update(ids)
+                else:  # the stream lost its place: look at everything again
+                    self._load()
+        except Exception as error:
+            self.query_one(StatusHeader).refresh_mode = "polling"
+            self.activity.note(f"change stream ended ({_one_line(error)}); polling", "yellow")
+
+    @while_on_screen
     def on_companies_loaded(self, message: CompaniesLoaded) -> None:
         self._summaries = {summary.id: summary for summary in message.summaries}
         self.companies.set_rows(message.summaries)
         self.query_one(StatusHeader).loading = not message.complete
         self._refresh_counts()
 
+    @while_on_screen
     def on_companies_changed(self, message: CompaniesChanged) -> None:
         if message.summaries:
             for summary in message.summaries:
@@ -245,6 +284,7 @@ class FmcsaApp(App[None]):
         self._leased = message.leased
         self._show_syncing()
 
+    @while_on_screen
     def on_store_connection(self, message: StoreConnection) -> None:
         header = self.query_one(StatusHeader)
         if message.connected == self._connected:
@@ -306,6 +346,7 @@ class FmcsaApp(App[None]):
     # --- the highlighted company ----------------------------------------------------
 
     @on(CompanyList.Highlighted)
+    @while_on_screen
     def _highlighted(self, message: CompanyList.Highlighted) -> None:
         summary = message.summary
         self._refresh_footer()
@@ -367,6 +408,7 @@ class FmcsaApp(App[None]):
     def _post_event(self, event: RunEvent) -> None:
         self.post_message(SyncEventPosted(event))
 
+    @while_on_screen
     def on_sync_event_posted(self, message: SyncEventPosted) -> None:
         event = message.event
         self.activity.record(event)
@@ -393,6 +435,7 @@ class FmcsaApp(App[None]):
         if highlighted is not None and highlighted.id == company_id:
             self.detail.live = dict(self._live.get(company_id, {}))
 
+    @while_on_screen
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place a run's end is handled, errors included."""
         worker = event.worker
