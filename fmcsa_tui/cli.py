@@ -60,6 +60,9 @@ class Abort(click.ClickException):
 
 
 def _settings(**overrides: Any) -> Settings:
+    if overrides.get("store") is None:  # `fmcsa-tui --store URL COMMAND`
+        context = click.get_current_context(silent=True)
+        overrides["store"] = context.find_root().obj if context is not None else None
     try:
         return load_settings(**overrides)
     except ValidationError as error:
@@ -131,14 +134,17 @@ def iso(when: datetime | None) -> str | None:
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="fmcsa-tui")
+@store_option
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, store_url: str | None) -> None:
     """Operator dashboard and headless sync engine for FMCSA carrier data.
 
-    Without a command, opens the dashboard on the configured store.
+    Without a command, opens the dashboard on the configured store. `--store` given
+    here applies to the command after it too.
     """
+    ctx.obj = store_url
     if ctx.invoked_subcommand is None:
-        ctx.invoke(dashboard, store_url=None)
+        ctx.invoke(dashboard, store_url=store_url)
 
 
 @cli.command("seed-demo")
@@ -518,20 +524,13 @@ def _open_dashboard(settings: Settings) -> None:
     """Open the store, run the dashboard until the operator quits, close the store."""
     from fmcsa_tui.ui.app import FmcsaApp
 
-    store = open_store_or_abort(settings)
-    try:
-        FmcsaApp(store, settings).run()
-    finally:
-        _run(store.close())
-
-
-def open_store_or_abort(settings: Settings) -> CompanyStore:
     try:
         store = store_for(settings)
-        _run(store.open())
     except StoreError as error:
         raise Abort(str(error)) from None
-    return store
+    # the app opens the store on its own event loop, and shows it as disconnected
+    # (retrying) when it cannot be reached
+    FmcsaApp(store, settings, close_store=True).run()
 
 
 @cli.command()

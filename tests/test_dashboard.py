@@ -457,3 +457,18 @@ async def test_command_palette_runs_the_same_actions(
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.companies.filter.failed_source == "any", limit=5)
         assert sorted(visible_dots(app)) == ["1000105", "1000106"]  # type: ignore[type-var]
+
+
+async def test_store_down_at_start_shows_disconnected_then_loads(
+    store: CompanyStore, mixed: list[dict[str, Any]], sandbox: SandboxServer
+) -> None:
+    flaky = FlakyStore(store)
+    flaky.down = True
+    app = FmcsaApp(flaky, settings_for(sandbox.url), poll_interval=0.2)  # type: ignore[arg-type]
+    async with app.run_test(size=SIZE) as pilot:
+        header = app.query_one(StatusHeader)
+        await wait_for(pilot, lambda: not header.connected, limit=5)
+        assert app.companies.total_count == 0
+        flaky.down = False
+        await loaded(pilot, 6)
+        assert header.connected

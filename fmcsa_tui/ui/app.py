@@ -139,9 +139,14 @@ class FmcsaApp(App[None]):
         clock: Any = utcnow,
         poll_interval: float = 2.0,
         engine: SyncEngine | None = None,
+        close_store: bool = False,
     ) -> None:
+        """`store` may be unopened: the app opens it on its own event loop (a MongoDB
+        client belongs to the loop it was opened on), and closes it on exit when
+        `close_store` says the app owns it."""
         super().__init__()
         self.store = store
+        self.close_store = close_store
         self.settings = settings
         self.clock = clock
         self.poll_interval = poll_interval
@@ -190,17 +195,16 @@ class FmcsaApp(App[None]):
             self.set_keymap(self.settings.keymap)
         header = self.query_one(StatusHeader)
         header.store_label = self.store.description
-        header.refresh_mode = self.store.refresh_mode
         self.companies.focus()
         self._load()
-        if self.store.refresh_mode == "change stream":
-            self._watch_changes()
         self.set_interval(self.poll_interval, self._poll)
         self.set_interval(0.25, self._flush_reloads)
 
     async def on_unmount(self) -> None:
         self._closing_down = True
         await self.engine.aclose()
+        if self.close_store:
+            await self.store.close()
 
     # --- loading and live refresh ---------------------------------------------------
 
@@ -209,6 +213,10 @@ class FmcsaApp(App[None]):
         """A screenful first (a few ms), then everything: 100,000 rows take most of a second."""
         started = utcnow()
         try:
+            await self.store.open()
+            self.query_one(StatusHeader).refresh_mode = self.store.refresh_mode
+            if self.store.refresh_mode == "change stream":
+                self._watch_changes()
             first = await self.store.list_summaries(limit=FIRST_SCREEN_ROWS)
             if len(first) == FIRST_SCREEN_ROWS:
                 self.post_message(CompaniesLoaded(first, complete=False))
@@ -234,6 +242,7 @@ class FmcsaApp(App[None]):
         started = utcnow()
         try:
             if since is None or not self._connected:
+                await self.store.open()  # a store that was down at start-up
                 summaries = await self.store.list_summaries()
                 leased = await self.store.leased_ids()
                 self._since = started

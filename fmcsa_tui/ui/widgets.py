@@ -339,7 +339,8 @@ class ActivityPanel(Vertical):
             detail = f"ok in {event.duration:.2f}s{retries}  {event.summary}"
             return who + Text(f"{event.source.value:<12} ", "") + Text(detail, "green")
         if isinstance(event, SourceFailed):
-            kind = "permanent" if event.permanent else f"after {event.attempts} attempts"
+            plural = "s" if event.attempts != 1 else ""
+            kind = "permanent" if event.permanent else f"after {event.attempts} attempt{plural}"
             message = f"FAILED in {event.duration:.2f}s ({kind}): {safe_line(event.error)}"
             return who + Text(f"{event.source.value:<12} ", "") + Text(message, "red")
         if isinstance(event, SourceProgress) and event.retry_in is not None:
