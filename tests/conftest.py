@@ -107,3 +107,20 @@ async def other_store(store: CompanyStore, store_maker: StoreMaker) -> AsyncIter
     await opened.open()
     yield opened
     await opened.close()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """The environment for a `fmcsa-tui` subprocess: none of the developer's settings,
+    fast retries, a private data and config dir."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("FMCSA_TUI_")}
+    clean.update(
+        FMCSA_TUI_CONFIG=str(tmp_path / "none.toml"),
+        FMCSA_TUI_BACKOFF_BASE="0.01",
+        FMCSA_TUI_BACKOFF_MAX="0.05",
+        FMCSA_TUI_TIMEOUT="0.5",
+        FMCSA_TUI_RATE_LIMIT="0",
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+    )
+    return clean

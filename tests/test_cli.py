@@ -7,7 +7,6 @@ HTTP like it would to a `fmcsa-tui sandbox` started by hand.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,22 +24,6 @@ from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 def sandbox() -> Iterator[SandboxServer]:
     with SandboxServer(SandboxConfig(hang_seconds=2.0, retry_after=1)) as server:
         yield server
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    """A clean environment: no developer settings, fast retries, a private data dir."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("FMCSA_TUI_")}
-    clean.update(
-        FMCSA_TUI_CONFIG=str(tmp_path / "none.toml"),
-        FMCSA_TUI_BACKOFF_BASE="0.01",
-        FMCSA_TUI_BACKOFF_MAX="0.05",
-        FMCSA_TUI_TIMEOUT="0.5",
-        FMCSA_TUI_RATE_LIMIT="0",
-        XDG_DATA_HOME=str(tmp_path / "data"),
-        XDG_CONFIG_HOME=str(tmp_path / "config"),
-    )
-    return clean
 
 
 class Cli:

@@ -413,7 +413,7 @@ async def test_cancelling_mid_run_leaves_no_half_written_source(
                     two_landed.set()
 
             task = asyncio.create_task(engine.run(doc, emit=watch))
-            await two_landed.wait()
+            await asyncio.wait_for(two_landed.wait(), timeout=30)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task

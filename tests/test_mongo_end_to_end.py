@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -95,19 +94,6 @@ def cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.Com
         [sys.executable, "-m", "fmcsa_tui", *args],
         env=env, capture_output=True, text=True, timeout=timeout, check=False,
     )  # fmt: skip
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("FMCSA_TUI_")}
-    clean.update(
-        FMCSA_TUI_CONFIG=str(tmp_path / "none.toml"),
-        FMCSA_TUI_BACKOFF_BASE="0.01",
-        FMCSA_TUI_BACKOFF_MAX="0.05",
-        FMCSA_TUI_TIMEOUT="0.5",
-        FMCSA_TUI_RATE_LIMIT="0",
-    )
-    return clean
 
 
 def without(doc: dict[str, Any], fields: tuple[str, ...]) -> bytes:
@@ -222,7 +208,7 @@ async def test_server_restart_in_the_middle_of_a_bulk_sync(
 
         async with SyncEngine(store, settings) as engine:
             run = asyncio.create_task(engine.run_many(docs, emit=watch))
-            await four_done.wait()
+            await asyncio.wait_for(four_done.wait(), timeout=60)
             await asyncio.to_thread(wire.stop)
             await asyncio.sleep(3.0)  # longer than the driver's 2 s server selection
             await asyncio.to_thread(wire.start)

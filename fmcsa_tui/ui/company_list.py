@@ -61,7 +61,7 @@ class CompanyList(ScrollView, can_focus=True):
         Binding("home", "cursor_first", "First", show=False, id="list.cursor_first"),
         Binding("end", "cursor_last", "Last", show=False, id="list.cursor_last"),
         Binding("enter", "select", "Open", show=False, id="list.select"),
-        Binding("o", "cycle_sort", "Sort", id="list.cycle_sort"),
+        Binding("o", "cycle_sort", "Sort", show=False, id="list.cycle_sort"),
         Binding("O", "reverse_sort", "Reverse sort", show=False, id="list.reverse_sort"),
     ]
 
