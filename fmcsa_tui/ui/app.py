@@ -223,11 +223,14 @@ class FmcsaApp(App[None]):
                 self.post_message(CompaniesLoaded(first, complete=False))
                 # let that screen paint before the long scan competes for the GIL
                 await asyncio.sleep(FIRST_SCREEN_PAINT)
-            summaries = await self.store.list_summaries()
-            leased = await self.store.leased_ids()
+            await self._load_everything(started)
         except Exception as error:  # any store failure is a disconnected state, not a crash
             self.post_message(StoreConnection(False, _one_line(error)))
-            return
+
+    async def _load_everything(self, started: datetime) -> None:
+        """Every row and the live leases; later polls look for changes since `started`."""
+        summaries = await self.store.list_summaries()
+        leased = await self.store.leased_ids()
         self._since = started
         self.post_message(CompaniesLoaded(summaries))
         self.post_message(CompaniesChanged([], leased))
@@ -244,12 +247,8 @@ class FmcsaApp(App[None]):
         try:
             if since is None or not self._connected:
                 await self.store.open()  # a store that was down at start-up
-                summaries = await self.store.list_summaries()
-                leased = await self.store.leased_ids()
-                self._since = started
+                await self._load_everything(started)
                 self.post_message(StoreConnection(True))
-                self.post_message(CompaniesLoaded(summaries))
-                self.post_message(CompaniesChanged([], leased))
                 return
             changed = await self.store.changed_since(since - timedelta(seconds=1))
             leased = await self.store.leased_ids()
