@@ -346,13 +346,20 @@ class MongoWireServer:
     async def _shutdown(self, state: _LoopState) -> None:
         if state.server is not None:
             state.server.close()
-        tasks = []
-        for conn in list(state.connections.values()):
-            conn.writer.transport.abort()
-            if conn.task is not None:
-                conn.task.cancel()
-                tasks.append(conn.task)
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # A connection accepted just before close() reaches `on_connect` a loop turn
+        # later; left open it would hold a client waiting for a reply forever. So drop
+        # connections until a few turns pass with none left.
+        quiet_turns = 0
+        while quiet_turns < 5:
+            tasks = []
+            for conn in list(state.connections.values()):
+                conn.writer.transport.abort()
+                if conn.task is not None:
+                    conn.task.cancel()
+                    tasks.append(conn.task)
+            await asyncio.gather(*tasks, return_exceptions=True)
+            quiet_turns = quiet_turns + 1 if not tasks else 0
+            await asyncio.sleep(0.01)
         if state.server is not None:
             await state.server.wait_closed()
 

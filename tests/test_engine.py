@@ -500,3 +500,34 @@ async def test_an_invalid_dot_is_refused_before_any_request(
     assert events == [outcome]
     _, company = await reread(store, doc)
     assert company.sync_status.last_run is None
+
+
+class BrokenWrites:
+    """TEST FAKE: the real store, except that writing a success raises what a failing
+    driver might (not a StoreError)."""
+
+    def __init__(self, real: CompanyStore) -> None:
+        self.real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    async def record_success(self, *args: Any, **kwargs: Any) -> None:
+        raise ConnectionResetError("connection reset by peer (test)")
+
+
+async def test_an_unexpected_store_error_fails_that_source_and_the_bulk_run_goes_on(
+    sandbox: SandboxServer, store: CompanyStore, tmp_path: Path
+) -> None:
+    docs = [synced_before(dot_for(bucket, 3_000_000)) for bucket in (1, 2, 3)]
+    await store.insert_documents(docs)
+    settings = engine_settings(sandbox.url, tmp_path / "engine.db")
+    events: list[RunEvent] = []
+    async with SyncEngine(BrokenWrites(store), settings) as engine:  # type: ignore[arg-type]
+        outcomes = await engine.run_many(docs, emit=events.append)
+    assert len(outcomes) == 3
+    assert all(isinstance(o, RunFinished) and not o.success for o in outcomes)
+    failures = of_type(events, SourceFailed)
+    assert len(failures) == 9
+    assert all("could not write to the store: connection reset" in f.error for f in failures)
+    assert await store.leased_ids() == set()

@@ -483,7 +483,12 @@ class MongoStore:
         if not _has_option(self._url, "serverSelectionTimeoutMS"):
             options["serverSelectionTimeoutMS"] = DEFAULT_SERVER_SELECTION_TIMEOUT_MS
         # a server that stops answering mid-request must not hang a run (or the UI) forever
-        for option, default in (("socketTimeoutMS", 30_000), ("connectTimeoutMS", 5_000)):
+        for option, default in (
+            ("socketTimeoutMS", 30_000),
+            ("connectTimeoutMS", 5_000),
+            ("waitQueueTimeoutMS", 30_000),  # a pool wedged by dead connections must not hang
+            ("timeoutMS", 20_000),  # nor any one operation, whatever it waits on (CSOT)
+        ):
             if not _has_option(self._url, option):
                 options[option] = default
         try:
@@ -555,6 +560,9 @@ class MongoStore:
             raise StoreError(f"MongoDB at {self._hosts}: {_brief(error, self._hosts)}") from error
         except BSONError as error:
             raise StoreError(f"document cannot be stored: {_brief(error)}") from error
+        except (OSError, TimeoutError) as error:  # raw socket errors the async driver lets out
+            reason = _brief(error, self._hosts)
+            raise StoreUnavailable(f"MongoDB at {self._hosts} is unreachable: {reason}") from error
 
     # --- reading
 

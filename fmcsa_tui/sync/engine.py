@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from fmcsa_tui.models import CompanySummary, Source, summarize, utcnow
 from fmcsa_tui.settings import Settings
-from fmcsa_tui.store.base import CompanyStore, SourceData, StoreError
+from fmcsa_tui.store.base import CompanyStore, SourceData
 from fmcsa_tui.sync.events import (
     RunEvent,
     RunFinished,
@@ -138,8 +138,8 @@ class SyncEngine:
             return refused
         try:
             leased = await self.store.acquire_lease(target.company_id, self.owner, self._ttl)
-        except StoreError as error:
-            refused = RunRefused(**ids_named, reason=f"store unavailable: {error}")
+        except Exception as error:  # one company's store trouble never stops a bulk run
+            refused = RunRefused(**ids_named, reason=f"store unavailable: {_one_line(error)}")
             emit(refused)
             return refused
         if not leased:
@@ -182,11 +182,11 @@ class SyncEngine:
         interval = max(self._ttl.total_seconds() / 3, 0.05)
         while True:
             await asyncio.sleep(interval)
-            with contextlib.suppress(StoreError):
+            with contextlib.suppress(Exception):  # the lease simply expires if we can't
                 await self.store.renew_lease(company_id, self.owner, self._ttl)
 
     async def _release(self, company_id: str) -> None:
-        with contextlib.suppress(StoreError):
+        with contextlib.suppress(Exception):  # an unreleased lease expires by itself
             await self.store.release_lease(company_id, self.owner)
 
     async def _run_source(
@@ -222,17 +222,22 @@ class SyncEngine:
             failed.append(source)
             await self._record_failure(target, source, run_started, error, ctx, clock, emit)
             return
+        except Exception as error:  # a response no parser foresaw: this source fails alone
+            failed.append(source)
+            unexpected = SourceError(f"unexpected response: {_one_line(error)}", permanent=True)
+            await self._record_failure(target, source, run_started, unexpected, ctx, clock, emit)
+            return
         try:
             await _finish_despite_cancel(
                 self.store.record_success(target.company_id, run_started, data, utcnow())
             )
-        except StoreError as error:
+        except Exception as error:  # StoreError, or whatever a failing driver raised
             failed.append(source)
             emit(
                 SourceFailed(
                     **ids,
                     source=source,
-                    error=f"could not write to the store: {error}",
+                    error=f"could not write to the store: {_one_line(error)}",
                     attempts=max(ctx.attempts, 1),
                     duration=time.monotonic() - clock,
                     permanent=False,
@@ -260,7 +265,7 @@ class SyncEngine:
         emit: Emit,
     ) -> None:
         text = self.http.scrub(error.message)
-        with contextlib.suppress(StoreError):
+        with contextlib.suppress(Exception):  # the event below still tells the operator
             await _finish_despite_cancel(
                 self.store.record_failure(target.company_id, run_started, source, text, utcnow())
             )
@@ -340,6 +345,11 @@ class SyncEngine:
         async with contextlib.aclosing(stream):
             async for event in stream:
                 yield event
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return (text.splitlines()[0] if text else type(error).__name__)[:300]
 
 
 async def _as_events(start: Callable[[Emit], Awaitable[object]]) -> AsyncGenerator[RunEvent]:
