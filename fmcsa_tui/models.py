@@ -34,6 +34,7 @@ __all__ = [
     "SyncError",
     "SyncStatus",
     "normalize_dot",
+    "one_line",
     "parse_when",
     "summarize",
     "utcnow",
@@ -85,6 +86,14 @@ def utcnow() -> datetime:
     """Now, in UTC, at the millisecond precision a BSON date keeps."""
     now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def one_line(error: BaseException | None, limit: int = 300) -> str:
+    """An exception as one line for people: its first line, or its type when it says nothing."""
+    if error is None:
+        return "unknown error"
+    text = str(error).strip()
+    return (text.splitlines()[0] if text else type(error).__name__)[:limit]
 
 
 _DOT_NUMBER = re.compile(r"^\d{5,8}$")

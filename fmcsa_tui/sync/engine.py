@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from fmcsa_tui.models import CompanySummary, Source, summarize, utcnow
+from fmcsa_tui.models import CompanySummary, Source, one_line, summarize, utcnow
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store.base import CompanyStore, SourceData
 from fmcsa_tui.sync.events import (
@@ -139,7 +139,7 @@ class SyncEngine:
         try:
             leased = await self.store.acquire_lease(target.company_id, self.owner, self._ttl)
         except Exception as error:  # one company's store trouble never stops a bulk run
-            refused = RunRefused(**ids_named, reason=f"store unavailable: {_one_line(error)}")
+            refused = RunRefused(**ids_named, reason=f"store unavailable: {one_line(error)}")
             emit(refused)
             return refused
         if not leased:
@@ -224,7 +224,7 @@ class SyncEngine:
             return
         except Exception as error:  # a response no parser foresaw: this source fails alone
             failed.append(source)
-            unexpected = SourceError(f"unexpected response: {_one_line(error)}", permanent=True)
+            unexpected = SourceError(f"unexpected response: {one_line(error)}", permanent=True)
             await self._record_failure(target, source, run_started, unexpected, ctx, clock, emit)
             return
         try:
@@ -237,7 +237,7 @@ class SyncEngine:
                 SourceFailed(
                     **ids,
                     source=source,
-                    error=f"could not write to the store: {_one_line(error)}",
+                    error=f"could not write to the store: {one_line(error)}",
                     attempts=max(ctx.attempts, 1),
                     duration=time.monotonic() - clock,
                     permanent=False,
@@ -345,11 +345,6 @@ class SyncEngine:
         async with contextlib.aclosing(stream):
             async for event in stream:
                 yield event
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return (text.splitlines()[0] if text else type(error).__name__)[:300]
 
 
 async def _as_events(start: Callable[[Emit], Awaitable[object]]) -> AsyncGenerator[RunEvent]:

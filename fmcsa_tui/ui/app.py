@@ -25,7 +25,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
-from fmcsa_tui.models import CompanySummary, Source, summarize, utcnow
+from fmcsa_tui.models import CompanySummary, Source, one_line, summarize, utcnow
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store.base import CompanyFilter, CompanyStore
 from fmcsa_tui.sync.engine import ALL_SOURCES, SyncEngine
@@ -673,6 +673,4 @@ class FmcsaApp(App[None]):
 
 
 def _one_line(error: BaseException | None) -> str:
-    text = str(error) if error is not None else "unknown error"
-    first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
-    return first[:200]
+    return one_line(error, limit=200)
