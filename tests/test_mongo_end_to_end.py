@@ -7,12 +7,13 @@ the socket are real.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import bson
@@ -20,8 +21,12 @@ import pymongo
 import pytest
 from bson import ObjectId
 
-from fmcsa_tui.models import Company
+from fmcsa_tui.models import Company, Source
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
+from fmcsa_tui.settings import Settings
+from fmcsa_tui.store import MongoStore
+from fmcsa_tui.sync.engine import SyncEngine
+from fmcsa_tui.sync.events import RunEvent, RunFinished
 from tests.mongo_wire import MongoWireServer
 
 EARLIER = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
@@ -174,3 +179,65 @@ def test_unreachable_server_is_one_line_and_exit_2(env: dict[str, str]) -> None:
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     assert f"127.0.0.1:{port}" in result.stderr and "hunter2" not in result.stderr
+
+
+async def test_server_restart_in_the_middle_of_a_bulk_sync(
+    wire: MongoWireServer,
+) -> None:
+    """The server goes away mid-run and comes back: nothing is half-written, and a
+    second run (after the orphaned leases expire) brings every company up to date.
+
+    Three seconds down is longer than the test URL's 2 s server selection, so writes
+    fail meanwhile; lease keepers stopped mid-selection used to wedge the driver.
+    """
+    with SandboxServer(SandboxConfig(latency=0.15)) as slow:
+        store = MongoStore(mongo_url(wire, "restart"))
+        await store.open()
+        docs = [mongoose_doc(str(2_000_000 + 100 * n + 5)) for n in range(24)]
+        await store.insert_documents(copy.deepcopy(docs))
+        settings = Settings(
+            store="mongodb://unused", qc_base_url=f"{slow.url}/qc/services",
+            hub_base_url=slow.url, webkey="k", rate_limit=0, timeout=5,
+            backoff_base=0.01, backoff_max=0.05, concurrency=4, lease_seconds=1.5,
+        )  # fmt: skip
+        finished: list[RunFinished] = []
+        four_done = asyncio.Event()
+
+        def watch(event: RunEvent) -> None:
+            if isinstance(event, RunFinished):
+                finished.append(event)
+                if len(finished) == 4:
+                    four_done.set()
+
+        async with SyncEngine(store, settings) as engine:
+            run = asyncio.create_task(engine.run_many(docs, emit=watch))
+            await asyncio.wait_for(four_done.wait(), timeout=60)
+            await asyncio.to_thread(wire.stop)
+            await asyncio.sleep(3.0)  # longer than the driver's 2 s server selection
+            await asyncio.to_thread(wire.start)
+            outcomes = await run
+            assert len(outcomes) == len(docs)
+            hurt = [o for o in outcomes if not (isinstance(o, RunFinished) and o.success)]
+            assert hurt  # the outage was felt: refused or failed runs, not a crash
+
+            for doc in docs:  # consistent: each source wholly written or wholly untouched
+                raw = await store.get_company(str(doc["_id"]))
+                assert raw is not None
+                status = Company.model_validate(raw).sync_status
+                assert status.success is (not status.errors)
+                sources = [e.source for e in status.errors]
+                assert len(sources) == len(set(sources))
+                assert without(raw, SYNC_OWNED) == without(doc, SYNC_OWNED)
+
+            await asyncio.sleep(settings.lease_seconds + 0.2)  # orphaned leases expire
+            again = await engine.run_many(docs)
+        assert all(isinstance(o, RunFinished) and o.success for o in again)
+        for doc in docs:
+            raw = await store.get_company(str(doc["_id"]))
+            assert raw is not None
+            status = Company.model_validate(raw).sync_status
+            assert [e.source for e in status.errors] == ["entity_linking"]
+            for source in Source:
+                stamp = status.last_sync(source)
+                assert stamp is not None and stamp > EARLIER + timedelta(days=1)
+        await store.close()

@@ -8,6 +8,7 @@ Runs against the wire-protocol test server (`tests.mongo_wire`) through the real
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import itertools
 import random
@@ -622,6 +623,37 @@ async def test_a_server_restart_fails_calls_while_down_and_recovers_after() -> N
         assert [row.dot_number for row in rows] == ["5000001"]
         await store.record_failure(str(doc["_id"]), RUN, Source.CSA_SCORES, "x", AT)
         assert (await store.list_summaries())[0].status == "failed"
+        await store.close()
+    finally:
+        server.stop()
+
+
+async def test_a_cancelled_caller_leaves_the_driver_call_to_end_by_itself() -> None:
+    """Cancelling a caller (`x`, quitting, a lease keeper stopping) never cancels PyMongo
+    itself: on Python 3.11 a cancel inside its server selection could leave the
+    client's topology lock held by a finished task, and every later call hung."""
+    server = MongoWireServer().start()
+    try:
+        store = MongoStore(with_option(server.url, "serverSelectionTimeoutMS=2000"), database="c")
+        await store.open()
+        doc = mongoose_doc("5000002")
+        await store.insert_documents([doc])
+        assert await store.acquire_lease(str(doc["_id"]), "me", timedelta(minutes=5))
+        server.stop()
+        with contextlib.suppress(StoreUnavailable):  # clears pooled connections the stop closed
+            await store.leased_ids()
+        caller = asyncio.create_task(store.release_lease(str(doc["_id"]), "me"))
+        await asyncio.sleep(0.3)  # the call is now waiting for a server
+        assert not caller.done()
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        (driver_call,) = store._in_flight  # still running, not cancelled
+        assert not driver_call.done()
+        server.start()
+        await asyncio.wait_for(asyncio.wait([driver_call]), timeout=30)
+        assert not driver_call.cancelled() and driver_call.exception() is None
+        assert await store.leased_ids() == set()  # the release landed after all
         await store.close()
     finally:
         server.stop()

@@ -11,12 +11,15 @@ Uses PyMongo's native async API (`AsyncMongoClient`), as DESIGN decides.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
+import logging
 import random
 import re
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Literal, cast
+from typing import Any, Concatenate, Final, Literal, ParamSpec, TypeVar, cast
 from urllib.parse import unquote
 
 import bson
@@ -69,7 +72,11 @@ from fmcsa_tui.store.updates import (
 
 __all__ = ["MongoStore"]
 
+log = logging.getLogger(__name__)
+
 Doc = dict[str, Any]
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 DEFAULT_SERVER_SELECTION_TIMEOUT_MS: Final = 5000
 OWNER_NEEDED: Final = (
@@ -78,6 +85,7 @@ OWNER_NEEDED: Final = (
 )
 _NO_DATABASE: Final = "no database in the store URL: use mongodb://HOST/DBNAME"
 _DEFAULT_PORT: Final = 27017
+_CLOSE_GRACE: Final = 5.0  # seconds close() waits for calls still running
 _CAS_ATTEMPTS: Final = 100  # compare-and-set tries before a write gives up
 _ID_BATCH: Final = 1000  # ids per `$in` query
 _DOT: Final = re.compile(r"\d{5,8}")
@@ -436,6 +444,25 @@ def _brief(error: BaseException, hosts: str = "") -> str:
 # --- the store ------------------------------------------------------------------------
 
 
+def _never_cancelled(
+    method: Callable[Concatenate[MongoStore, _P], Coroutine[Any, Any, _T]],
+) -> Callable[Concatenate[MongoStore, _P], Coroutine[Any, Any, _T]]:
+    """Run a driver call in a task of its own that the caller's cancellation cannot reach.
+
+    PyMongo's async topology and pool wait on a condition through `asyncio.wait_for`;
+    on Python 3.11 cancelling a task inside that wait can leave the topology lock held
+    by a finished task, and every later operation of the client then waits forever
+    (`tests/test_mongo_store.py` reproduces it). So the caller stops waiting at once,
+    while the call itself ends by itself, bounded by the client's timeouts.
+    """
+
+    @functools.wraps(method)
+    async def call(store: MongoStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        return await store._shielded(method(store, *args, **kwargs))
+
+    return call
+
+
 class MongoStore:
     """`CompanyStore` on the backend's MongoDB database."""
 
@@ -455,6 +482,7 @@ class MongoStore:
         self._client: AsyncMongoClient[Doc] | None = None
         self._db: AsyncDatabase[Doc] | None = None
         self._change_streams = False
+        self._in_flight: set[asyncio.Future[Any]] = set()
 
     @property
     def description(self) -> str:
@@ -470,6 +498,7 @@ class MongoStore:
 
     # --- lifecycle
 
+    @_never_cancelled
     async def open(self) -> None:
         if self._client is not None:
             return
@@ -487,8 +516,8 @@ class MongoStore:
             ("socketTimeoutMS", 30_000),
             ("connectTimeoutMS", 5_000),
             ("waitQueueTimeoutMS", 30_000),  # a pool wedged by dead connections must not hang
-            ("timeoutMS", 20_000),  # nor any one operation, whatever it waits on (CSOT)
-        ):
+        ):  # no `timeoutMS` by default: under it PyMongo retries until it runs out, so a
+            # server that went away would take that long, not 5 s, to show as unreachable
             if not _has_option(self._url, option):
                 options[option] = default
         try:
@@ -515,8 +544,22 @@ class MongoStore:
 
     async def close(self) -> None:
         client, self._client, self._db = self._client, None, None
+        if self._in_flight:  # calls whose callers were cancelled: let them end first
+            await asyncio.wait(list(self._in_flight), timeout=_CLOSE_GRACE)
         if client is not None:
             await client.close()
+
+    def _shielded(self, call: Coroutine[Any, Any, _T]) -> asyncio.Future[_T]:
+        task = asyncio.ensure_future(call)
+        self._in_flight.add(task)
+        task.add_done_callback(self._settled)
+        return asyncio.shield(task)
+
+    def _settled(self, task: asyncio.Future[Any]) -> None:
+        self._in_flight.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # seen by the caller if it still waits; otherwise only logged
+            log.debug("MongoDB call ended with %s", _brief(error))
 
     async def _ensure_indexes(self, db: AsyncDatabase[Doc]) -> None:
         """Create the indexes the queries need, only where no index has the same keys."""
@@ -566,6 +609,7 @@ class MongoStore:
 
     # --- reading
 
+    @_never_cancelled
     async def list_summaries(
         self, flt: CompanyFilter | None = None, limit: int | None = None
     ) -> list[CompanySummary]:
@@ -594,6 +638,7 @@ class MongoStore:
             whole = await companies.find(suspects).to_list(None)
         return await asyncio.to_thread(_rows, light, whole, keep, limit)
 
+    @_never_cancelled
     async def get_company(self, ref: str) -> Doc | None:
         ref = ref.strip()
         if not ref:
@@ -605,6 +650,7 @@ class MongoStore:
                 doc = await companies.find_one({"_id": {"$in": _id_values(ref)}})
         return doc
 
+    @_never_cancelled
     async def get_companies(self, ids: Sequence[str]) -> dict[str, Doc]:
         companies = self._collection("companies")
         wanted = list(dict.fromkeys(ids))
@@ -619,6 +665,7 @@ class MongoStore:
                         found[key] = doc
         return found
 
+    @_never_cancelled
     async def changed_since(self, since: datetime) -> list[CompanySummary]:
         since = as_utc(since)
         query = {
@@ -633,6 +680,7 @@ class MongoStore:
 
         return await self._summaries(query, keep)
 
+    @_never_cancelled
     async def inspections_for(self, company_id: str) -> list[Doc]:
         inspections = self._collection("inspections")
         with self._driver_errors():
@@ -647,6 +695,7 @@ class MongoStore:
 
     # --- adding
 
+    @_never_cancelled
     async def add_companies(self, companies: Iterable[NewCompany]) -> AddResult:
         wanted = list(companies)
         dots = []
@@ -675,6 +724,7 @@ class MongoStore:
         await self._insert_all(docs)
         return AddResult(added=added, existing=existing)
 
+    @_never_cancelled
     async def insert_documents(self, docs: Sequence[Doc]) -> int:
         stored = []
         for doc in docs:
@@ -731,12 +781,14 @@ class MongoStore:
 
     # --- writing
 
+    @_never_cancelled
     async def record_success(
         self, company_id: str, run_started: datetime, data: SourceData, at: datetime
     ) -> None:
         update = success_update(run_started, data, at)
         await self._record(company_id, update, data.inspections)
 
+    @_never_cancelled
     async def record_failure(
         self, company_id: str, run_started: datetime, source: Source, error: str, at: datetime
     ) -> None:
@@ -790,6 +842,7 @@ class MongoStore:
 
     # --- leases
 
+    @_never_cancelled
     async def acquire_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
         now = utcnow()
         leases = self._collection("leases")
@@ -804,6 +857,7 @@ class MongoStore:
                 return False  # a live lease of another owner
         return True
 
+    @_never_cancelled
     async def renew_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
         leases = self._collection("leases")
         with self._driver_errors():
@@ -813,11 +867,13 @@ class MongoStore:
             )
         return result.matched_count > 0
 
+    @_never_cancelled
     async def release_lease(self, company_id: str, owner: str) -> None:
         leases = self._collection("leases")
         with self._driver_errors():
             await leases.delete_one({"_id": company_id, "owner": owner})
 
+    @_never_cancelled
     async def leased_ids(self) -> set[str]:
         leases = self._collection("leases")
         with self._driver_errors():
@@ -834,23 +890,50 @@ class MongoStore:
         status. After a dropped connection it resumes from the last resume token (giving
         up with StoreUnavailable after about 90 s of failures); an empty batch means
         changes may have been missed (the token was lost): reload everything.
+
+        The stream is read by a task of its own (see `_never_cancelled`): closing or
+        cancelling this iterator asks it to stop after its current wait (at most
+        `max_await_time_ms`), it is never cancelled inside the driver.
         """
         if not self._change_streams:
             raise StoreError(
                 f"MongoDB at {self._hosts} is not a replica set: no change streams, poll instead"
             )
+        batches: asyncio.Queue[list[str] | BaseException] = asyncio.Queue()
+        stop = asyncio.Event()
+        reader = asyncio.ensure_future(self._read_changes(batches, stop))
+        self._in_flight.add(reader)
+        reader.add_done_callback(self._settled)
+        try:
+            while True:
+                batch = await batches.get()
+                if isinstance(batch, BaseException):
+                    raise batch
+                yield batch
+        finally:
+            stop.set()
+
+    async def _read_changes(
+        self, batches: asyncio.Queue[list[str] | BaseException], stop: asyncio.Event
+    ) -> None:
+        try:
+            await self._follow_changes(batches.put_nowait, stop)
+        except Exception as error:
+            batches.put_nowait(error)
+
+    async def _follow_changes(self, emit: Callable[[list[str]], None], stop: asyncio.Event) -> None:
         token: Any = None
         failures = 0
         pending: list[str] = []
-        while True:
+        while not stop.is_set():
             lost = False
             try:
                 async with await self._open_change_stream(token) as stream:
-                    while stream.alive:
+                    while stream.alive and not stop.is_set():
                         change = await stream.try_next()
                         if change is None:
                             if pending:
-                                yield pending
+                                emit(pending)
                                 pending = []
                             continue
                         failures = 0
@@ -866,18 +949,19 @@ class MongoStore:
                 if failures > _WATCH_ATTEMPTS:
                     reason = f"change stream on {self._hosts} lost: {_brief(error, self._hosts)}"
                     raise StoreUnavailable(reason) from error
-                await asyncio.sleep(min(0.25 * 2**failures, 30.0))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), min(0.25 * 2**failures, 30.0))
             except OperationFailure as error:
                 if error.code not in _RESUME_LOST:
                     reason = f"change stream on {self.description}: {_brief(error)}"
                     raise StoreError(reason) from error
                 lost = True
             if pending:  # seen before the line dropped: the token is already past them
-                yield pending
+                emit(pending)
                 pending = []
             if lost:
                 token = None
-                yield []
+                emit([])
 
     async def _open_change_stream(self, token: Any) -> AsyncCollectionChangeStream[Doc]:
         companies = self._collection("companies")
