@@ -17,10 +17,11 @@ from textual.pilot import Pilot
 from fmcsa_tui.models import Company, CompanySummary, Source
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.settings import Settings
-from fmcsa_tui.store import CompanyStore, StoreError
+from fmcsa_tui.store import CompanyStore, MongoStore, StoreError
 from fmcsa_tui.ui.app import FmcsaApp
 from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
 from fmcsa_tui.ui.widgets import FilterBar, StatusHeader
+from tests.mongo_wire import MongoWireServer
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 SIZE = (160, 45)
@@ -425,6 +426,35 @@ async def test_store_going_away_shows_disconnected_keeps_data_and_recovers(
         flaky.down = False
         await wait_for(pilot, lambda: header.connected, limit=5)
         assert app.companies.total_count == 6
+
+
+async def test_mongodb_going_away_mid_session_shows_disconnected_and_recovers(
+    sandbox: SandboxServer,
+) -> None:
+    """The real driver against a wire server that stops: finding no server takes longer
+    than the poll interval, so each poll must be left to fail rather than be replaced."""
+    server = MongoWireServer().start()
+    try:
+        url = f"{server.url}&serverSelectionTimeoutMS=1000".replace("/?", "/dash?")
+        store = MongoStore(url)
+        await store.open()
+        await store.insert_documents([company(f"100{n}05", f"Mongo Co {n}") for n in range(3)])
+        app = FmcsaApp(store, settings_for(sandbox.url), poll_interval=0.2)
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(pilot, 3)
+            await wait_for(pilot, lambda: app.detail.document is not None)
+            await pilot.pause(0.5)  # from here on only the polls touch the store
+            header = app.query_one(StatusHeader)
+            await asyncio.to_thread(server.stop)
+            await wait_for(pilot, lambda: not header.connected, limit=15)
+            assert f"127.0.0.1:{server.port}" in header.disconnect_reason
+            assert app.companies.total_count == 3  # the last data stays on screen
+            await asyncio.to_thread(server.start)
+            await wait_for(pilot, lambda: header.connected, limit=15)
+            assert app.companies.total_count == 3
+        await store.close()
+    finally:
+        server.stop()
 
 
 async def test_keys_can_be_remapped_by_binding_id(

@@ -85,7 +85,7 @@ OWNER_NEEDED: Final = (
 )
 _NO_DATABASE: Final = "no database in the store URL: use mongodb://HOST/DBNAME"
 _DEFAULT_PORT: Final = 27017
-_CLOSE_GRACE: Final = 5.0  # seconds close() waits for calls still running
+_CLOSE_GRACE: Final = 1.0  # seconds close() gives calls still running (a live server needs ms)
 _CAS_ATTEMPTS: Final = 100  # compare-and-set tries before a write gives up
 _ID_BATCH: Final = 1000  # ids per `$in` query
 _DOT: Final = re.compile(r"\d{5,8}")

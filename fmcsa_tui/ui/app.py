@@ -163,6 +163,7 @@ class FmcsaApp(App[None]):
         self._stale_reload: set[str] = set()
         self._since: datetime | None = None
         self._connected = True
+        self._polling: Worker[None] | None = None
         self._detail_timer: Timer | None = None
         self._footer_shown: tuple[bool | None, ...] = ()
         self._closing_down = False
@@ -238,9 +239,11 @@ class FmcsaApp(App[None]):
     def _poll(self) -> None:
         if self._since is None and self._connected:
             return  # the first load is still running
-        self._poll_store()
+        if self._polling is not None and not self._polling.is_finished:
+            return  # a slow store: the last poll ends by itself (unreachable, at worst)
+        self._polling = self._poll_store()
 
-    @work(group="poll", exclusive=True, exit_on_error=False)
+    @work(group="poll", exit_on_error=False)
     async def _poll_store(self) -> None:
         since = self._since
         started = utcnow()
