@@ -15,9 +15,15 @@ It is NOT a database. Its limits:
   fails with code 238 "NotImplemented"); only the aggregation stages mongomock knows work.
   Pipeline-style updates work for ``$set``/``$addFields``/``$project``/``$unset``/
   ``$replaceRoot``/``$replaceWith``.
-* Standalone only: no replica set, so no transactions, change streams, retryable writes
-  or read/write concerns (those fields are accepted and ignored). No auth, no TLS, no
-  compression, no TTL expiry (``expireAfterSeconds`` is stored but never acted on).
+* Standalone by default. ``MongoWireServer(replica_set="rs0")`` answers ``hello`` as
+  the primary of a one-member replica set and serves collection change streams
+  (``$changeStream`` with ``resumeAfter``/``startAfter``, then any stages mongomock can
+  run; ``getMore`` waits up to ``maxTimeMS`` for events). Events are kept in memory for
+  the server's life (so a stream resumes by token after ``stop()``/``start()``) and are
+  recorded only for writes that arrive over the wire; ``updateDescription`` lists the
+  deepest changed paths (an array as a whole). No transactions, read/write concerns
+  (accepted and ignored), auth, TLS, compression or TTL expiry (``expireAfterSeconds`` is
+  stored but never acted on).
 * Cursors are materialised when opened and are lost on ``stop()``.
 * Commands run one at a time; mongomock scans every document per query and per unique
   index check, so bulk loads into a collection with a unique index are O(n^2). Keep test
@@ -39,6 +45,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import copy
 import datetime as dt
 import itertools
 import logging
@@ -57,6 +64,7 @@ from bson.binary import Binary, UuidRepresentation
 from bson.codec_options import CodecOptions
 from bson.int64 import Int64
 from bson.raw_bson import RawBSONDocument
+from bson.timestamp import Timestamp
 from mongomock import filtering
 from pymongo.errors import CollectionInvalid, DuplicateKeyError, PyMongoError
 
@@ -92,6 +100,8 @@ _BATCH_BYTES = MAX_BSON_SIZE - 64 * 1024
 _DEFAULT_FIRST_BATCH = 101
 
 SERVER_VERSION = "6.0.0-mongomock"
+_ELECTION_ID = bson.ObjectId("7fffffff0000000000000001")
+_HISTORY_LOST = 286  # ChangeStreamHistoryLost
 MAX_WIRE_VERSION = 17  # MongoDB 6.0
 
 #: Fields a driver adds to commands that this server accepts and ignores.
@@ -121,6 +131,48 @@ class CommandError(Exception):
         self.errmsg = errmsg
         self.code = code
         self.code_name = code_name
+
+
+def _token(seen: int) -> dict[str, str]:
+    """The resume token that means "after the first `seen` events"."""
+    return {"_data": f"{seen:016X}"}
+
+
+def _token_position(token: Any) -> int:
+    try:
+        return int(token["_data"], 16)
+    except (TypeError, KeyError, ValueError) as exc:
+        raise CommandError(f"bad resume token {token!r}", _HISTORY_LOST) from exc
+
+
+def _changed_paths(
+    old: dict[str, Any], new: dict[str, Any], prefix: str = ""
+) -> tuple[dict[str, Any], list[str]]:
+    """`updatedFields` and `removedFields` as MongoDB reports them, to the deepest
+    changed document path (an array counts as one value)."""
+    updated: dict[str, Any] = {}
+    removed: list[str] = []
+    for key, value in new.items():
+        path = f"{prefix}{key}"
+        if key not in old:
+            updated[path] = value
+        elif old[key] != value or type(old[key]) is not type(value):
+            if isinstance(value, dict) and isinstance(old[key], dict):
+                more, gone = _changed_paths(old[key], value, f"{path}.")
+                updated.update(more)
+                removed.extend(gone)
+            else:
+                updated[path] = value
+    removed.extend(f"{prefix}{key}" for key in old if key not in new)
+    return updated, removed
+
+
+@dataclass
+class _AwaitEvents:
+    """A change stream's getMore found no events: `answer` again once some come."""
+
+    answer: Callable[..., Any]
+    max_time: float
 
 
 class _DropConnection(Exception):
@@ -190,6 +242,16 @@ class _Cursor:
 
 
 @dataclass
+class _ChangeCursor:
+    """A change stream: the next event to look at, and what to run over the events."""
+
+    db: str
+    coll: str
+    position: int
+    pipeline: list[dict[str, Any]]
+
+
+@dataclass
 class _Connection:
     id: int
     writer: asyncio.StreamWriter
@@ -209,15 +271,26 @@ class _LoopState:
     thread: threading.Thread
     server: asyncio.Server | None = None
     connections: dict[int, _Connection] = field(default_factory=dict)
+    #: Set (and replaced) whenever a change event is recorded: wakes awaiting getMores.
+    changed: asyncio.Event | None = None
 
 
 class MongoWireServer:
     """A MongoDB wire-protocol server over mongomock storage, on a background thread."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, replica_set: str | None = None
+    ) -> None:
         self.host = host
         self._port = port
+        self.replica_set = replica_set
         self.storage = mongomock.MongoClient(tz_aware=True)
+        #: Change events (replica-set mode only), oldest first; a token is an index here.
+        self.events: list[dict[str, Any]] = []
+        self._change_cursors: dict[int, _ChangeCursor] = {}
+        #: The ``$changeStream`` options of every stream opened, in order.
+        self.streams_opened: list[dict[str, Any]] = []
+        self._scratch = mongomock.MongoClient(tz_aware=True).changes
         #: Guards ``storage``: hold it to read or seed the data from another thread.
         self.lock = threading.Lock()
         self._cursors: dict[int, _Cursor] = {}
@@ -310,6 +383,7 @@ class MongoWireServer:
             state.thread.join(timeout=10)
             state.loop.close()
             self._cursors.clear()
+            self._change_cursors.clear()
 
     def __enter__(self) -> MongoWireServer:
         return self.start()
@@ -338,6 +412,7 @@ class MongoWireServer:
                 with contextlib.suppress(Exception):
                     writer.transport.abort()
 
+        state.changed = asyncio.Event()
         state.server = await asyncio.start_server(
             on_connect, self.host, self._port, reuse_address=True
         )
@@ -382,6 +457,8 @@ class MongoWireServer:
                 return
             try:
                 reply = self._handle_message(conn, request_id, op_code, body)
+                if isinstance(reply, _AwaitEvents):
+                    reply = await self._await_events(reply)
             except _DropConnection:
                 return
             except Exception:
@@ -395,16 +472,34 @@ class MongoWireServer:
             except ConnectionError:
                 return
 
+    async def _await_events(self, pending: _AwaitEvents) -> bytes | None:
+        """A change stream's getMore: answer when events come or its maxTimeMS runs out."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + pending.max_time
+        while True:
+            state = self._state
+            changed = state.changed if state is not None else None
+            reply = pending.answer()
+            if not isinstance(reply, _AwaitEvents):
+                return reply
+            remaining = deadline - loop.time()
+            if changed is None or remaining <= 0:
+                return pending.answer(final=True)  # type: ignore[return-value]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), remaining)
+
     def _handle_message(
         self, conn: _Connection, request_id: int, op_code: int, body: bytes
-    ) -> bytes | None:
+    ) -> bytes | _AwaitEvents | None:
         if op_code == OP_MSG:
             return self._handle_op_msg(conn, request_id, body)
         if op_code == OP_QUERY:
             return self._handle_op_query(conn, request_id, body)
         raise ValueError(f"unsupported opCode {op_code}")
 
-    def _handle_op_msg(self, conn: _Connection, request_id: int, body: bytes) -> bytes | None:
+    def _handle_op_msg(
+        self, conn: _Connection, request_id: int, body: bytes
+    ) -> bytes | _AwaitEvents | None:
         (flags,) = _UINT32.unpack_from(body, 0)
         end = len(body) - 4 if flags & _CHECKSUM_PRESENT else len(body)
         pos = 4
@@ -430,11 +525,20 @@ class MongoWireServer:
             raise ValueError("OP_MSG without a body section")
         for identifier, docs in sequences.items():
             command.setdefault(identifier, []).extend(docs)
-        reply = self._run_command(conn, command, command.get("$db", "admin"))
-        if flags & _MORE_TO_COME:
-            return None
-        payload = _UINT32.pack(0) + b"\x00" + bson.encode(reply, codec_options=CODEC)
-        return self._frame(request_id, OP_MSG, payload)
+        db_name = command.get("$db", "admin")
+
+        def answer(final: bool = False) -> bytes | _AwaitEvents | None:
+            reply = self._run_command(conn, command, db_name)
+            if not final and reply.get("$awaitEvents"):
+                return pending
+            reply.pop("$awaitEvents", None)
+            if flags & _MORE_TO_COME:
+                return None
+            payload = _UINT32.pack(0) + b"\x00" + bson.encode(reply, codec_options=CODEC)
+            return self._frame(request_id, OP_MSG, payload)
+
+        pending = _AwaitEvents(answer, float(command.get("maxTimeMS") or 1000) / 1000)
+        return answer()
 
     def _handle_op_query(self, conn: _Connection, request_id: int, body: bytes) -> bytes:
         pos = 4  # flags
@@ -565,6 +669,9 @@ class MongoWireServer:
         array_filters: list[Any] | None,
     ) -> dict[str, Any]:
         kind = self._check_update(update, multi)
+        before: list[dict[str, Any]] = []
+        if self.replica_set is not None:  # what the change events will compare against
+            before = list(coll.find(query)) if multi else [d for d in [coll.find_one(query)] if d]
         if kind == "replacement":
             if array_filters:
                 raise NotImplementedError("arrayFilters are not implemented in mongomock")
@@ -573,7 +680,20 @@ class MongoWireServer:
             result = coll.update_many(query, update, upsert=upsert, array_filters=array_filters)
         else:
             result = coll.update_one(query, update, upsert=upsert, array_filters=array_filters)
-        return dict(result.raw_result)
+        raw = dict(result.raw_result)
+        if self.replica_set is not None:
+            for old in before:
+                new = coll.find_one({"_id": old["_id"]})
+                if new is None or new == old:
+                    continue
+                if kind == "replacement":
+                    self._record(coll, "replace", old["_id"], full=new)
+                else:
+                    self._record(coll, "update", old["_id"], change=_changed_paths(old, new))
+            if raw.get("upserted") is not None:
+                upserted = coll.find_one({"_id": raw["upserted"]})
+                self._record(coll, "insert", raw["upserted"], full=upserted)
+        return raw
 
     # ------------------------------------------------------------------ commands
 
@@ -583,7 +703,7 @@ class MongoWireServer:
     def _cmd_hello(
         self, command: dict[str, Any], db_name: str, connection_id: int = 0
     ) -> dict[str, Any]:
-        return {
+        reply: dict[str, Any] = {
             "ismaster": True,
             "isWritablePrimary": True,
             "helloOk": True,
@@ -598,6 +718,11 @@ class MongoWireServer:
             "readOnly": False,
             "ok": 1.0,
         }
+        if self.replica_set is not None:
+            me = f"{self.host}:{self._port}"
+            reply.update(setName=self.replica_set, hosts=[me], primary=me, me=me, setVersion=1,
+                         secondary=False, electionId=_ELECTION_ID)  # fmt: skip
+        return reply
 
     def _cmd_build_info(self, command: dict[str, Any], db_name: str) -> dict[str, Any]:
         return {
@@ -701,6 +826,7 @@ class MongoWireServer:
             try:
                 coll.insert_one(doc)
                 inserted += 1
+                self._record(coll, "insert", doc["_id"], full=doc)
             except Exception as exc:
                 errors.append({"index": index, "code": _error_code(exc), "errmsg": str(exc)})
                 if ordered:
@@ -752,11 +878,12 @@ class MongoWireServer:
         for index, stmt in enumerate(command.get("deletes") or []):
             try:
                 query = stmt.get("q") or {}
-                if stmt.get("limit", 0) == 1:
-                    result = coll.delete_one(query)
-                else:
-                    result = coll.delete_many(query)
+                one = stmt.get("limit", 0) == 1
+                gone = [d["_id"] for d in coll.find(query, {"_id": 1}).limit(1 if one else 0)]
+                result = coll.delete_one(query) if one else coll.delete_many(query)
                 deleted += result.deleted_count
+                for key in gone:
+                    self._record(coll, "delete", key)
             except Exception as exc:
                 errors.append({"index": index, "code": _error_code(exc), "errmsg": str(exc)})
                 if ordered:
@@ -785,6 +912,7 @@ class MongoWireServer:
         if remove:
             if old is not None:
                 coll.delete_one({"_id": old["_id"]})
+                self._record(coll, "delete", old["_id"])
             return {"lastErrorObject": {"n": 1 if old else 0}, "value": old_projected}
 
         if old is None and not upsert:
@@ -829,6 +957,20 @@ class MongoWireServer:
 
     def _cmd_get_more(self, command: dict[str, Any], db_name: str) -> dict[str, Any]:
         cursor_id = int(command["getMore"])
+        stream = self._change_cursors.get(cursor_id)
+        if stream is not None:
+            batch = self._change_batch(stream, command.get("batchSize"))
+            reply: dict[str, Any] = {
+                "cursor": {
+                    "nextBatch": batch,
+                    "postBatchResumeToken": _token(stream.position),
+                    "id": Int64(cursor_id),
+                    "ns": f"{stream.db}.{stream.coll}",
+                }
+            }
+            if not batch:
+                reply["$awaitEvents"] = True  # `_await_events` asks again when events come
+            return reply
         cursor = self._cursors.get(cursor_id)
         if cursor is None:
             raise CommandError(f"cursor id {cursor_id} not found", 43, "CursorNotFound")
@@ -841,7 +983,8 @@ class MongoWireServer:
     def _cmd_kill_cursors(self, command: dict[str, Any], db_name: str) -> dict[str, Any]:
         killed, not_found = [], []
         for cursor_id in command.get("cursors") or []:
-            if self._cursors.pop(int(cursor_id), None) is not None:
+            stream = self._change_cursors.pop(int(cursor_id), None)
+            if self._cursors.pop(int(cursor_id), None) is not None or stream is not None:
                 killed.append(Int64(cursor_id))
             else:
                 not_found.append(Int64(cursor_id))
@@ -868,9 +1011,95 @@ class MongoWireServer:
         if not isinstance(command.get("aggregate"), str):
             raise NotImplementedError("database-level aggregate is not implemented")
         coll = self._collection(command, db_name)
-        docs = list(coll.aggregate(command.get("pipeline") or []))
+        pipeline = command.get("pipeline") or []
         batch_size = (command.get("cursor") or {}).get("batchSize")
+        if pipeline and "$changeStream" in pipeline[0]:
+            return self._open_change_stream(coll, pipeline, batch_size)
+        docs = list(coll.aggregate(pipeline))
         return self._open_cursor(coll.full_name, docs, batch_size)
+
+    # ------------------------------------------------------------------ change streams
+
+    def _record(self, coll: Any, kind: str, key: Any, *, full: Any = None,
+                change: tuple[dict[str, Any], list[str]] | None = None) -> None:  # fmt: skip
+        """Log a change event (replica-set mode) and wake the streams waiting for one."""
+        if self.replica_set is None:
+            return
+        now = dt.datetime.now(dt.UTC)
+        event: dict[str, Any] = {
+            "_id": _token(len(self.events) + 1),
+            "operationType": kind,
+            "clusterTime": Timestamp(int(now.timestamp()), len(self.events) + 1),
+            "wallTime": now,
+            "ns": {"db": coll.database.name, "coll": coll.name},
+            "documentKey": {"_id": key},
+        }
+        if full is not None:
+            event["fullDocument"] = full
+        if change is not None:
+            updated, removed = change
+            event["updateDescription"] = {
+                "updatedFields": updated, "removedFields": removed, "truncatedArrays": []
+            }  # fmt: skip
+        self.events.append(event)
+        state = self._state
+        if state is not None and state.changed is not None:
+            state.changed.set()
+            state.changed = asyncio.Event()
+
+    def _open_change_stream(
+        self, coll: Any, pipeline: list[dict[str, Any]], batch_size: int | None
+    ) -> dict[str, Any]:
+        if self.replica_set is None:
+            raise CommandError("The $changeStream stage is only supported on replica sets", 40573)
+        options = pipeline[0]["$changeStream"] or {}
+        self.streams_opened.append(dict(options))
+        token = options.get("resumeAfter") or options.get("startAfter")
+        at = options.get("startAtOperationTime")
+        if token is not None:
+            position = _token_position(token)
+            if position > len(self.events):
+                raise CommandError(
+                    "cannot resume stream; the resume token was not found", _HISTORY_LOST,
+                    "ChangeStreamHistoryLost",
+                )  # fmt: skip
+        elif at is not None:
+            position = next(
+                (n for n, e in enumerate(self.events) if e["clusterTime"] >= at), len(self.events)
+            )
+        else:
+            position = len(self.events)
+        stream = _ChangeCursor(coll.database.name, coll.name, position, pipeline[1:])
+        cursor_id = random.randint(1, 2**62)
+        self._change_cursors[cursor_id] = stream
+        batch = self._change_batch(stream, batch_size)
+        now = dt.datetime.now(dt.UTC)
+        return {
+            "cursor": {
+                "firstBatch": batch,
+                "postBatchResumeToken": _token(stream.position),
+                "id": Int64(cursor_id),
+                "ns": coll.full_name,
+            },
+            "operationTime": Timestamp(int(now.timestamp()), len(self.events) + 1),
+        }
+
+    def _change_batch(self, stream: _ChangeCursor, batch_size: int | None) -> list[Any]:
+        """The stream's next events that pass its pipeline; moves its position past them."""
+        ns = {"db": stream.db, "coll": stream.coll}
+        candidates = [e for e in self.events[stream.position :] if e["ns"] == ns]
+        passed = candidates
+        if stream.pipeline and candidates:
+            scratch = self._scratch["events"]
+            scratch.delete_many({})
+            scratch.insert_many(copy.deepcopy(candidates))
+            passed = list(scratch.aggregate(stream.pipeline))
+        if batch_size and len(passed) > batch_size:
+            passed = passed[:batch_size]
+            stream.position = _token_position(passed[-1]["_id"])
+        else:
+            stream.position = len(self.events)
+        return passed
 
     def _cmd_create_indexes(self, command: dict[str, Any], db_name: str) -> dict[str, Any]:
         coll = self._collection(command, db_name)
@@ -938,8 +1167,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=27017)
+    parser.add_argument("--replica-set", metavar="NAME", help="act as a one-member replica set")
     args = parser.parse_args(argv)
-    server = MongoWireServer(args.host, args.port).start()
+    server = MongoWireServer(args.host, args.port, replica_set=args.replica_set).start()
     print(server.url, flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -457,6 +457,33 @@ async def test_mongodb_going_away_mid_session_shows_disconnected_and_recovers(
         server.stop()
 
 
+async def test_a_replica_set_pushes_others_writes_into_the_list_without_polling(
+    sandbox: SandboxServer,
+) -> None:
+    """On a replica set the list follows a change stream: with polling off, another
+    writer's change still reaches the row and the pane, and the header says so."""
+    with MongoWireServer(replica_set="rs0") as server:
+        url = server.url.replace("/?", "/pushed?")
+        store, backend = MongoStore(url), MongoStore(url)
+        await store.open()
+        await backend.open()
+        doc = company("1000705", "Pushed Co", synced=NOW - timedelta(hours=1))
+        await backend.insert_documents([doc])
+        app = FmcsaApp(store, settings_for(sandbox.url), poll_interval=3600)
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(pilot, 1)
+            header = app.query_one(StatusHeader)
+            assert header.refresh_mode == "change stream"
+            await pilot.pause(0.5)  # the stream is open
+            await backend.record_failure(
+                str(doc["_id"]), NOW, Source.INSPECTIONS, "HTTP 503 from the backend", NOW
+            )
+            await wait_for(pilot, lambda: app.companies.get(str(doc["_id"])).status == "failed")
+            await wait_for(pilot, lambda: "HTTP 503 from the backend" in _detail_text(app))
+        await store.close()
+        await backend.close()
+
+
 async def test_keys_can_be_remapped_by_binding_id(
     store: CompanyStore, sandbox: SandboxServer
 ) -> None:

@@ -751,3 +751,101 @@ async def test_watch_changes_batches_ids_and_resumes_after_a_dropped_connection(
     assert await anext(changes) == ["c"]
     assert tokens == [None, {"_data": "t3"}]  # resumed after the last event seen
     await changes.aclose()
+
+
+# --- change streams, for real: the wire server as a one-member replica set -------------
+
+
+@pytest.fixture
+def replica_set() -> Iterator[MongoWireServer]:
+    with MongoWireServer(replica_set="rs0") as server:
+        yield server
+
+
+async def next_ids(changes: AsyncIterator[list[str]], wanted: set[str]) -> set[str]:
+    """Every id the stream hands out until all of `wanted` came (10 s at most)."""
+    seen: set[str] = set()
+    while not wanted <= seen:
+        seen.update(await asyncio.wait_for(anext(changes), timeout=10))
+    return seen
+
+
+async def test_a_replica_set_streams_list_changes_and_nothing_else(
+    replica_set: MongoWireServer,
+) -> None:
+    url = replica_set.url.replace("/?", "/live?")
+    store, writer = MongoStore(url), MongoStore(url)
+    await store.open()
+    await writer.open()
+    assert store.change_stream_supported() and store.refresh_mode == "change stream"
+    first, second = mongoose_doc("5000011"), mongoose_doc("5000012")
+    await writer.insert_documents([first, second])
+    client: pymongo.AsyncMongoClient[dict[str, Any]] = pymongo.AsyncMongoClient(url)
+    changes = store.watch_changes()
+    try:
+        pending = asyncio.ensure_future(next_ids(changes, {str(first["_id"])}))
+        await asyncio.sleep(0.3)  # the stream is open and waiting
+        # the backend touching what no list row shows: not streamed
+        await client.live.companies.update_one(
+            {"_id": second["_id"]}, {"$set": {"address.city": "Lincoln", "updatedAt": AT}}
+        )
+        await writer.record_failure(str(first["_id"]), RUN, Source.VIOLATIONS, "503", AT)
+        assert await pending == {str(first["_id"])}
+        third = mongoose_doc("5000013")
+        await writer.insert_documents([third])
+        assert await next_ids(changes, {str(third["_id"])}) == {str(third["_id"])}
+        assert any(  # the address change was an event; the filter kept it out
+            e["operationType"] == "update" and e["documentKey"]["_id"] == second["_id"]
+            for e in replica_set.events
+        )
+    finally:
+        await changes.aclose()
+        await client.close()
+        await store.close()
+        await writer.close()
+
+
+async def test_a_change_stream_resumes_by_token_after_a_restart(
+    replica_set: MongoWireServer,
+) -> None:
+    url = with_option(replica_set.url.replace("/?", "/resume?"), "serverSelectionTimeoutMS=1000")
+    store, writer = MongoStore(url), MongoStore(url)
+    await store.open()
+    await writer.open()
+    first, second = mongoose_doc("5000021"), mongoose_doc("5000022")
+    await writer.insert_documents([first, second])
+    changes = store.watch_changes()
+    try:
+        pending = asyncio.ensure_future(next_ids(changes, {str(first["_id"])}))
+        await asyncio.sleep(0.3)
+        await writer.record_failure(str(first["_id"]), RUN, Source.CSA_SCORES, "x", AT)
+        assert await pending == {str(first["_id"])}
+        seen_first = len(replica_set.events)
+
+        await asyncio.to_thread(replica_set.stop)
+        await asyncio.sleep(1.5)  # the stream notices and backs off
+        await asyncio.to_thread(replica_set.start)
+        deadline = time.monotonic() + 20
+        while True:  # the writer's first calls may meet connections the restart closed
+            try:
+                await writer.record_failure(str(second["_id"]), RUN, Source.CSA_SCORES, "y", AT)
+                break
+            except StoreUnavailable:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.2)
+        # the second company's change comes; the first one's is not handed out again
+        assert await next_ids(changes, {str(second["_id"])}) == {str(second["_id"])}
+        reopened = replica_set.streams_opened[-1]
+        assert reopened.get("resumeAfter") == {"_data": f"{seen_first:016X}"}
+    finally:
+        await changes.aclose()
+        await store.close()
+        await writer.close()
+
+
+async def test_a_standalone_refuses_a_change_stream_in_one_line(mongo: MongoStore) -> None:
+    mongo._change_streams = True  # as if hello had said replica set
+    with pytest.raises(StoreError) as caught:
+        await anext(aiter(mongo.watch_changes()))
+    assert "only supported on replica sets" in str(caught.value)
+    assert "\n" not in str(caught.value)
