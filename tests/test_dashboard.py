@@ -309,14 +309,15 @@ async def test_q_with_runs_in_progress_asks_then_cancels_cleanly(
 ) -> None:
     docs = [company("1000505", "Quit One"), company("1000512", "Quit Two")]
     await store.insert_documents(docs)
-    app = FmcsaApp(store, settings_for(slow_sandbox.url), poll_interval=0.2)
+    app = FmcsaApp(store, settings_for(slow_sandbox.url, concurrency=1), poll_interval=0.2)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, 2)
         await pilot.press("r", "down", "r")
-        await wait_for(pilot, lambda: len(app._runs) == 2)
+        await wait_for(pilot, lambda: len(app._runs) == 2 and len(app._active) == 1)
         await pilot.press("q")
         await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen) and "2 runs in progress" in app.screen.question
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "1 run in progress, 1 queued. Cancel them and quit?" in app.screen.question
         await pilot.press("y")
         await wait_for(pilot, lambda: not app.is_running, limit=10)
     assert await store.leased_ids() == set()

@@ -628,12 +628,14 @@ class FmcsaApp(App[None]):
             if yes:
                 self._cancel_and_exit()
 
-        count = len(self._runs)
+        running = len(self._active & set(self._runs))
+        queued = len(self._runs) - running
+        waiting = f", {queued:,} queued" if queued else ""
         self.push_screen(
             ConfirmScreen(
-                f"{count} run{'s' if count != 1 else ''} in progress. Cancel "
-                f"{'them' if count != 1 else 'it'} and quit? Sources already written stay "
-                "written; nothing is left half-done.",
+                f"{running:,} run{'s' if running != 1 else ''} in progress{waiting}. Cancel "
+                f"{'them' if len(self._runs) != 1 else 'it'} and quit? Sources already "
+                "written stay written; nothing is left half-done.",
                 yes="Cancel runs and quit",
             ),
             answered,
