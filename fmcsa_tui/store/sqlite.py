@@ -421,20 +421,23 @@ def _inspections(conn: sqlite3.Connection, company_id: str) -> list[dict[str, An
 def _acquire(conn: sqlite3.Connection, company_id: str, owner: str, ttl: timedelta) -> bool:
     """One statement: insert, renew our own lease, or take over an expired one."""
     now = utcnow()
-    cursor = conn.execute(_ACQUIRE_LEASE, (company_id, owner, iso(now + ttl), iso(now)))
+    with _write_transaction(conn):
+        cursor = conn.execute(_ACQUIRE_LEASE, (company_id, owner, iso(now + ttl), iso(now)))
     return cursor.rowcount > 0
 
 
 def _renew(conn: sqlite3.Connection, company_id: str, owner: str, ttl: timedelta) -> bool:
-    cursor = conn.execute(
-        "UPDATE leases SET expires_at = ? WHERE company_id = ? AND owner = ?",
-        (iso(utcnow() + ttl), company_id, owner),
-    )
+    with _write_transaction(conn):
+        cursor = conn.execute(
+            "UPDATE leases SET expires_at = ? WHERE company_id = ? AND owner = ?",
+            (iso(utcnow() + ttl), company_id, owner),
+        )
     return cursor.rowcount > 0
 
 
 def _release(conn: sqlite3.Connection, company_id: str, owner: str) -> None:
-    conn.execute("DELETE FROM leases WHERE company_id = ? AND owner = ?", (company_id, owner))
+    with _write_transaction(conn):
+        conn.execute("DELETE FROM leases WHERE company_id = ? AND owner = ?", (company_id, owner))
 
 
 def _leased(conn: sqlite3.Connection) -> set[str]:
