@@ -451,9 +451,10 @@ def _never_cancelled(
 
     PyMongo's async topology and pool wait on a condition through `asyncio.wait_for`;
     on Python 3.11 cancelling a task inside that wait can leave the topology lock held
-    by a finished task, and every later operation of the client then waits forever
-    (`tests/test_mongo_store.py` reproduces it). So the caller stops waiting at once,
-    while the call itself ends by itself, bounded by the client's timeouts.
+    by a finished task, and every later operation of the client then waits forever (a
+    lease keeper stopped mid-outage did it: the restart test in
+    `tests/test_mongo_end_to_end.py` hung one run in three). So the caller stops waiting
+    at once, while the call itself ends by itself, bounded by the client's timeouts.
     """
 
     @functools.wraps(method)
@@ -498,8 +499,7 @@ class MongoStore:
 
     # --- lifecycle
 
-    @_never_cancelled
-    async def open(self) -> None:
+    async def open(self) -> None:  # not `_never_cancelled`: a cancel discards its client
         if self._client is not None:
             return
         if not self._database:
