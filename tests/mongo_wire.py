@@ -879,7 +879,11 @@ class MongoWireServer:
             try:
                 query = stmt.get("q") or {}
                 one = stmt.get("limit", 0) == 1
-                gone = [d["_id"] for d in coll.find(query, {"_id": 1}).limit(1 if one else 0)]
+                gone = (  # for the change events (replica-set mode)
+                    [d["_id"] for d in coll.find(query, {"_id": 1}).limit(1 if one else 0)]
+                    if self.replica_set is not None
+                    else []
+                )
                 result = coll.delete_one(query) if one else coll.delete_many(query)
                 deleted += result.deleted_count
                 for key in gone:

@@ -220,6 +220,10 @@ async def test_server_restart_in_the_middle_of_a_bulk_sync(
             hurt = [o for o in outcomes if not (isinstance(o, RunFinished) and o.success)]
             assert hurt  # the outage was felt: refused or failed runs, not a crash
 
+            failed_sources = {
+                o.company_id: set(o.failed_sources) for o in outcomes if isinstance(o, RunFinished)
+            }
+            assert any(failed_sources.values())  # some sources could not be written
             for doc in docs:  # consistent: each source wholly written or wholly untouched
                 raw = await store.get_company(str(doc["_id"]))
                 assert raw is not None
@@ -227,6 +231,8 @@ async def test_server_restart_in_the_middle_of_a_bulk_sync(
                 assert status.success is (not status.errors)
                 sources = [e.source for e in status.errors]
                 assert len(sources) == len(set(sources))
+                for source in failed_sources.get(str(doc["_id"]), ()):
+                    assert status.last_sync(source) == EARLIER  # never a half-done success
                 assert without(raw, SYNC_OWNED) == without(doc, SYNC_OWNED)
 
             await asyncio.sleep(settings.lease_seconds + 0.2)  # orphaned leases expire
