@@ -251,7 +251,8 @@ async def test_R_asks_with_the_count_then_resyncs_the_view(
     docs = [company(str(1000200 + n), f"Bulk {n}") for n in range(6)]
     docs.append(company("1000260", "Failing CSA"))  # bucket 60: csa_scores always 503
     await store.insert_documents(docs)
-    app = FmcsaApp(store, settings_for(sandbox.url), poll_interval=0.2)
+    # concurrency 1: two workers at a time, the other four wait in the queue
+    app = FmcsaApp(store, settings_for(sandbox.url, concurrency=1), poll_interval=0.2)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, 7)
         await pilot.press("slash", *"bulk", "enter")
@@ -266,6 +267,34 @@ async def test_R_asks_with_the_count_then_resyncs_the_view(
         await wait_for(pilot, lambda: not app._runs)
         assert app.activity.progress.done == 6 and app.activity.progress.failed == 0
     assert (await stored(store, docs[6])).sync_status.last_run is None  # not in the view
+
+
+async def test_R_on_a_big_view_queues_runs_and_X_withdraws_the_queue(
+    store: CompanyStore, slow_sandbox: SandboxServer
+) -> None:
+    """A view of thousands is not thousands of workers: a few run or wait at the gate,
+    the rest queue (shown as queued), and X takes the queue back before it starts."""
+    docs = [company(str(1001000 + n), f"Fleet {n:02}") for n in range(40)]
+    await store.insert_documents(docs)
+    app = FmcsaApp(store, settings_for(slow_sandbox.url, concurrency=2), poll_interval=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, 40)
+        await pilot.press("R")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(app._active) == 2)
+        assert len(app._runs) == 4 and len(app._pending) == 36  # 2 running, 2 at the gate
+        header = app.query_one(StatusHeader)
+        assert header.queued == 38 and app.activity.progress.total == 40
+        await pilot.press("end")  # the last company is still queued: the pane says so
+        await wait_for(pilot, lambda: set(app.detail.live.values()) == {"queued"})
+        await pilot.press("X")
+        await wait_for(pilot, lambda: not app._runs and not app._pending)
+        assert app.activity.progress.total == 4  # the 36 never started are withdrawn
+        assert header.queued == 0
+    assert await store.leased_ids() == set()
+    for doc in docs:  # cancelled mid-request: nothing written anywhere
+        assert (await stored(store, doc)).sync_status.last_run is None
 
 
 async def test_R_answered_no_runs_nothing(store: CompanyStore, sandbox: SandboxServer) -> None:
@@ -483,6 +512,38 @@ async def test_a_replica_set_pushes_others_writes_into_the_list_without_polling(
             await wait_for(pilot, lambda: "HTTP 503 from the backend" in _detail_text(app))
         await store.close()
         await backend.close()
+
+
+async def test_own_runs_and_other_processes_runs_are_told_apart(
+    store: CompanyStore, slow_sandbox: SandboxServer
+) -> None:
+    """Polls report other processes' leases only: a run of ours that just ended is not
+    "syncing" and `r` starts it again at once, while a company another process is
+    syncing shows as syncing and `r` says so instead of racing it."""
+    mine, theirs = company("1000805", "Again Co"), company("1000812", "Busy Elsewhere Co")
+    await store.insert_documents([mine, theirs])
+    settings = settings_for(slow_sandbox.url, timeout=1, max_attempts=1)  # a run takes ~1 s
+    app = FmcsaApp(store, settings, poll_interval=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, 2)
+        header = app.query_one(StatusHeader)
+        mine_id, theirs_id = str(mine["_id"]), str(theirs["_id"])
+        assert await store.acquire_lease(theirs_id, "backend-scheduler", timedelta(minutes=5))
+        await wait_for(pilot, lambda: theirs_id in app._leased)
+        await pilot.press("r")  # the first row: ours
+        await wait_for(pilot, lambda: mine_id in app._active)
+        await pilot.pause(0.5)  # polls run while our lease is live in the store
+        assert mine_id in await store.leased_ids() and mine_id not in app._leased
+        assert header.counts[3] == 2  # ours and theirs
+        await wait_for(pilot, lambda: not app._runs)
+        assert header.counts[3] == 1  # only theirs
+        await pilot.press("r")  # ours again, at once
+        await wait_for(pilot, lambda: mine_id in app._runs)
+        await pilot.press("x", "down", "r")
+        await pilot.pause(0.2)
+        assert theirs_id not in app._runs  # refused: another process is syncing it
+        assert any("already syncing" in n.message for n in app._notifications)
+        await wait_for(pilot, lambda: not app._runs)
 
 
 async def test_keys_can_be_remapped_by_binding_id(

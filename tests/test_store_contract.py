@@ -739,6 +739,15 @@ async def test_lease_is_exclusive_renewable_and_released_by_its_owner(store: Com
     assert await store.acquire_lease("c1", "beta", ttl)
 
 
+async def test_leased_ids_can_leave_out_one_owners_leases(store: CompanyStore) -> None:
+    ttl = timedelta(minutes=1)
+    assert await store.acquire_lease("mine", "dashboard", ttl)
+    assert await store.acquire_lease("theirs", "scheduler", ttl)
+    assert await store.leased_ids() == {"mine", "theirs"}
+    assert await store.leased_ids(exclude_owner="dashboard") == {"theirs"}
+    assert await store.leased_ids(exclude_owner="nobody") == {"mine", "theirs"}
+
+
 async def test_an_expired_lease_is_taken_over(store: CompanyStore) -> None:
     assert await store.acquire_lease("c1", "alpha", timedelta(milliseconds=30))
     assert await store.acquire_lease("c2", "alpha", timedelta(minutes=1))

@@ -169,8 +169,9 @@ class CompanyStore(Protocol):
 
     async def release_lease(self, company_id: str, owner: str) -> None: ...
 
-    async def leased_ids(self) -> set[str]:
-        """Companies with a live lease (a run in progress anywhere)."""
+    async def leased_ids(self, exclude_owner: str | None = None) -> set[str]:
+        """Companies with a live lease (a run in progress anywhere), but for those of
+        `exclude_owner` (a dashboard knows its own runs better than any snapshot)."""
         ...
 
     async def changed_since(self, since: datetime) -> list[CompanySummary]:

@@ -874,10 +874,13 @@ class MongoStore:
             await leases.delete_one({"_id": company_id, "owner": owner})
 
     @_never_cancelled
-    async def leased_ids(self) -> set[str]:
+    async def leased_ids(self, exclude_owner: str | None = None) -> set[str]:
         leases = self._collection("leases")
+        query: Doc = {"expiresAt": {"$gt": utcnow()}}
+        if exclude_owner is not None:
+            query["owner"] = {"$ne": exclude_owner}
         with self._driver_errors():
-            live = leases.find({"expiresAt": {"$gt": utcnow()}}, {"_id": 1})
+            live = leases.find(query, {"_id": 1})
             return {str(doc["_id"]) async for doc in live}
 
     # --- live refresh

@@ -440,8 +440,11 @@ def _release(conn: sqlite3.Connection, company_id: str, owner: str) -> None:
         conn.execute("DELETE FROM leases WHERE company_id = ? AND owner = ?", (company_id, owner))
 
 
-def _leased(conn: sqlite3.Connection) -> set[str]:
-    rows = conn.execute("SELECT company_id FROM leases WHERE expires_at > ?", (iso(utcnow()),))
+def _leased(conn: sqlite3.Connection, exclude_owner: str | None) -> set[str]:
+    rows = conn.execute(
+        "SELECT company_id FROM leases WHERE expires_at > ? AND owner IS NOT ?",
+        (iso(utcnow()), exclude_owner),
+    )
     return {company_id for (company_id,) in rows}
 
 
@@ -589,5 +592,5 @@ class SqliteStore:
     async def release_lease(self, company_id: str, owner: str) -> None:
         await self._call(_release, company_id, owner)
 
-    async def leased_ids(self) -> set[str]:
-        return await self._call(_leased)
+    async def leased_ids(self, exclude_owner: str | None = None) -> set[str]:
+        return await self._call(_leased, exclude_owner)

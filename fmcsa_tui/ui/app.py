@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar, cast
@@ -156,8 +157,14 @@ class FmcsaApp(App[None]):
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._runs: dict[str, Worker[RunFinished | RunRefused]] = {}
         self._bulk: set[str] = set()
+        #: Bulk runs not yet given a worker, in order: a view of 100,000 is not 100,000
+        #: workers at once (see `_feed_runs`).
+        self._pending: dict[str, tuple[CompanySummary, tuple[Source, ...]]] = {}
+        #: How many of `_summaries` have each status, kept as rows change (the header's
+        #: counts must not walk 100,000 rows on every run event).
+        self._status_counts: Counter[str] = Counter()
         self._active: set[str] = set()  # runs past the concurrency gate (RunStarted seen)
-        self._leased: set[str] = set()
+        self._leased: set[str] = set()  # runs of other processes (ours are in `_runs`)
         self._summaries: dict[str, CompanySummary] = {}
         self._live: dict[str, dict[Source, str]] = {}
         self._stale_reload: set[str] = set()
@@ -231,7 +238,7 @@ class FmcsaApp(App[None]):
     async def _load_everything(self, started: datetime) -> None:
         """Every row and the live leases; later polls look for changes since `started`."""
         summaries = await self.store.list_summaries()
-        leased = await self.store.leased_ids()
+        leased = await self.store.leased_ids(exclude_owner=self.engine.owner)
         self._since = started
         self.post_message(CompaniesLoaded(summaries))
         self.post_message(CompaniesChanged([], leased))
@@ -254,7 +261,7 @@ class FmcsaApp(App[None]):
                 self.post_message(StoreConnection(True))
                 return
             changed = await self.store.changed_since(since - timedelta(seconds=1))
-            leased = await self.store.leased_ids()
+            leased = await self.store.leased_ids(exclude_owner=self.engine.owner)
         except Exception as error:
             self.post_message(StoreConnection(False, _one_line(error)))
             return
@@ -280,6 +287,7 @@ class FmcsaApp(App[None]):
     @while_on_screen
     def on_companies_loaded(self, message: CompaniesLoaded) -> None:
         self._summaries = {summary.id: summary for summary in message.summaries}
+        self._status_counts = Counter(summary.status for summary in message.summaries)
         self.companies.set_rows(message.summaries)
         self.query_one(StatusHeader).loading = not message.complete
         self._refresh_counts()
@@ -292,6 +300,10 @@ class FmcsaApp(App[None]):
     def on_companies_changed(self, message: CompaniesChanged) -> None:
         if message.summaries:
             for summary in message.summaries:
+                before = self._summaries.get(summary.id)
+                if before is not None:
+                    self._status_counts[before.status] -= 1
+                self._status_counts[summary.status] += 1
                 self._summaries[summary.id] = summary
             self.companies.upsert(message.summaries)
             highlighted = self.companies.highlighted
@@ -335,15 +347,16 @@ class FmcsaApp(App[None]):
         self.post_message(CompaniesChanged([summarize(doc) for doc in docs.values()], self._leased))
 
     def _refresh_counts(self) -> None:
-        total = failed = never = 0
-        for summary in self._summaries.values():
-            total += 1
-            failed += summary.status == "failed"
-            never += summary.status == "never"
+        counts = self._status_counts
         header = self.query_one(StatusHeader)
-        header.counts = (total, failed, never, len(self._active | self._leased))
-        header.queued = len(self._runs) - len(self._active & set(self._runs))
+        syncing = len(self._active | self._leased)
+        header.counts = (len(self._summaries), counts["failed"], counts["never"], syncing)
+        header.queued = self._queued_count()
         self._refresh_filter_bar()
+
+    def _queued_count(self) -> int:
+        """Runs waiting: workers not past the concurrency gate, and bulk runs not started."""
+        return len(self._runs) - len(self._active & self._runs.keys()) + len(self._pending)
 
     def _refresh_filter_bar(self) -> None:
         bar = self.query_one(FilterBar)
@@ -369,7 +382,7 @@ class FmcsaApp(App[None]):
         if summary is None:
             self.detail.document = None
             return
-        live = self._live.get(summary.id, {})
+        live = self._live_for(summary.id)
         if live != self.detail.live:
             self.detail.live = dict(live)
         self._schedule_detail(summary.id, delay=0.1)
@@ -398,22 +411,44 @@ class FmcsaApp(App[None]):
         if summary.status == "unreadable":
             self.notify(f"{summary.id} cannot be read, so it cannot be synced.", severity="error")
             return False
-        if summary.id in self._runs or summary.id in self._leased:
+        if summary.id in self._runs or summary.id in self._pending or summary.id in self._leased:
             if not bulk:
                 self.notify(f"DOT {summary.dot_number} is already syncing.", severity="warning")
             return False
+        if bulk:  # the caller feeds the queue and refreshes once, after the whole view
+            self._bulk.add(summary.id)
+            self._pending[summary.id] = (summary, tuple(sources))
+            return True
+        self._launch(summary, tuple(sources))
+        self._show_syncing()
+        return True
+
+    def _launch(self, summary: CompanySummary, sources: tuple[Source, ...]) -> None:
         self._runs[summary.id] = self.run_worker(
-            self._run_company(summary, tuple(sources)),
+            self._run_company(summary, sources),
             name=summary.id,
             group="sync",
             exit_on_error=False,
         )
-        if bulk:
-            self._bulk.add(summary.id)
         self._live[summary.id] = {source: "queued" for source in sources}
         self._update_live(summary.id)
+
+    def _feed_runs(self) -> None:
+        """Give queued bulk runs workers as others end, keeping a few at the gate."""
+        room = 2 * self.settings.concurrency - len(self._runs)
+        while room > 0 and self._pending:
+            summary, sources = self._pending.pop(next(iter(self._pending)))
+            self._launch(summary, sources)
+            room -= 1
+
+    def _withdraw(self, ids: Iterable[str]) -> None:
+        """Take queued bulk runs out before they start (x, X, quitting)."""
+        withdrawn = [company_id for company_id in ids if self._pending.pop(company_id, None)]
+        for company_id in withdrawn:
+            self._bulk.discard(company_id)
+            self._update_live(company_id)
+        self.activity.progress.withdraw(len(withdrawn))
         self._show_syncing()
-        return True
 
     async def _run_company(
         self, summary: CompanySummary, sources: tuple[Source, ...]
@@ -446,10 +481,16 @@ class FmcsaApp(App[None]):
                     self._stale_reload.add(company_id)
         self._update_live(company_id)
 
+    def _live_for(self, company_id: str) -> dict[Source, str]:
+        live = self._live.get(company_id)
+        if live is None and company_id in self._pending:
+            return {source: "queued" for source in self._pending[company_id][1]}
+        return dict(live or {})
+
     def _update_live(self, company_id: str) -> None:
         highlighted = self.companies.highlighted
         if highlighted is not None and highlighted.id == company_id:
-            self.detail.live = dict(self._live.get(company_id, {}))
+            self.detail.live = self._live_for(company_id)
 
     @while_on_screen
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -483,6 +524,7 @@ class FmcsaApp(App[None]):
         if company_id in self._bulk:
             self._bulk.discard(company_id)
             self.activity.progress.finished_one(success)
+        self._feed_runs()
         self._show_syncing()
 
     # --- actions --------------------------------------------------------------------
@@ -513,6 +555,7 @@ class FmcsaApp(App[None]):
             for summary in self.companies.visible_summaries()
             if summary.status != "unreadable"
             and summary.id not in self._runs
+            and summary.id not in self._pending
             and summary.id not in self._leased
         ]
         if not candidates:
@@ -526,9 +569,12 @@ class FmcsaApp(App[None]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.activity.progress.begin(len(candidates))
-                for summary in candidates:
-                    self.start_run(summary, ALL_SOURCES, bulk=True)
+                queued = sum(
+                    self.start_run(summary, ALL_SOURCES, bulk=True) for summary in candidates
+                )
+                self.activity.progress.begin(queued)
+                self._feed_runs()
+                self._show_syncing()
 
         self.push_screen(ConfirmScreen(question, yes=f"Resync {len(candidates):,}"), answered)
 
@@ -538,12 +584,16 @@ class FmcsaApp(App[None]):
             return
         worker = self._runs.get(summary.id)
         if worker is None:
+            if summary.id in self._pending:
+                self._withdraw([summary.id])
+                return
             if summary.id in self._leased:
                 self.notify("That run belongs to another process; cancel it there.")
             return
         worker.cancel()
 
     def action_cancel_all(self) -> None:
+        self._withdraw(list(self._pending))
         for worker in list(self._runs.values()):
             worker.cancel()
 
@@ -620,7 +670,7 @@ class FmcsaApp(App[None]):
         ]
 
     async def action_quit(self) -> None:
-        if not self._runs:
+        if not self._runs and not self._pending:
             self.exit()
             return
 
@@ -628,13 +678,13 @@ class FmcsaApp(App[None]):
             if yes:
                 self._cancel_and_exit()
 
-        running = len(self._active & set(self._runs))
-        queued = len(self._runs) - running
+        queued = self._queued_count()
+        running = len(self._runs) + len(self._pending) - queued
         waiting = f", {queued:,} queued" if queued else ""
         self.push_screen(
             ConfirmScreen(
                 f"{running:,} run{'s' if running != 1 else ''} in progress{waiting}. Cancel "
-                f"{'them' if len(self._runs) != 1 else 'it'} and quit? Sources already "
+                f"{'them' if running + queued != 1 else 'it'} and quit? Sources already "
                 "written stay written; nothing is left half-done.",
                 yes="Cancel runs and quit",
             ),
@@ -643,6 +693,7 @@ class FmcsaApp(App[None]):
 
     @work(group="quit", exclusive=True)
     async def _cancel_and_exit(self) -> None:
+        self._withdraw(list(self._pending))
         workers = list(self._runs.values())
         for worker in workers:
             worker.cancel()
@@ -666,9 +717,11 @@ class FmcsaApp(App[None]):
                 highlighted = self.companies.highlighted
             except NoMatches:  # asked before the list is composed
                 return None
-            return highlighted is not None and highlighted.id in self._runs
+            return highlighted is not None and (
+                highlighted.id in self._runs or highlighted.id in self._pending
+            )
         if action == "cancel_all":
-            return bool(self._runs)
+            return bool(self._runs or self._pending)
         if action == "clear_filters":
             try:
                 return self.companies.filter != CompanyFilter() or isinstance(self.focused, Input)

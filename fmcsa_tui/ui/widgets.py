@@ -267,6 +267,13 @@ class BulkProgress(Horizontal):
         self.add_class("-running")
         self._show()
 
+    def withdraw(self, count: int) -> None:
+        """Runs taken out of the bulk before they started (cancelled while queued)."""
+        if not self.has_class("-running") or count <= 0:
+            return
+        self.total = max(self.done, self.total - count)
+        self._show()
+
     def finished_one(self, success: bool) -> None:
         if not self.has_class("-running"):
             return
