@@ -307,6 +307,38 @@ def test_model_filter_agrees_with_company_filter_matches() -> None:
             assert len(model.view) == len(expected), flt
 
 
+def test_live_updates_keep_every_filter_and_order_right() -> None:
+    """Rows replaced in place (the fast path: same order) and rows whose sort key moves
+    (a re-sort) give the view a fresh full build would give, filters included."""
+    rows = random_rows(400)
+    chance = random.Random(11)
+    for column in ("dot", "name", "status", "last_run"):
+        model = CompanyRows()
+        model.set_rows(rows)
+        model.set_sort(column, reverse=column == "last_run")
+        current = {s.id: s for s in rows}
+        for step, flt in enumerate(FILTERS * 2):
+            model.set_filter(flt, NOW)
+            changed = []
+            for n in chance.sample(range(400), 5):
+                old = current[f"c{n}"]
+                renamed = step % 2 == 0  # names change (same sort key unless by name)...
+                changed.append(summary(
+                    n, name=f"Renamed {chance.randrange(50)} Freight" if renamed else old.name,
+                    dot=old.dot_number, status=chance.choice(["ok", "failed", "never"]),
+                ))  # fmt: skip
+            model.upsert(changed)
+            current.update((s.id, s) for s in changed)
+            fresh = CompanyRows()
+            fresh.set_rows(list(current.values()))
+            fresh.set_sort(column, reverse=column == "last_run")
+            fresh.set_filter(flt, NOW)
+            expected = {s.id for s in current.values() if flt.matches(s, NOW)}
+            assert {s.id for s in model.visible_summaries()} == expected, (column, flt)
+            if column == "dot":  # unique keys: the order is fully determined
+                assert model.visible_summaries() == fresh.visible_summaries()
+
+
 async def test_widget_filter_shows_what_matches_in_sort_order() -> None:
     rows = random_rows(300)
     app = ListApp(rows)
