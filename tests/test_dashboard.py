@@ -288,6 +288,10 @@ async def test_R_on_a_big_view_queues_runs_and_X_withdraws_the_queue(
         assert header.queued == 38 and app.activity.progress.total == 40
         await pilot.press("end")  # the last company is still queued: the pane says so
         await wait_for(pilot, lambda: set(app.detail.live.values()) == {"queued"})
+        await pilot.press("r")  # already in the queue: said so, not started twice
+        await pilot.pause()
+        assert any("DOT 1001039 is queued" in n.message for n in app._notifications)
+        assert len(app._runs) == 4
         await pilot.press("X")
         await wait_for(pilot, lambda: not app._runs and not app._pending)
         assert app.activity.progress.total == 4  # the 36 never started are withdrawn

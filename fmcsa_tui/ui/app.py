@@ -413,7 +413,8 @@ class FmcsaApp(App[None]):
             return False
         if summary.id in self._runs or summary.id in self._pending or summary.id in self._leased:
             if not bulk:
-                self.notify(f"DOT {summary.dot_number} is already syncing.", severity="warning")
+                state = "queued" if summary.id in self._pending else "already syncing"
+                self.notify(f"DOT {summary.dot_number} is {state}.", severity="warning")
             return False
         if bulk:  # the caller feeds the queue and refreshes once, after the whole view
             self._bulk.add(summary.id)
