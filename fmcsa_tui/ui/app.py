@@ -63,7 +63,8 @@ def while_on_screen(handler: _Handler) -> _Handler:
 
     @functools.wraps(handler)
     def guarded(self: FmcsaApp, *args: Any) -> None:
-        if self._closing_down or not self.query(CompanyList):
+        # `is_running` goes False before Textual starts taking the screen apart
+        if self._closing_down or not self.is_running or not self.query(CompanyList):
             return None
         return handler(self, *args)
 
