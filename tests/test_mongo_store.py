@@ -15,10 +15,10 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import bson
 import mongomock
@@ -47,6 +47,7 @@ T0 = datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=UTC)
 RUN = T0 + timedelta(hours=1)
 AT = RUN + timedelta(seconds=5)
 SS = "fmcsaData.syncStatus"
+T = TypeVar("T")
 
 
 def with_option(url: str, option: str) -> str:
@@ -594,6 +595,21 @@ async def test_the_default_server_selection_timeout(mongo: MongoStore) -> None:
     assert mongo._client.options.server_selection_timeout == 5
 
 
+async def once_reachable(
+    call: Callable[[], Awaitable[T]], errors: type[Exception], limit: float
+) -> T:
+    """`call` again until it stops failing with `errors` (a restarted server's first
+    calls may meet pooled connections the restart closed); re-raise after `limit` s."""
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            return await call()
+        except errors:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
 async def test_a_server_restart_fails_calls_while_down_and_recovers_after() -> None:
     server = MongoWireServer().start()
     try:
@@ -611,15 +627,7 @@ async def test_a_server_restart_fails_calls_while_down_and_recovers_after() -> N
             await store.record_failure(str(doc["_id"]), RUN, Source.CSA_SCORES, "x", AT)
 
         server.start()
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                rows = await store.list_summaries()
-                break
-            except StoreError:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.2)
+        rows = await once_reachable(store.list_summaries, StoreError, limit=15)
         assert [row.dot_number for row in rows] == ["5000001"]
         await store.record_failure(str(doc["_id"]), RUN, Source.CSA_SCORES, "x", AT)
         assert (await store.list_summaries())[0].status == "failed"
@@ -825,14 +833,11 @@ async def test_a_change_stream_resumes_by_token_after_a_restart(
         await asyncio.to_thread(replica_set.stop)
         await asyncio.sleep(1.5)  # the stream notices and backs off
         await asyncio.to_thread(replica_set.start)
-        deadline = time.monotonic() + 20
-        while True:  # the writer's first calls may meet connections the restart closed
-            try:
-                await writer.record_failure(str(second["_id"]), RUN, Source.CSA_SCORES, "y", AT)
-                break
-            except StoreUnavailable:
-                assert time.monotonic() < deadline
-                await asyncio.sleep(0.2)
+        await once_reachable(
+            lambda: writer.record_failure(str(second["_id"]), RUN, Source.CSA_SCORES, "y", AT),
+            StoreUnavailable,
+            limit=20,
+        )
         # the second company's change comes; the first one's is not handed out again
         assert await next_ids(changes, {str(second["_id"])}) == {str(second["_id"])}
         reopened = replica_set.streams_opened[-1]
