@@ -13,7 +13,6 @@ import json
 import os
 import sys
 import time
-import unicodedata
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
@@ -24,11 +23,12 @@ import humanize
 from bson import ObjectId, json_util
 from pydantic import ValidationError
 
+from fmcsa_tui.formatting import safe_line
 from fmcsa_tui.models import (
     Company,
     CompanySummary,
     Source,
-    normalize_dot,
+    parse_dot,
     summarize,
     utcnow,
 )
@@ -114,15 +114,6 @@ def store_option(function: Callable[..., Any]) -> Callable[..., Any]:
 # --- text helpers --------------------------------------------------------------------
 
 
-def safe_text(text: str | None) -> str:
-    """Text as a terminal should print it: control characters and escapes made visible."""
-    if text is None:
-        return ""
-    return "".join(
-        char if unicodedata.category(char)[0] != "C" else f"\\x{ord(char):02x}" for char in text
-    )
-
-
 def iso(when: datetime | None) -> str | None:
     if when is None:
         return None
@@ -184,7 +175,7 @@ def add(
     """Add carriers by DOT number; an existing DOT is reported, not duplicated."""
     normalized = []
     for dot in dots:
-        clean = normalize_dot(dot)
+        clean = parse_dot(dot, new=True)
         if clean is None:
             raise Abort(f"malformed DOT number {dot!r}: expected 5 to 8 digits")
         normalized.append(clean)
@@ -248,7 +239,7 @@ def _tree(value: Any, indent: str = "") -> Iterator[str]:
     """A document as indented `key: value` lines, dates in ISO 8601 UTC."""
     items = value.items() if isinstance(value, dict) else enumerate(value)
     for key, item in items:
-        label = f"{indent}{safe_text(str(key))}:" if isinstance(value, dict) else f"{indent}-"
+        label = f"{indent}{safe_line(str(key))}:" if isinstance(value, dict) else f"{indent}-"
         if isinstance(item, dict | list) and item:
             yield label
             yield from _tree(item, indent + "  ")
@@ -257,7 +248,7 @@ def _tree(value: Any, indent: str = "") -> Iterator[str]:
         elif isinstance(item, ObjectId):
             yield f"{label} {item}"
         else:
-            shown = safe_text(item) if isinstance(item, str) else json_util.dumps(item)
+            shown = safe_line(item) if isinstance(item, str) else json_util.dumps(item)
             yield f"{label} {shown}"
 
 
@@ -326,7 +317,7 @@ def _status_line(record: dict[str, Any], now: datetime) -> str:
         value = record[key]
         return _ago(datetime.fromisoformat(value), now) if value else "never"
 
-    name = safe_text(record["name"])
+    name = safe_line(record["name"])
     name = name if len(name) <= 40 else name[:39] + "…"
     line = (
         f"{record['dotNumber'] or '?':>8}  {name:<40}  {record['status']:<10}  "
@@ -335,9 +326,9 @@ def _status_line(record: dict[str, Any], now: datetime) -> str:
         f"inspections={stamp('inspectionsLastSync')}"
     )
     if record.get("problem"):
-        line += f"  unreadable: {safe_text(record['problem'])}"
+        line += f"  unreadable: {safe_line(record['problem'])}"
     for error in record["errors"]:
-        line += f"\n{'':>10}! {error['source']}: {safe_text(error['error'])} ({error['timestamp']})"
+        line += f"\n{'':>10}! {error['source']}: {safe_line(error['error'])} ({error['timestamp']})"
     return line
 
 

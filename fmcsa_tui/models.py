@@ -33,8 +33,7 @@ __all__ = [
     "Status",
     "SyncError",
     "SyncStatus",
-    "normalize_dot",
-    "one_line",
+    "parse_dot",
     "parse_when",
     "summarize",
     "utcnow",
@@ -88,23 +87,30 @@ def utcnow() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def one_line(error: BaseException | None, limit: int = 300) -> str:
-    """An exception as one line for people: its first line, or its type when it says nothing."""
-    if error is None:
-        return "unknown error"
-    text = str(error).strip()
-    return (text.splitlines()[0] if text else type(error).__name__)[:limit]
+#: A DOT number as FMCSA issues it: ASCII digits only (``\\d`` would also take ``١٢٣٤٥``
+#: and full-width digits), at most 8 of them.
+_DOT_DIGITS = re.compile(r"[0-9]{1,8}")
+#: The backend's schema for a new company: ``^\\d{5,8}$`` in JavaScript, which is ASCII.
+NEW_DOT_LENGTHS = range(5, 9)
 
 
-_DOT_NUMBER = re.compile(r"^\d{5,8}$")
+def parse_dot(text: str | None, *, new: bool = False) -> str | None:
+    """The one DOT rule: `text` as a DOT number, or None when it is not one.
 
-
-def normalize_dot(text: str) -> str | None:
-    """A DOT number as the backend's schema accepts it (5-8 digits), or None."""
+    Surrounding spaces and a ``USDOT`` prefix are dropped. ``new=True`` applies the
+    backend's rule for companies it creates (5-8 digits); otherwise any number FMCSA
+    issues (1-8 digits) passes, as older documents hold short ones.
+    """
+    if text is None:
+        return None
     candidate = text.strip()
-    if candidate.upper().startswith("USDOT"):
+    if candidate[:5].upper() == "USDOT":
         candidate = candidate[5:].strip()
-    return candidate if _DOT_NUMBER.match(candidate) else None
+    if not _DOT_DIGITS.fullmatch(candidate):
+        return None
+    if new and len(candidate) not in NEW_DOT_LENGTHS:
+        return None
+    return candidate
 
 
 _EPOCH_MS_FLOOR = 10_000_000_000  # numbers above this are milliseconds, as JS writes them

@@ -180,7 +180,7 @@ def test_status_lines_escape_control_characters(cli: Cli) -> None:
     result = cli("status")
     assert result.returncode == 0
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
-    assert "\\x1b[31mRed Escape" in result.stdout
+    assert "␛[31mRed Escape" in result.stdout
     assert len(result.stdout.strip().splitlines()) == 60
 
 

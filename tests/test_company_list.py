@@ -13,11 +13,12 @@ from rich.cells import cell_len
 from textual.app import App, ComposeResult
 from textual.strip import Strip
 
+from fmcsa_tui.formatting import safe_line
 from fmcsa_tui.models import CompanySummary, Source, Status
 from fmcsa_tui.store.base import CompanyFilter
 from fmcsa_tui.ui.company_list import SPINNER_FRAMES, CompanyList
 from fmcsa_tui.ui.rows import SORT_COLUMNS, CompanyRows, column_widths, format_age
-from fmcsa_tui.ui.text import fit, safe_line, truncate
+from fmcsa_tui.ui.text import fit, truncate
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 SIZE = (120, 24)

@@ -43,6 +43,7 @@ from fmcsa_tui.models import (
     BASIC_FIELDS,
     CompanySummary,
     Source,
+    parse_dot,
     parse_when,
     summarize,
     utcnow,
@@ -88,7 +89,6 @@ _DEFAULT_PORT: Final = 27017
 _CLOSE_GRACE: Final = 1.0  # seconds close() gives calls still running (a live server needs ms)
 _CAS_ATTEMPTS: Final = 100  # compare-and-set tries before a write gives up
 _ID_BATCH: Final = 1000  # ids per `$in` query
-_DOT: Final = re.compile(r"\d{5,8}")
 
 #: What a list row needs; everything heavy (inspections, smsBasics…) stays on the server.
 _SUMMARY_FIELDS: Final = {
@@ -703,7 +703,7 @@ class MongoStore:
             dot = company.dot_number.strip()
             if not dot:
                 raise StoreError("a company needs a DOT number")
-            if not _DOT.fullmatch(dot):
+            if parse_dot(dot, new=True) != dot:
                 raise StoreError(f"DOT number {dot!r} is not 5-8 digits, as the backend requires")
             dots.append(dot)
         collection = self._collection("companies")

@@ -15,7 +15,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from fmcsa_tui.models import Source
+from fmcsa_tui.models import Source, parse_dot
 from fmcsa_tui.store.base import NewCompany, SourceData, StoreError
 
 SYNC_STATUS = "fmcsaData.syncStatus"
@@ -200,11 +200,14 @@ def report_number(inspection: dict[str, Any]) -> str:
 
 def new_company_doc(company: NewCompany, now: datetime) -> dict[str, Any]:
     """A company as Mongoose creates it: never synced, so no `fmcsaData` yet."""
+    dot = company.dot_number.strip()
+    if parse_dot(dot, new=True) != dot:
+        raise StoreError(f"DOT number {dot!r} is not 5-8 digits, as the backend requires")
     now = as_utc(now)
     doc: dict[str, Any] = {
         "_id": ObjectId(),
         "name": company.name.strip(),
-        "dotNumber": company.dot_number.strip(),
+        "dotNumber": dot,
     }
     if company.mc_number and company.mc_number.strip():
         doc["mcNumber"] = company.mc_number.strip()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import socket
 import time
 import uuid
@@ -23,7 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from fmcsa_tui.models import CompanySummary, Source, one_line, summarize, utcnow
+from fmcsa_tui.formatting import one_line
+from fmcsa_tui.models import CompanySummary, Source, parse_dot, summarize, utcnow
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store.base import CompanyStore, SourceData
 from fmcsa_tui.sync.events import (
@@ -42,7 +42,6 @@ from fmcsa_tui.sync.sources import FETCHERS, SourceContext
 ALL_SOURCES: tuple[Source, ...] = tuple(Source)
 Emit = Callable[[RunEvent], None]
 RunOutcome = RunFinished | RunRefused
-_DOT = re.compile(r"^\d{1,8}$")
 _T = TypeVar("_T")
 
 
@@ -132,7 +131,7 @@ class SyncEngine:
             "name": target.name,
         }
         wanted = tuple(dict.fromkeys(sources)) or ALL_SOURCES
-        if not _DOT.match(target.dot_number):
+        if parse_dot(target.dot_number) != target.dot_number:
             refused = RunRefused(**ids_named, reason="no valid DOT number")
             emit(refused)
             return refused

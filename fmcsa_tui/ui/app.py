@@ -26,7 +26,8 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
-from fmcsa_tui.models import CompanySummary, Source, one_line, summarize, utcnow
+from fmcsa_tui.formatting import one_line
+from fmcsa_tui.models import CompanySummary, Source, summarize, utcnow
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store.base import CompanyFilter, CompanyStore
 from fmcsa_tui.sync.engine import ALL_SOURCES, SyncEngine

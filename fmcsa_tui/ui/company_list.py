@@ -3,7 +3,7 @@
 A `ScrollView` on Textual's Line API: `render_line` builds only the rows on screen, from
 the pure model in `fmcsa_tui.ui.rows`. Line 0 is a pinned header (clicking a title
 sorts by it); the rows scroll beneath it. Names are rendered literally, made safe by
-`fmcsa_tui.ui.text.safe_line` and cut by cell width, so columns stay aligned whatever a
+`fmcsa_tui.formatting.safe_line` and cut by cell width, so columns stay aligned whatever a
 document holds.
 """
 
@@ -26,10 +26,11 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
+from fmcsa_tui.formatting import safe_line
 from fmcsa_tui.models import CompanySummary, Source, utcnow
 from fmcsa_tui.store.base import CompanyFilter
 from fmcsa_tui.ui.rows import COLUMNS, GAP, SORT_COLUMNS, CompanyRows, column_widths, format_age
-from fmcsa_tui.ui.text import fit, safe_line
+from fmcsa_tui.ui.text import fit
 
 __all__ = ["SPINNER_FRAMES", "CompanyList"]
 

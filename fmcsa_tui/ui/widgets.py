@@ -21,6 +21,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Label, ProgressBar, RichLog, Static
 
+from fmcsa_tui.formatting import safe_line
 from fmcsa_tui.models import Company, CompanySummary, Source, summarize, utcnow
 from fmcsa_tui.store.base import CompanyFilter
 from fmcsa_tui.sync.events import (
@@ -33,7 +34,6 @@ from fmcsa_tui.sync.events import (
     SourceStarted,
     SourceSucceeded,
 )
-from fmcsa_tui.ui.text import safe_line
 
 Clock = Callable[[], datetime]
 
