@@ -9,21 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
+import signal
 import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import click
 import humanize
 from bson import ObjectId, json_util
-from pydantic import ValidationError
 
-from fmcsa_tui.formatting import safe_line
+from fmcsa_tui.formatting import iso_ms, json_text, one_line, safe_line
 from fmcsa_tui.models import (
     Company,
     CompanySummary,
@@ -32,10 +33,16 @@ from fmcsa_tui.models import (
     summarize,
     utcnow,
 )
-from fmcsa_tui.settings import Settings, load_settings, with_overrides
+from fmcsa_tui.settings import (
+    ConfigError,
+    Settings,
+    http_base_url,
+    load_settings,
+    with_overrides,
+)
 from fmcsa_tui.store import CompanyFilter, CompanyStore, NewCompany, StoreError, open_store
 from fmcsa_tui.store.seed import demo_documents
-from fmcsa_tui.sync.engine import SyncEngine
+from fmcsa_tui.sync.engine import STOP_SIGNALS, RunOutcome, SyncEngine
 from fmcsa_tui.sync.events import (
     RunEvent,
     RunFinished,
@@ -44,10 +51,23 @@ from fmcsa_tui.sync.events import (
     SourceProgress,
     SourceSucceeded,
 )
-from fmcsa_tui.sync.http import ConfigError
 
 _T = TypeVar("_T")
 SOURCE_NAMES = [source.value for source in Source]
+
+
+def say(text: str, *, err: bool = False) -> None:
+    """Print `text`, every line of it made safe for a terminal: the CLI's only printer.
+
+    Anything printed may hold outside text (a name another program stored, an FMCSA
+    error message), so no line reaches the terminal without `safe_line`.
+    """
+    click.echo("\n".join(safe_line(line) for line in text.split("\n")), err=err)
+
+
+def say_json(value: Any, dumps: Callable[..., str] | None = None) -> None:
+    """Print `value` as JSON with every invisible or cursor-moving character escaped."""
+    click.echo(json_text(value, dumps=dumps))
 
 
 class Abort(click.ClickException):
@@ -56,7 +76,7 @@ class Abort(click.ClickException):
     exit_code = 2
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"fmcsa-tui: {self.format_message()}", err=True)
+        say(f"fmcsa-tui: {self.format_message()}".splitlines()[0], err=True)
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -65,10 +85,8 @@ def _settings(**overrides: Any) -> Settings:
         overrides["store"] = context.find_root().obj if context is not None else None
     try:
         return load_settings(**overrides)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise Abort(f"bad setting {where}: {first['msg']}") from None
+    except ConfigError as error:
+        raise Abort(str(error)) from None
 
 
 def store_for(settings: Settings) -> CompanyStore:
@@ -82,10 +100,11 @@ def store_for(settings: Settings) -> CompanyStore:
 
 
 @contextlib.asynccontextmanager
-async def _opened(settings: Settings) -> AsyncIterator[CompanyStore]:
+async def _opened(settings: Settings, *, create: bool = True) -> AsyncIterator[CompanyStore]:
+    """The store, open; `create=False` for commands that only read, which never make one."""
     try:
         store = store_for(settings)
-        await store.open()
+        await store.open(create=create)
     except StoreError as error:
         raise Abort(str(error)) from None
     try:
@@ -94,9 +113,47 @@ async def _opened(settings: Settings) -> AsyncIterator[CompanyStore]:
         await store.close()
 
 
+class Terminated(Exception):
+    """SIGTERM or SIGHUP arrived: the command was cancelled as Ctrl-C cancels it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
 def _run(coro: Awaitable[_T]) -> _T:
+    """Run `coro` to the end; SIGTERM/SIGHUP cancel it cleanly and raise Terminated.
+
+    Cancelling lets every run release its lease and finish the write it is in (see
+    `SyncEngine.run`). A second signal of the same kind kills at once, as usual.
+    """
+
     async def main() -> _T:
-        return await coro
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        received: list[int] = []
+
+        def stop(signum: int) -> None:
+            received.append(signum)
+            for each in STOP_SIGNALS:
+                loop.remove_signal_handler(each)  # the next one takes the default action
+            if task is not None:
+                task.cancel()
+
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, stop, signum)
+        try:
+            result = await coro
+        except asyncio.CancelledError:
+            if received:
+                raise Terminated(received[0]) from None
+            raise
+        finally:
+            for signum in STOP_SIGNALS:
+                loop.remove_signal_handler(signum)
+        if received:
+            raise Terminated(received[0])
+        return result
 
     return asyncio.run(main())
 
@@ -112,12 +169,6 @@ def store_option(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # --- text helpers --------------------------------------------------------------------
-
-
-def iso(when: datetime | None) -> str | None:
-    if when is None:
-        return None
-    return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 # --- the command group ---------------------------------------------------------------
@@ -154,7 +205,7 @@ def seed_demo(count: int, store_url: str | None) -> None:
         added, where = _run(seed())
     except StoreError as error:
         raise Abort(str(error)) from None
-    click.echo(f"added {added} sample carriers to {where}")
+    say(f"added {added} sample carriers to {where}")
 
 
 @cli.command()
@@ -202,9 +253,9 @@ def add(
     except StoreError as error:
         raise Abort(str(error)) from None
     for dot in added:
-        click.echo(f"added DOT {dot}")
+        say(f"added DOT {dot}")
     for dot in existing:
-        click.echo(f"DOT {dot} is already in the store; left as it is")
+        say(f"DOT {dot} is already in the store; left as it is")
 
 
 @cli.command()
@@ -216,7 +267,7 @@ def show(dot: str, as_json: bool, store_url: str | None) -> None:
     settings = _settings(store=store_url)
 
     async def fetch() -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-        async with _opened(settings) as store:
+        async with _opened(settings, create=False) as store:
             doc = await store.get_company(dot.strip())
             if doc is None:
                 return None, []
@@ -228,11 +279,11 @@ def show(dot: str, as_json: bool, store_url: str | None) -> None:
         raise Abort(f"no company with DOT number or id {dot!r} in the store")
     if as_json:
         options = json_util.JSONOptions(json_mode=json_util.JSONMode.RELAXED, tz_aware=True)
-        click.echo(json_util.dumps(doc, json_options=options, indent=2, ensure_ascii=False))
+        say_json(doc, functools.partial(json_util.dumps, json_options=options))
         return
     for line in _tree(doc):
-        click.echo(line)
-    click.echo(f"fmcsainspections: {len(inspections)} documents")
+        say(line)
+    say(f"fmcsainspections: {len(inspections)} documents")
 
 
 def _tree(value: Any, indent: str = "") -> Iterator[str]:
@@ -244,7 +295,7 @@ def _tree(value: Any, indent: str = "") -> Iterator[str]:
             yield label
             yield from _tree(item, indent + "  ")
         elif isinstance(item, datetime):
-            yield f"{label} {iso(item if item.tzinfo else item.replace(tzinfo=UTC))}"
+            yield f"{label} {iso_ms(item)}"
         elif isinstance(item, ObjectId):
             yield f"{label} {item}"
         else:
@@ -262,11 +313,11 @@ def _status_record(doc: dict[str, Any], summary: CompanySummary) -> dict[str, An
         "name": summary.name,
         "mcNumber": summary.mc_number,
         "status": summary.status,
-        "lastRun": iso(summary.last_run),
+        "lastRun": iso_ms(summary.last_run),
         "success": summary.success,
-        "csaScoresLastSync": iso(summary.csa_scores_last_sync),
-        "violationsLastSync": iso(summary.violations_last_sync),
-        "inspectionsLastSync": iso(summary.inspections_last_sync),
+        "csaScoresLastSync": iso_ms(summary.csa_scores_last_sync),
+        "violationsLastSync": iso_ms(summary.violations_last_sync),
+        "inspectionsLastSync": iso_ms(summary.inspections_last_sync),
         "errors": [],
     }
     if summary.status == "unreadable":
@@ -274,7 +325,7 @@ def _status_record(doc: dict[str, Any], summary: CompanySummary) -> dict[str, An
         return record
     company = Company.model_validate(doc)
     record["errors"] = [
-        {"source": error.source, "error": error.error, "timestamp": iso(error.timestamp)}
+        {"source": error.source, "error": error.error, "timestamp": iso_ms(error.timestamp)}
         for error in company.sync_status.errors
     ]
     return record
@@ -296,20 +347,20 @@ def status(as_json: bool, failed: str | None, store_url: str | None) -> None:
     settings = _settings(store=store_url)
 
     async def collect() -> list[dict[str, Any]]:
-        async with _opened(settings) as store:
+        async with _opened(settings, create=False) as store:
             summaries = await store.list_summaries(CompanyFilter(failed_source=failed))
             docs = await store.get_companies([summary.id for summary in summaries])
             return [_status_record(docs.get(summary.id, {}), summary) for summary in summaries]
 
     records = _run(collect())
     if as_json:
-        click.echo(json.dumps(records, indent=2, ensure_ascii=False))
+        say_json(records)
         return
     now = utcnow()
     for record in records:
-        click.echo(_status_line(record, now))
+        say(_status_line(record, now))
     if not records:
-        click.echo("no companies match" if failed else "the store has no companies")
+        say("no companies match" if failed else "the store has no companies")
 
 
 def _status_line(record: dict[str, Any], now: datetime) -> str:
@@ -343,8 +394,11 @@ def _fmcsa_settings(fmcsa: str | None, base: Settings) -> dict[str, Any]:
         from fmcsa_tui.settings import DEFAULT_HUB_BASE_URL, DEFAULT_QC_BASE_URL
 
         return {"qc_base_url": DEFAULT_QC_BASE_URL, "hub_base_url": DEFAULT_HUB_BASE_URL}
-    if fmcsa.startswith(("http://", "https://")):
-        origin = fmcsa.rstrip("/")
+    if fmcsa.lower().startswith(("http://", "https://")):
+        try:
+            origin = http_base_url(fmcsa)
+        except ValueError as error:
+            raise Abort(f"--fmcsa {fmcsa!r} is not a usable URL: {error}") from None
         overrides: dict[str, Any] = {"qc_base_url": f"{origin}/qc/services", "hub_base_url": origin}
         if base.webkey is None:
             overrides["webkey"] = "sandbox"
@@ -394,7 +448,7 @@ async def _sync(
     async with _opened(settings) as store:
         targets = await _targets(store, dots, all_, failed)
         if not targets:
-            click.echo("nothing to sync")
+            say("nothing to sync")
             return 0
         engine = SyncEngine(store, settings)
         try:
@@ -464,9 +518,9 @@ class _SyncReport:
 
     def _line(self, text: str) -> None:
         if self.progress is not None:
-            self.progress.console.print(text, markup=False, highlight=False)
+            self.progress.console.print(safe_line(text), markup=False, highlight=False)
         else:
-            click.echo(text)
+            say(text)
 
     def on_event(self, event: RunEvent) -> None:
         dot = event.dot_number
@@ -488,21 +542,29 @@ class _SyncReport:
             self.done += 1
             for source in event.failed_sources:
                 self.failures[source.value] += 1
-            verdict = "ok" if event.success else "failed: " + ", ".join(event.failed_sources)
-            self._line(f"DOT {dot}: {verdict} ({self.done}/{self.total})")
+            self._line(f"DOT {dot}: {_verdict(event)} ({self.done}/{self.total})")
         if self.progress is not None:
             self.progress.update(self.task, completed=self.done)
 
-    def finish(self, results: list[RunFinished | RunRefused]) -> int:
+    def finish(self, results: list[RunOutcome]) -> int:
         ok = sum(1 for result in results if isinstance(result, RunFinished) and result.success)
         bad = len(results) - ok
         detail = ", ".join(f"{name} {count}" for name, count in sorted(self.failures.items()))
         elapsed = time.monotonic() - self.started
-        click.echo(
+        say(
             f"synced {len(results)} companies in {elapsed:.1f}s: {ok} ok, {bad} failed"
             + (f" ({detail})" if detail else "")
         )
         return 0 if bad == 0 else 1
+
+
+def _verdict(event: RunFinished) -> str:
+    """How a run ended, in a few words: ok, failed (which sources), cancelled (which not)."""
+    if event.cancelled:
+        left = ", ".join(event.unfinished_sources)
+        failed = f"; failed: {', '.join(event.failed_sources)}" if event.failed_sources else ""
+        return f"cancelled ({left} not written{failed})" if left else f"cancelled{failed}"
+    return "ok" if event.success else "failed: " + ", ".join(event.failed_sources)
 
 
 # --- the dashboard ---------------------------------------------------------------------
@@ -521,7 +583,10 @@ def _open_dashboard(settings: Settings) -> None:
         raise Abort(str(error)) from None
     # the app opens the store on its own event loop, and shows it as disconnected
     # (retrying) when it cannot be reached
-    FmcsaApp(store, settings, close_store=True).run()
+    app = FmcsaApp(store, settings, close_store=True)
+    app.run()
+    if app.stopped_by is not None:
+        raise Terminated(app.stopped_by)
 
 
 @cli.command()
@@ -576,22 +641,25 @@ def main() -> None:
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("fmcsa-tui: interrupted", err=True)
+        say("fmcsa-tui: interrupted", err=True)
         sys.exit(130)
     except click.ClickException as error:
         if isinstance(error, click.UsageError | click.BadParameter):
-            click.echo(f"fmcsa-tui: {error.format_message()}", err=True)
+            say(f"fmcsa-tui: {error.format_message().splitlines()[0]}", err=True)
             sys.exit(2)
         error.show()
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
-        click.echo("fmcsa-tui: interrupted", err=True)
+        say("fmcsa-tui: interrupted", err=True)
         sys.exit(130)
+    except Terminated as stopped:
+        say(f"fmcsa-tui: stopped by {stopped}; runs in progress were cancelled cleanly", err=True)
+        sys.exit(128 + stopped.signum)
     except StoreError as error:  # the store went away mid-command
-        click.echo(f"fmcsa-tui: {error}", err=True)
+        say(f"fmcsa-tui: {one_line(error)}", err=True)
         sys.exit(2)
     except Exception as error:
         if os.environ.get("FMCSA_TUI_DEBUG"):
             raise
-        click.echo(f"fmcsa-tui: internal error: {type(error).__name__}: {error}", err=True)
+        say(f"fmcsa-tui: internal error: {type(error).__name__}: {one_line(error)}", err=True)
         sys.exit(3)

@@ -7,19 +7,23 @@ The file lives in the platform's user config dir (``config.toml``), or wherever
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
 APP_NAME = "fmcsa-tui"
+ENV_PREFIX = "FMCSA_TUI_"
 DEFAULT_QC_BASE_URL = "https://mobile.fmcsa.dot.gov/qc/services"
 DEFAULT_HUB_BASE_URL = "https://data.transportation.gov"
 
@@ -43,11 +47,38 @@ def config_file() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
 
 
+def http_base_url(text: str) -> str:
+    """`text` as a usable http(s) base URL without a trailing slash; ValueError says why.
+
+    One rule for the configured FMCSA addresses and `--fmcsa URL`: a scheme of http or
+    https, a host, a valid port, nothing a terminal or a request line would choke on, no
+    credentials (they would be printed with the URL), no query or fragment.
+    """
+    if any(char.isspace() or not char.isprintable() for char in text):
+        raise ValueError("a URL cannot contain spaces or control characters")
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in {"http", "https"}:
+        raise ValueError("the URL must start with http:// or https://")
+    if not parts.hostname:
+        raise ValueError("the URL names no host")
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not a number in range
+    except ValueError:
+        raise ValueError("the URL's port is not a number from 1 to 65535") from None
+    if parts.port == 0:
+        raise ValueError("the URL's port is not a number from 1 to 65535")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("the URL cannot carry a user name or password")
+    if parts.query or parts.fragment:
+        raise ValueError("the URL cannot carry a query or fragment")
+    return text.rstrip("/")
+
+
 class Settings(BaseSettings):
     """Every knob of fmcsa-tui. Field name ``foo_bar`` is env ``FMCSA_TUI_FOO_BAR``."""
 
     model_config = SettingsConfigDict(
-        env_prefix="FMCSA_TUI_", extra="ignore", validate_default=True
+        env_prefix=ENV_PREFIX, extra="ignore", validate_default=True, allow_inf_nan=False
     )
 
     store: str = Field(default_factory=default_store_url, description="Store URL")
@@ -81,13 +112,16 @@ class Settings(BaseSettings):
         description='Dashboard keys by binding id, e.g. {"app.resync": "ctrl+r"}',
     )
     lease_seconds: float = Field(
-        120.0, gt=0, description="How long a run's per-company lease lasts between renewals"
+        120.0,
+        gt=0,
+        le=86_400,
+        description="How long a run's per-company lease lasts between renewals",
     )
 
     @field_validator("qc_base_url", "hub_base_url")
     @classmethod
-    def _no_trailing_slash(cls, value: str) -> str:
-        return value.rstrip("/")
+    def _base_url(cls, value: str) -> str:
+        return http_base_url(value)
 
     @classmethod
     def settings_customise_sources(
@@ -113,10 +147,63 @@ class Settings(BaseSettings):
         ]
 
 
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the setting and where it came from."""
+
+
+def setting_origin(name: str, overridden: bool = False) -> str:
+    """Where setting `name` was given, in the words an operator would look for it."""
+    if overridden:
+        return f"--{name.replace('_', '-')}"
+    env = f"{ENV_PREFIX}{name.upper()}"
+    if env in os.environ:
+        return env
+    return f"`{name}` in {config_file()}"
+
+
+def _check_config_file(path: Path) -> None:
+    """A config file that exists is a readable TOML file naming known settings only."""
+    if not path.exists():
+        return
+    if not path.is_file():
+        raise ConfigError(f"config file {path} is not a file (FMCSA_TUI_CONFIG names it)")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"config file {path} is not valid TOML: {error}") from None
+    unknown = sorted(key for key in data if key not in Settings.model_fields)
+    if unknown:
+        raise ConfigError(f"config file {path}: unknown setting {unknown[0]!r}")
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Settings with explicit overrides (CLI flags) on top; None means 'not given'."""
+    """Settings with explicit overrides (CLI flags) on top; None means 'not given'.
+
+    Raise ConfigError, naming the setting and where it came from (flag, environment
+    variable or config file line), for anything that cannot be used.
+    """
     given = {key: value for key, value in overrides.items() if value is not None}
-    return Settings(**given)
+    _check_config_file(config_file())
+    try:
+        return Settings(**given)
+    except SettingsError as error:  # an env var that should hold JSON does not
+        field = str(error).split('"')[1] if '"' in str(error) else "?"
+        raise ConfigError(
+            f"bad setting {setting_origin(field)}: not valid JSON"
+            ' (expected an object such as {"app.resync": "ctrl+r"})'
+        ) from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        detail = ".".join(str(part) for part in first["loc"][1:])
+        where = setting_origin(field, overridden=field in given)
+        raise ConfigError(
+            f"bad setting {where}{f' ({detail})' if detail else ''}: {first['msg']}"
+        ) from None
 
 
 def with_overrides(settings: Settings, **overrides: Any) -> Settings:

@@ -6,6 +6,8 @@ After every run the store itself is checked, not only the screen.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -353,6 +355,28 @@ async def test_q_with_runs_in_progress_asks_then_cancels_cleanly(
         assert "1 run in progress, 1 queued. Cancel them and quit?" in app.screen.question
         await pilot.press("y")
         await wait_for(pilot, lambda: not app.is_running, limit=10)
+    assert await store.leased_ids() == set()
+    for doc in docs:
+        assert (await stored(store, doc)).sync_status.last_run is None
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+async def test_a_stop_signal_cancels_runs_cleanly_without_asking(
+    store: CompanyStore, slow_sandbox: SandboxServer, signum: int
+) -> None:
+    """Nobody is at the terminal to answer (a service stop, a closed ssh session)."""
+    docs = [company("1000605", "Signal One"), company("1000612", "Signal Two")]
+    await store.insert_documents(docs)
+    app = FmcsaApp(store, settings_for(slow_sandbox.url, concurrency=1), poll_interval=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, 2)
+        await pilot.press("r", "down", "r")
+        await wait_for(pilot, lambda: len(app._runs) == 2 and len(app._active) == 1)
+        assert await store.leased_ids() != set()
+        os.kill(os.getpid(), signum)
+        await wait_for(pilot, lambda: not app.is_running, limit=10)
+        assert not isinstance(app.screen, ConfirmScreen)
+    assert app.stopped_by == signum  # the CLI exits with 128 + signum
     assert await store.leased_ids() == set()
     for doc in docs:
         assert (await stored(store, doc)).sync_status.last_run is None

@@ -188,6 +188,24 @@ async def test_add_companies_reports_existing_dots_and_leaves_them_untouched(
     assert (await one(store, "222222"))["name"] == "New"
 
 
+@pytest.mark.parametrize(
+    "dot",
+    [
+        "1234",
+        "123456789",
+        "12a456",
+        "\u0661\u0662\u0663\u0664\u0665\u0666",  # Arabic-Indic digits: \\d, not ASCII
+        "\uff11\uff12\uff13\uff14\uff15\uff16",  # full-width digits
+    ],
+)
+async def test_add_companies_refuses_dots_the_backend_would_not_store(
+    store: CompanyStore, dot: str
+) -> None:
+    with pytest.raises(StoreError, match="5-8 digits"):
+        await store.add_companies([owned("333333", "Good"), owned(dot, "Bad")])
+    assert await store.list_summaries() == []  # all or nothing
+
+
 async def test_insert_documents_stores_raw_documents_exactly(store: CompanyStore) -> None:
     raw = synced_doc("100001", unknownTopLevel={"a": [1, {"b": "c"}]}, legacy=None)
     no_id = {"name": "No id yet", "dotNumber": "100002", "weird": [T0, "x"]}

@@ -74,4 +74,9 @@ def _sqlite_path(url: str) -> Path:
     path = url[len(_SQLITE_PREFIX) :]
     if not path:
         raise StoreError(f"SQLite store URL {redact_url(url)!r} names no file; {_USAGE}")
+    if path == ":memory:" or path.startswith("file:") or "?" in path:
+        raise StoreError(
+            f"SQLite store URL {redact_url(url)!r} is not supported: fmcsa-tui needs a plain"
+            " file that every process can open (no :memory:, URI or query options)"
+        )
     return Path(path).expanduser()

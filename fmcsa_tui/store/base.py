@@ -124,8 +124,12 @@ class CompanyStore(Protocol):
         """
         ...
 
-    async def open(self) -> None:
-        """Connect and create what is missing (schema, indexes). Raise StoreUnavailable."""
+    async def open(self, *, create: bool = True) -> None:
+        """Connect and create what is missing (schema, indexes). Raise StoreUnavailable.
+
+        ``create=False`` is for commands that only read: the store must exist already,
+        and nothing (file, schema, index) is created.
+        """
         ...
 
     async def close(self) -> None: ...

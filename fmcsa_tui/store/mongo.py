@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterat
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Concatenate, Final, Literal, ParamSpec, TypeVar, cast
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 import bson
 from bson import ObjectId
@@ -31,13 +31,16 @@ from pymongo import AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.change_stream import AsyncCollectionChangeStream
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.common import URI_OPTIONS_VALIDATOR_MAP
 from pymongo.errors import (
     BulkWriteError,
+    ConfigurationError,
     ConnectionFailure,
     DuplicateKeyError,
     OperationFailure,
     PyMongoError,
 )
+from pymongo.uri_parser import split_options
 
 from fmcsa_tui.models import (
     BASIC_FIELDS,
@@ -237,6 +240,30 @@ def _has_port(host: str) -> bool:
     if host.startswith("["):
         return "]:" in host
     return ":" in host or host.endswith(".sock")
+
+
+def check_url_options(url: str) -> None:
+    """Raise StoreError, in one line, for URL options PyMongo would refuse or ignore.
+
+    PyMongo warns about an unknown option (a multi-line warning naming a file in
+    site-packages) and goes on without it; a typo in a timeout is then silently lost.
+    The options are checked here without resolving hosts, so `mongodb+srv` URLs too.
+    """
+    query = url.split("#", 1)[0].partition("?")[2]
+    if not query:
+        return
+    try:
+        split_options(query, validate=True, warn=False)
+    except ConfigurationError:
+        known = {name.lower() for name in URI_OPTIONS_VALIDATOR_MAP}
+        unknown = [
+            name for name, _ in parse_qsl(query, keep_blank_values=True)
+            if name.lower() not in known
+        ]  # fmt: skip
+        what = f"unknown option {unknown[0]!r}" if unknown else "an option it cannot use"
+        raise StoreError(f"MongoDB URL {redact_url(url)} has {what}") from None
+    except (ValueError, TypeError) as error:
+        raise StoreError(f"MongoDB URL {redact_url(url)}: {_brief(error)}") from None
 
 
 def _has_option(url: str, name: str) -> bool:
@@ -477,6 +504,7 @@ class MongoStore:
         leases: str = "fmcsa_tui_leases",
     ) -> None:
         self._url = url.strip()
+        check_url_options(self._url)
         self._hosts, url_database = _parse_url(self._url)
         self._database = url_database or database or None
         self._names = {"companies": companies, "inspections": inspections, "leases": leases}
@@ -499,7 +527,7 @@ class MongoStore:
 
     # --- lifecycle
 
-    async def open(self) -> None:  # not `_never_cancelled`: a cancel discards its client
+    async def open(self, *, create: bool = True) -> None:  # not `_never_cancelled`: see close
         if self._client is not None:
             return
         if not self._database:
@@ -529,7 +557,8 @@ class MongoStore:
             await client.admin.command("ping")
             hello = await client.admin.command("hello")
             db = client.get_database(self._database)
-            await self._ensure_indexes(db)
+            if create:
+                await self._ensure_indexes(db)
         except BaseException as error:
             await client.close()
             if isinstance(error, ConnectionFailure):

@@ -297,6 +297,14 @@ def _create_schema(conn: sqlite3.Connection) -> None:
             )
 
 
+def _is_store(conn: sqlite3.Connection) -> bool:
+    """Whether the file already holds an fmcsa-tui store (its companies table)."""
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'companies'"
+    ).fetchone()
+    return found is not None
+
+
 def _list(
     conn: sqlite3.Connection, where: str, params: list[Any], limit: int | None = None
 ) -> list[CompanySummary]:
@@ -475,12 +483,19 @@ class SqliteStore:
 
     # --- lifecycle
 
-    async def open(self) -> None:
+    async def open(self, *, create: bool = True) -> None:
         if self._executor is not None:
             return
+        if not create and not self._path.exists():
+            raise StoreUnavailable(f"no store at {self._path} (nothing has been added there yet)")
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fmcsa-sqlite")
         try:
+            if not create and not await self._call(_is_store):
+                raise StoreUnavailable(f"{self._path} is not an fmcsa-tui store")
             await self._call(_create_schema)
+        except StoreUnavailable:
+            await self.close()
+            raise
         except StoreError as error:
             await self.close()
             reason = error.__cause__ or error  # the SQLite or OS error, without the path

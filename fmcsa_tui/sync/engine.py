@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import socket
 import time
 import uuid
@@ -40,6 +41,9 @@ from fmcsa_tui.sync.http import ConfigError, FmcsaHttp, SourceError
 from fmcsa_tui.sync.sources import FETCHERS, SourceContext
 
 ALL_SOURCES: tuple[Source, ...] = tuple(Source)
+#: Signals that cancel runs as Ctrl-C does (a service stop, a closed terminal): every
+#: run releases its lease and finishes the write it is in, then the process exits.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 Emit = Callable[[RunEvent], None]
 RunOutcome = RunFinished | RunRefused
 _T = TypeVar("_T")
@@ -64,6 +68,16 @@ class Target:
 
 def _ignore(_event: RunEvent) -> None:
     return None
+
+
+def _note_written(written: set[Source], source: Source) -> Callable[[asyncio.Task[None]], None]:
+    """A done-callback adding `source` to `written` unless its task was cancelled."""
+
+    def note(task: asyncio.Task[None]) -> None:
+        if not task.cancelled():
+            written.add(source)
+
+    return note
 
 
 async def _finish_despite_cancel(write: Awaitable[_T]) -> _T:
@@ -148,12 +162,16 @@ class SyncEngine:
         renewer = asyncio.create_task(self._keep_lease(target.company_id))
         started, clock = utcnow(), time.monotonic()
         failed: list[Source] = []
+        written: set[Source] = set()  # sources whose outcome is known (and was written)
         finished: RunFinished | None = None
         try:
             emit(RunStarted(**ids_named, sources=wanted, at=started))
             async with asyncio.TaskGroup() as group:
                 for source in wanted:
-                    group.create_task(self._run_source(target, source, started, emit, failed))
+                    task = group.create_task(
+                        self._run_source(target, source, started, emit, failed)
+                    )
+                    task.add_done_callback(_note_written(written, source))
             finished = RunFinished(
                 **ids_named,
                 success=not failed,
@@ -168,6 +186,7 @@ class SyncEngine:
                 cancelled=True,
                 duration=time.monotonic() - clock,
                 failed_sources=tuple(s for s in wanted if s in failed),
+                unfinished_sources=tuple(s for s in wanted if s not in written),
             )
             raise
         finally:

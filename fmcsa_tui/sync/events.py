@@ -71,6 +71,7 @@ class RunFinished(SyncEvent):
     cancelled: bool
     duration: float
     failed_sources: tuple[Source, ...] = ()
+    unfinished_sources: tuple[Source, ...] = ()  # not written when the run was cancelled
 
 
 RunEvent = (

@@ -25,7 +25,9 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from fmcsa_tui.settings import Settings
+from fmcsa_tui.settings import ConfigError, Settings
+
+__all__ = ["ConfigError", "Fetched", "FmcsaHttp", "SourceError", "decode", "scrub"]
 
 MAINTENANCE_TITLE = "FMCSA System Maintenance Page"
 
@@ -42,10 +44,6 @@ class SourceError(Exception):
         self.permanent = permanent
         self.retry_after = retry_after
         self.attempts = 1
-
-
-class ConfigError(Exception):
-    """A setting is missing or wrong; the message names the setting."""
 
 
 @dataclass(frozen=True, slots=True)

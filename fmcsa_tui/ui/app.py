@@ -30,7 +30,7 @@ from fmcsa_tui.formatting import one_line
 from fmcsa_tui.models import CompanySummary, Source, summarize, utcnow
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store.base import CompanyFilter, CompanyStore
-from fmcsa_tui.sync.engine import ALL_SOURCES, SyncEngine
+from fmcsa_tui.sync.engine import ALL_SOURCES, STOP_SIGNALS, SyncEngine
 from fmcsa_tui.sync.events import RunEvent, RunFinished, RunRefused, RunStarted
 from fmcsa_tui.sync.http import ConfigError
 from fmcsa_tui.ui.commands import DashboardCommands
@@ -176,6 +176,8 @@ class FmcsaApp(App[None]):
         self._detail_timer: Timer | None = None
         self._footer_shown: tuple[bool | None, ...] = ()
         self._closing_down = False
+        #: The signal (SIGTERM, SIGHUP) that ended the dashboard, for the exit status.
+        self.stopped_by: int | None = None
 
     # --- layout ---------------------------------------------------------------------
 
@@ -204,6 +206,9 @@ class FmcsaApp(App[None]):
     def on_mount(self) -> None:
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, self._stop_on_signal, signum)
         header = self.query_one(StatusHeader)
         header.store_label = self.store.description
         self.companies.focus()
@@ -211,8 +216,20 @@ class FmcsaApp(App[None]):
         self.set_interval(self.poll_interval, self._poll)
         self.set_interval(0.25, self._flush_reloads)
 
+    def _stop_on_signal(self, signum: int) -> None:
+        """SIGTERM (a service stop) or SIGHUP (the terminal went away): no one is there to
+        answer a prompt, so cancel every run cleanly, as a confirmed quit does, and exit."""
+        self.stopped_by = signum
+        loop = asyncio.get_running_loop()
+        for each in STOP_SIGNALS:
+            loop.remove_signal_handler(each)  # a second signal takes the default action
+        self._cancel_and_exit()
+
     async def on_unmount(self) -> None:
         self._closing_down = True
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
         await self.engine.aclose()
         if self.close_store:
             await self.store.close()

@@ -1,0 +1,269 @@
+"""The command line at its edges: bad configuration, hostile text, signals, odd input.
+
+Every case is what an operator would see: the exit code, one line on stderr, what is
+printed, and what the store holds (or that nothing was created) afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bson import ObjectId
+
+from fmcsa_tui.models import Source
+from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
+from fmcsa_tui.store import SqliteStore
+from tests.test_cli import Cli, assert_one_line_error
+
+STAMP = datetime(2026, 11, 21, 0, 15, 14, 513000, tzinfo=UTC)
+
+
+@pytest.fixture
+def cli(env: dict[str, str], tmp_path: Path) -> Cli:
+    return Cli(env, f"sqlite:///{tmp_path / 'cli.db'}")
+
+
+def insert(path: Path, *docs: dict[str, Any]) -> None:
+    async def put() -> None:
+        store = SqliteStore(path)
+        await store.open()
+        try:
+            await store.insert_documents(list(docs))
+        finally:
+            await store.close()
+
+    asyncio.run(put())
+
+
+def synced_doc(dot: str, name: str, **status: Any) -> dict[str, Any]:
+    sync_status: dict[str, Any] = {
+        "lastRun": STAMP,
+        "success": True,
+        "errors": [],
+        **{source.last_sync_field: STAMP for source in Source},
+    }
+    sync_status.update(status)
+    return {"_id": ObjectId(), "name": name, "dotNumber": dot,
+            "fmcsaData": {"syncStatus": sync_status}}  # fmt: skip
+
+
+# --- JSON output: the backend's timestamps, and text a terminal would act on ----------
+
+
+def test_status_json_prints_times_as_the_backend_api_does(cli: Cli, tmp_path: Path) -> None:
+    error = {"_id": ObjectId(), "source": "entity_linking", "error": "x", "timestamp": STAMP}
+    insert(tmp_path / "cli.db", synced_doc("1000001", "Millis", errors=[error], success=False))
+    [record] = cli.status()
+    assert record["lastRun"] == "2026-11-21T00:15:14.513Z"  # JavaScript's toISOString()
+    assert record["csaScoresLastSync"] == "2026-11-21T00:15:14.513Z"
+    assert record["errors"][0]["timestamp"] == "2026-11-21T00:15:14.513Z"
+
+
+def test_json_output_escapes_invisible_and_reordering_characters(cli: Cli, tmp_path: Path) -> None:
+    hostile = "Evil\x85Next\u202eesreveR\u200bHidden\x1b]0;pwned\x07 東京"
+    insert(tmp_path / "cli.db", synced_doc("1000002", hostile))
+    for args in (("status", "--json"), ("show", "1000002", "--json")):
+        result = cli(*args)
+        assert result.returncode == 0, result.stderr
+        for raw in ("\x85", "\u202e", "\u200b", "\x1b", "\x07"):
+            assert raw not in result.stdout, (args, repr(raw))
+        assert "\\u0085" in result.stdout and "\\u202e" in result.stdout
+        assert "東京" in result.stdout  # printable text stays readable
+        parsed = json.loads(result.stdout)
+        name = parsed[0]["name"] if isinstance(parsed, list) else parsed["name"]
+        assert name == hostile  # the escapes decode to exactly what is stored
+
+
+# --- the DOT rule ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "dot",
+    [
+        "\u0661\u0662\u0663\u0664\u0665\u0666",  # Arabic-Indic digits
+        "\uff11\uff12\uff13\uff14\uff15\uff16",  # full-width digits
+        "1234",
+        "123456789",
+        "12 345",
+    ],
+)
+def test_add_refuses_what_the_backend_would_not_store(cli: Cli, tmp_path: Path, dot: str) -> None:
+    assert cli("add", "1000005").returncode == 0
+    assert_one_line_error(cli("add", dot), "5 to 8 digits")
+    assert [record["dotNumber"] for record in cli.status()] == ["1000005"]
+
+
+def test_add_takes_a_usdot_prefix_and_stores_plain_digits(cli: Cli) -> None:
+    result = cli("add", "USDOT 1234567")
+    assert result.returncode == 0, result.stderr
+    assert [record["dotNumber"] for record in cli.status()] == ["1234567"]
+
+
+# --- --fmcsa and configuration problems: exit 2, the setting named -------------------
+
+
+@pytest.mark.parametrize("url", ["http://", "http://:80", "http://a b.example", "http://h:0"])
+def test_malformed_fmcsa_urls_are_refused_before_anything_runs(cli: Cli, url: str) -> None:
+    cli("add", "1000005")
+    started = time.monotonic()
+    assert_one_line_error(cli("sync", "--all", "--fmcsa", url), "--fmcsa")
+    assert time.monotonic() - started < 30  # never the 29 s of retries it used to take
+    [record] = cli.status()
+    assert record["lastRun"] is None and record["errors"] == []
+
+
+def test_a_bad_base_url_setting_names_the_variable(cli: Cli) -> None:
+    cli.env["FMCSA_TUI_QC_BASE_URL"] = "http://:80/qc"
+    assert_one_line_error(cli("status"), "FMCSA_TUI_QC_BASE_URL", "no host")
+
+
+def test_a_broken_config_file_names_the_file_and_line(cli: Cli, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('concurrency = 4\nwebkey = "unterminated\n')
+    cli.env["FMCSA_TUI_CONFIG"] = str(config)
+    assert_one_line_error(cli("status"), str(config), "line 2")
+
+
+def test_an_unknown_key_in_the_config_file_is_named(cli: Cli, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('webky = "typo"\n')
+    cli.env["FMCSA_TUI_CONFIG"] = str(config)
+    assert_one_line_error(cli("status"), str(config), "'webky'")
+
+
+def test_a_wrong_value_in_the_config_file_names_the_key_and_file(cli: Cli, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("concurrency = 0\n")
+    cli.env["FMCSA_TUI_CONFIG"] = str(config)
+    assert_one_line_error(cli("status"), f"`concurrency` in {config}")
+
+
+def test_a_config_path_that_is_a_directory_is_refused(cli: Cli, tmp_path: Path) -> None:
+    cli.env["FMCSA_TUI_CONFIG"] = str(tmp_path)
+    assert_one_line_error(cli("status"), "is not a file")
+
+
+def test_a_keymap_variable_that_is_not_json_names_the_variable(cli: Cli) -> None:
+    cli.env["FMCSA_TUI_KEYMAP"] = "app.resync=ctrl+r"
+    assert_one_line_error(cli("status"), "FMCSA_TUI_KEYMAP", "JSON")
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-1"])
+def test_a_lease_time_that_is_not_a_finite_positive_number_names_the_variable(
+    cli: Cli, value: str
+) -> None:
+    cli.env["FMCSA_TUI_LEASE_SECONDS"] = value
+    assert_one_line_error(cli("status"), "FMCSA_TUI_LEASE_SECONDS")
+
+
+def test_settings_come_from_env_over_file_over_defaults(tmp_path: Path) -> None:
+    """Run in a child so the real loader reads the real environment and file."""
+    config = tmp_path / "config.toml"
+    config.write_text("concurrency = 5\npage_size = 700\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FMCSA_TUI_")}
+    env.update(FMCSA_TUI_CONFIG=str(config), FMCSA_TUI_CONCURRENCY="9")
+    probe = (
+        "from fmcsa_tui.settings import load_settings as l; s = l(); "
+        "print(s.concurrency, s.page_size, s.timeout, l(concurrency=3).concurrency)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["9", "700", "15.0", "3"]  # env > file > default; a flag beats them all
+
+
+# --- stores a command can and cannot use ----------------------------------------------
+
+
+def test_read_only_commands_never_create_a_store(cli: Cli, tmp_path: Path) -> None:
+    missing = tmp_path / "not" / "there" / "fleet.db"
+    for args in (("status",), ("status", "--json"), ("show", "1000005")):
+        result = cli(*args, "--store", f"sqlite:///{missing}", store=False)
+        assert_one_line_error(result, "no store at")
+    assert not (tmp_path / "not").exists()
+
+
+def test_a_sqlite_file_that_is_not_a_store_is_not_turned_into_one(cli: Cli, tmp_path: Path) -> None:
+    other = tmp_path / "someone-else.db"
+    sqlite3.connect(other).execute("CREATE TABLE notes (x)").connection.close()
+    assert_one_line_error(cli("status", "--store", f"sqlite:///{other}", store=False), "not an")
+    tables = sqlite3.connect(other).execute("SELECT name FROM sqlite_master").fetchall()
+    assert tables == [("notes",)]
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:///:memory:", "sqlite:///file:x.db?mode=memory", "sqlite:///x.db?cache=1"]
+)
+def test_unsupported_sqlite_urls_are_refused(cli: Cli, url: str) -> None:
+    assert_one_line_error(cli("add", "1000005", "--store", url, store=False), "not supported")
+
+
+def test_a_mongodb_url_with_an_unknown_option_is_one_line(cli: Cli) -> None:
+    result = cli("status", "--store", "mongodb://db.example/fleet?tiemoutMS=5", store=False)
+    assert_one_line_error(result, "unknown option 'tiemoutMS'")
+    assert "site-packages" not in result.stderr and "Warning" not in result.stderr
+
+
+# --- signals --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def slow_sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(SandboxConfig(latency=3.0)) as server:
+        yield server
+
+
+def leases(path: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT company_id, expires_at FROM leases").fetchall()
+
+
+def wait_until(condition: Any, limit: float = 30) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_stop_signal_cancels_a_sync_cleanly_and_leaves_no_lease(
+    cli: Cli, tmp_path: Path, slow_sandbox: SandboxServer, signum: int, code: int
+) -> None:
+    db = tmp_path / "cli.db"
+    assert cli("seed-demo", "--companies", "12").returncode == 0
+    command = [sys.executable, "-m", "fmcsa_tui", "--store", cli.store, "sync", "--all",
+               "--concurrency", "4", "--fmcsa", slow_sandbox.url]  # fmt: skip
+    process = subprocess.Popen(
+        command, env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_until(lambda: len(leases(db)) == 4)  # four runs hold their leases, mid-request
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == code, (stdout, stderr)
+    assert stderr.strip() == (
+        f"fmcsa-tui: stopped by {signal.Signals(signum).name};"
+        " runs in progress were cancelled cleanly"
+    )
+    assert leases(db) == []  # the next sync is not refused for two minutes
+    cancelled = [line for line in stdout.splitlines() if ": cancelled" in line]
+    assert len(cancelled) == 4, stdout
+    assert all("not written" in line for line in cancelled), cancelled
+    assert "failed: (" not in stdout and "failed:  " not in stdout
+    records = cli.status()
+    assert all(record["errors"] == [] for record in records)  # nothing half-written
