@@ -24,6 +24,7 @@ import click
 import humanize
 from bson import ObjectId, json_util
 
+from fmcsa_tui.coordinator import Notice, QueueChanged, RunCoordinator, RunEnded
 from fmcsa_tui.formatting import iso_ms, json_text, one_line, safe_line
 from fmcsa_tui.models import (
     Company,
@@ -42,9 +43,8 @@ from fmcsa_tui.settings import (
 )
 from fmcsa_tui.store import CompanyFilter, CompanyStore, NewCompany, StoreError, open_store
 from fmcsa_tui.store.seed import demo_documents
-from fmcsa_tui.sync.engine import STOP_SIGNALS, RunOutcome, SyncEngine
+from fmcsa_tui.sync.engine import STOP_SIGNALS, SyncEngine
 from fmcsa_tui.sync.events import (
-    RunEvent,
     RunFinished,
     RunRefused,
     SourceFailed,
@@ -456,12 +456,13 @@ async def _sync(
         except ConfigError as error:
             raise Abort(str(error)) from None
         report = _SyncReport(len(targets), sys.stdout.isatty())
+        coordinator = RunCoordinator(engine, listener=report.on_notice)
         try:
             with report:
-                results = await engine.run_many(targets, sources, report.on_event)
+                await coordinator.run_all(targets, sources)
         finally:
             await engine.aclose()
-        return report.finish(results)
+        return report.finish()
 
 
 async def _targets(
@@ -492,6 +493,8 @@ class _SyncReport:
     def __init__(self, total: int, tty: bool) -> None:
         self.total = total
         self.done = 0
+        self.ended = 0  # runs over, whatever the outcome
+        self.ok = 0
         self.failures: Counter[str] = Counter()
         self.started = time.monotonic()
         self.progress: Any = None
@@ -522,9 +525,18 @@ class _SyncReport:
         else:
             say(text)
 
-    def on_event(self, event: RunEvent) -> None:
+    def on_notice(self, event: Notice) -> None:
+        if isinstance(event, QueueChanged):
+            return
         dot = event.dot_number
-        if isinstance(event, SourceSucceeded):
+        if isinstance(event, RunEnded):
+            self.ended += 1
+            self.ok += event.success
+            if event.error is not None:
+                self.done += 1
+                self.failures["errors"] += 1
+                self._line(f"DOT {dot}: run failed: {one_line(event.error)}")
+        elif isinstance(event, SourceSucceeded):
             retried = f" after {event.attempts} attempts" if event.attempts > 1 else ""
             self._line(f"DOT {dot} {event.source}: ok in {event.duration:.2f}s{retried}"
                        f" ({event.summary})")  # fmt: skip
@@ -546,13 +558,12 @@ class _SyncReport:
         if self.progress is not None:
             self.progress.update(self.task, completed=self.done)
 
-    def finish(self, results: list[RunOutcome]) -> int:
-        ok = sum(1 for result in results if isinstance(result, RunFinished) and result.success)
-        bad = len(results) - ok
+    def finish(self) -> int:
+        ok, bad = self.ok, self.ended - self.ok
         detail = ", ".join(f"{name} {count}" for name, count in sorted(self.failures.items()))
         elapsed = time.monotonic() - self.started
         say(
-            f"synced {len(results)} companies in {elapsed:.1f}s: {ok} ok, {bad} failed"
+            f"synced {self.ended} companies in {elapsed:.1f}s: {ok} ok, {bad} failed"
             + (f" ({detail})" if detail else "")
         )
         return 0 if bad == 0 else 1
