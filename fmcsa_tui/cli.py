@@ -43,7 +43,7 @@ from fmcsa_tui.settings import (
 )
 from fmcsa_tui.store import CompanyFilter, CompanyStore, NewCompany, StoreError, open_store
 from fmcsa_tui.store.seed import demo_documents
-from fmcsa_tui.sync.engine import STOP_SIGNALS, SyncEngine
+from fmcsa_tui.sync.engine import StopSignals, SyncEngine
 from fmcsa_tui.sync.events import (
     RunFinished,
     RunRefused,
@@ -129,30 +129,21 @@ def _run(coro: Awaitable[_T]) -> _T:
     """
 
     async def main() -> _T:
-        loop = asyncio.get_running_loop()
         task = asyncio.current_task()
-        received: list[int] = []
 
-        def stop(signum: int) -> None:
-            received.append(signum)
-            for each in STOP_SIGNALS:
-                loop.remove_signal_handler(each)  # the next one takes the default action
+        def cancel(_signum: int) -> None:
             if task is not None:
                 task.cancel()
 
-        for signum in STOP_SIGNALS:
-            loop.add_signal_handler(signum, stop, signum)
-        try:
-            result = await coro
-        except asyncio.CancelledError:
-            if received:
-                raise Terminated(received[0]) from None
-            raise
-        finally:
-            for signum in STOP_SIGNALS:
-                loop.remove_signal_handler(signum)
-        if received:
-            raise Terminated(received[0])
+        with StopSignals(cancel) as signals:
+            try:
+                result = await coro
+            except asyncio.CancelledError:
+                if signals.received is not None:
+                    raise Terminated(signals.received) from None
+                raise
+        if signals.received is not None:
+            raise Terminated(signals.received)
         return result
 
     return asyncio.run(main())

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ from fmcsa_tui.models import Company, CompanySummary, Source
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store import CompanyStore, MongoStore, StoreError
+from fmcsa_tui.store.base import Changes, poll_changes
 from fmcsa_tui.ui.app import FmcsaApp
 from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
 from fmcsa_tui.ui.widgets import FilterBar, StatusHeader
@@ -129,7 +130,7 @@ async def test_r_resyncs_the_highlighted_company_and_the_row_and_pane_update(
         assert app.companies.highlighted.dot_number == "1000005"
         await pilot.press("r")
         await wait_async(pilot, lambda: _has_run(store, docs[0]))
-        await wait_for(pilot, lambda: not app._runs)
+        await wait_for(pilot, lambda: not app.runs.busy)
         await wait_for(pilot, lambda: _row(app, "1000005").status == "ok")
         company_now = await stored(store, docs[0])
         assert company_now.sync_status.success is True
@@ -166,7 +167,7 @@ async def test_single_source_resync_key_touches_only_that_source(
         await loaded(pilot, 1)
         await pilot.press("v")
         await wait_async(pilot, lambda: _has_run(store, doc))
-        await wait_for(pilot, lambda: not app._runs)
+        await wait_for(pilot, lambda: not app.runs.busy)
     status = (await stored(store, doc)).sync_status
     assert status.violations_last_sync is not None
     assert status.csa_scores_last_sync is None and status.inspections_last_sync is None
@@ -182,7 +183,7 @@ async def test_resync_without_a_webkey_names_the_missing_setting(
         await pilot.press("r")
         await pilot.pause()
         assert any("FMCSA_TUI_WEBKEY" in n.message for n in app._notifications)
-        assert not app._runs
+        assert not app.runs.busy
 
 
 # --- filters -------------------------------------------------------------------------
@@ -266,8 +267,8 @@ async def test_R_asks_with_the_count_then_resyncs_the_view(
         await pilot.press("y")
         for doc in docs[:6]:
             await wait_async(pilot, lambda doc=doc: _has_run(store, doc))  # type: ignore[misc]
-        await wait_for(pilot, lambda: not app._runs)
-        assert app.activity.progress.done == 6 and app.activity.progress.failed == 0
+        await wait_for(pilot, lambda: not app.runs.busy)
+        assert (app.activity.progress.tally.done, app.activity.progress.tally.failed) == (6, 0)
     assert (await stored(store, docs[6])).sync_status.last_run is None  # not in the view
 
 
@@ -284,19 +285,19 @@ async def test_R_on_a_big_view_queues_runs_and_X_withdraws_the_queue(
         await pilot.press("R")
         await pilot.pause()
         await pilot.press("y")
-        await wait_for(pilot, lambda: len(app._active) == 2)
-        assert len(app._runs) == 4 and len(app._pending) == 36  # 2 running, 2 at the gate
+        await wait_for(pilot, lambda: app.runs.running == 2)
+        assert app.runs.queued == 38  # 2 running, the rest queued: not 40 tasks
         header = app.query_one(StatusHeader)
-        assert header.queued == 38 and app.activity.progress.total == 40
+        assert header.queued == 38 and app.activity.progress.tally.total == 40
         await pilot.press("end")  # the last company is still queued: the pane says so
         await wait_for(pilot, lambda: set(app.detail.live.values()) == {"queued"})
         await pilot.press("r")  # already in the queue: said so, not started twice
         await pilot.pause()
-        assert any("DOT 1001039 is queued" in n.message for n in app._notifications)
-        assert len(app._runs) == 4
+        assert any("DOT 1001039 is already queued" in n.message for n in app._notifications)
+        assert (app.runs.running, app.runs.queued) == (2, 38)
         await pilot.press("X")
-        await wait_for(pilot, lambda: not app._runs and not app._pending)
-        assert app.activity.progress.total == 4  # the 36 never started are withdrawn
+        await wait_for(pilot, lambda: not app.runs.busy)
+        assert app.activity.progress.tally.total == 2  # the 38 never started are withdrawn
         assert header.queued == 0
     assert await store.leased_ids() == set()
     for doc in docs:  # cancelled mid-request: nothing written anywhere
@@ -313,7 +314,7 @@ async def test_R_answered_no_runs_nothing(store: CompanyStore, sandbox: SandboxS
         await pilot.pause()
         await pilot.press("n")
         await pilot.pause(0.3)
-        assert not app._runs and not isinstance(app.screen, ConfirmScreen)
+        assert not app.runs.busy and not isinstance(app.screen, ConfirmScreen)
     for doc in docs:
         assert (await stored(store, doc)).sync_status.last_run is None
 
@@ -330,11 +331,11 @@ async def test_x_cancels_the_run_and_the_store_stays_consistent(
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, 1)
         await pilot.press("r")
-        await wait_for(pilot, lambda: bool(app._runs))
-        await wait_for(pilot, lambda: _row(app, "1000405").id in app._runs)
+        await wait_for(pilot, lambda: app.runs.busy)
+        await wait_for(pilot, lambda: _row(app, "1000405").id in app.runs)
         await pilot.pause(0.3)
         await pilot.press("x")
-        await wait_for(pilot, lambda: not app._runs)
+        await wait_for(pilot, lambda: not app.runs.busy)
         assert await store.leased_ids() == set()
     assert (await stored(store, doc)).sync_status.last_run is None  # nothing half-written
 
@@ -348,7 +349,7 @@ async def test_q_with_runs_in_progress_asks_then_cancels_cleanly(
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, 2)
         await pilot.press("r", "down", "r")
-        await wait_for(pilot, lambda: len(app._runs) == 2 and len(app._active) == 1)
+        await wait_for(pilot, lambda: (app.runs.running, app.runs.queued) == (1, 1))
         await pilot.press("q")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
@@ -371,7 +372,7 @@ async def test_a_stop_signal_cancels_runs_cleanly_without_asking(
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, 2)
         await pilot.press("r", "down", "r")
-        await wait_for(pilot, lambda: len(app._runs) == 2 and len(app._active) == 1)
+        await wait_for(pilot, lambda: (app.runs.running, app.runs.queued) == (1, 1))
         assert await store.leased_ids() != set()
         os.kill(os.getpid(), signum)
         await wait_for(pilot, lambda: not app.is_running, limit=10)
@@ -389,14 +390,40 @@ async def test_q_without_runs_quits_at_once(store: CompanyStore, sandbox: Sandbo
         await wait_for(pilot, lambda: not app.is_running, limit=5)
 
 
+#: What the help screen must say for each key: written out here, not read from the
+#: table the screen is built from, so a lost or wrong entry fails.
+EXPECTED_HELP = {
+    "r": "Resync the highlighted carrier",
+    "c": "csa_scores only",
+    "v": "violations only",
+    "i": "inspections only",
+    "R": "Resync every carrier in the current view, after asking",
+    "x": "Cancel the highlighted carrier's run",
+    "X": "Cancel every run",
+    "/": "Search DOT, name and MC",
+    "f": "failed-source filter",
+    "s": "stale only",
+    "n": "never synced only",
+    "esc": "Clear the search and every filter",
+    "?": "Show every key",
+    "q": "Quit; with runs in progress, ask first",
+}
+
+
 async def test_help_lists_every_key(store: CompanyStore, sandbox: SandboxServer) -> None:
     app = FmcsaApp(store, settings_for(sandbox.url))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
-        described = {text for _, rows in app.screen.sections for _, text in rows}
-        assert set(FmcsaApp.ACTION_HELP.values()) <= described
+        shown = {
+            key: text
+            for _, rows in app.screen.sections
+            for keys, text in rows
+            for key in keys.split(", ")
+        }
+        for key, says in EXPECTED_HELP.items():
+            assert says in shown.get(key, ""), (key, shown.get(key))
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)
@@ -441,7 +468,7 @@ async def test_unreadable_document_is_listed_and_shown_as_such(
         await wait_for(pilot, lambda: "Unreadable document" in _detail_text(app))
         await pilot.press("r")
         await pilot.pause()
-        assert not app._runs
+        assert not app.runs.busy
 
 
 class FlakyStore:
@@ -467,6 +494,9 @@ class FlakyStore:
     @property
     def description(self) -> str:
         return self.real.description
+
+    def changes(self, since: datetime, interval: float) -> AsyncIterator[Changes]:
+        return poll_changes(self, since, interval)  # type: ignore[arg-type]
 
 
 async def test_store_going_away_shows_disconnected_keeps_data_and_recovers(
@@ -531,8 +561,8 @@ async def test_a_replica_set_pushes_others_writes_into_the_list_without_polling(
         async with app.run_test(size=SIZE) as pilot:
             await loaded(pilot, 1)
             header = app.query_one(StatusHeader)
-            assert header.refresh_mode == "change stream"
-            await pilot.pause(0.5)  # the stream is open
+            await wait_for(pilot, lambda: header.refresh_mode == "change stream")
+            await wait_for(pilot, lambda: len(server.streams_opened) == 1)  # it listens
             await backend.record_failure(
                 str(doc["_id"]), NOW, Source.INSPECTIONS, "HTTP 503 from the backend", NOW
             )
@@ -557,21 +587,21 @@ async def test_own_runs_and_other_processes_runs_are_told_apart(
         header = app.query_one(StatusHeader)
         mine_id, theirs_id = str(mine["_id"]), str(theirs["_id"])
         assert await store.acquire_lease(theirs_id, "backend-scheduler", timedelta(minutes=5))
-        await wait_for(pilot, lambda: theirs_id in app._leased)
+        await wait_for(pilot, lambda: theirs_id in app.runs.elsewhere)
         await pilot.press("r")  # the first row: ours
-        await wait_for(pilot, lambda: mine_id in app._active)
+        await wait_for(pilot, lambda: mine_id in app.runs.syncing_ids())
         await pilot.pause(0.5)  # polls run while our lease is live in the store
-        assert mine_id in await store.leased_ids() and mine_id not in app._leased
+        assert mine_id in await store.leased_ids() and mine_id not in app.runs.elsewhere
         assert header.counts[3] == 2  # ours and theirs
-        await wait_for(pilot, lambda: not app._runs)
+        await wait_for(pilot, lambda: not app.runs.busy)
         assert header.counts[3] == 1  # only theirs
         await pilot.press("r")  # ours again, at once
-        await wait_for(pilot, lambda: mine_id in app._runs)
+        await wait_for(pilot, lambda: mine_id in app.runs)
         await pilot.press("x", "down", "r")
-        await pilot.pause(0.2)
-        assert theirs_id not in app._runs  # refused: another process is syncing it
-        assert any("already syncing" in n.message for n in app._notifications)
-        await wait_for(pilot, lambda: not app._runs)
+        refused = "DOT 1000812 is being synced by another process"
+        await wait_for(pilot, lambda: any(refused in n.message for n in app._notifications))
+        assert theirs_id not in app.runs  # refused, not raced
+        await wait_for(pilot, lambda: not app.runs.busy)
 
 
 async def test_keys_can_be_remapped_by_binding_id(
@@ -585,10 +615,10 @@ async def test_keys_can_be_remapped_by_binding_id(
         await loaded(pilot, 1)
         await pilot.press("r")
         await pilot.pause(0.2)
-        assert not app._runs  # r no longer resyncs
+        assert not app.runs.busy  # r no longer resyncs
         await pilot.press("ctrl+r")
         await wait_async(pilot, lambda: _has_run(store, doc))
-        await wait_for(pilot, lambda: not app._runs)
+        await wait_for(pilot, lambda: not app.runs.busy)
 
 
 async def test_command_palette_runs_the_same_actions(
@@ -599,7 +629,7 @@ async def test_command_palette_runs_the_same_actions(
         await loaded(pilot, 6)
         await pilot.press("ctrl+p")
         await pilot.pause(0.2)
-        await pilot.press(*"cycle failed")
+        await pilot.press(*"cycle the failed")
         await pilot.pause(0.5)
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.companies.filter.failed_source == "any", limit=5)
@@ -618,4 +648,4 @@ async def test_store_down_at_start_shows_disconnected_then_loads(
         assert app.companies.total_count == 0
         flaky.down = False
         await loaded(pilot, 6)
-        assert header.connected
+        await wait_for(pilot, lambda: header.connected)  # said once everything is loaded

@@ -8,7 +8,7 @@ after checking the new pictures in the report.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from fmcsa_tui.settings import Settings
 from fmcsa_tui.store import CompanyStore, SqliteStore
 from fmcsa_tui.store.seed import AWKWARD_NAMES
 from fmcsa_tui.ui.app import FmcsaApp
+from fmcsa_tui.ui.screens import HelpScreen
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 WIDE, NARROW = (160, 45), (100, 30)
@@ -120,13 +121,28 @@ def make_app(store: CompanyStore, url: str = "http://127.0.0.1:9") -> FmcsaApp:
     return app
 
 
+async def until(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
+    """Wait for what the screen is about to show, never for a fixed time."""
+    deadline = asyncio.get_running_loop().time() + 20
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "the screen never settled"
+        await pilot.pause(0.02)
+
+
+def _detail_shows_highlighted(app: FmcsaApp) -> bool:
+    highlighted, document = app.companies.highlighted, app.detail.document
+    if highlighted is None or document is None:
+        return False
+    return str(document["_id"]) == highlighted.id
+
+
 async def settle(pilot: Pilot[None]) -> None:
     app = pilot.app
     assert isinstance(app, FmcsaApp)
-    while app.companies.total_count < len(FLEET):
-        await pilot.pause(0.05)
-    await pilot.pause(0.3)  # the detail pane's fetch
+    await until(pilot, lambda: app.companies.total_count == len(FLEET) and not app.loading)
+    await until(pilot, lambda: _detail_shows_highlighted(app))
     await pilot.wait_for_scheduled_animations()
+    await pilot.pause()  # the last messages, painted
 
 
 def test_list(snap_compare: Any, fleet_store: CompanyStore) -> None:
@@ -175,7 +191,8 @@ def test_help_screen(snap_compare: Any, fleet_store: CompanyStore) -> None:
     async def helped(pilot: Pilot[None]) -> None:
         await settle(pilot)
         await pilot.press("question_mark")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=WIDE, run_before=helped)
 
@@ -189,12 +206,12 @@ def test_run_in_progress(
         await settle(pilot)
         await pilot.press("r")
         company_id = f"{1:024x}"
-        while not (
-            company_id in app._active
-            and len(app._live.get(company_id, {})) == 3
-            and all(v.startswith("fetching") for v in app._live[company_id].values())
-        ):
-            await pilot.pause(0.05)
-        await pilot.pause(0.3)
+
+        def fetching() -> bool:
+            states = app.runs.states(company_id)
+            return len(states) == 3 and all(v.startswith("fetching") for v in states.values())
+
+        await until(pilot, lambda: fetching() and app.detail.live == app.runs.states(company_id))
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=WIDE, run_before=running)

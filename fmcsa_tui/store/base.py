@@ -13,13 +13,15 @@ cancelled run never leaves a half-written source:
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from fmcsa_tui.models import CompanySummary, Source
+from fmcsa_tui.models import CompanySummary, Source, utcnow
 
 StatusFilter = Literal["never", "ok", "failed"]
 
@@ -73,6 +75,45 @@ class CompanyFilter:
         return summary.status != "unreadable" and summary.is_stale(self.stale_after, now)
 
 
+class LiveRefresh(StrEnum):
+    """How a store's change feed works, in the words the dashboard's header uses."""
+
+    POLLING = "polling"
+    CHANGE_STREAM = "change stream"
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """One batch of a change feed: companies written since the last batch.
+
+    `everything` says the feed lost its place (a change stream's resume token expired):
+    changes may have been missed, so list every company again.
+    """
+
+    summaries: list[CompanySummary]
+    everything: bool = False
+
+
+async def poll_changes(
+    store: CompanyStore, since: datetime, interval: float
+) -> AsyncGenerator[Changes]:
+    """The change feed of a store that cannot push: `changed_since` every `interval`.
+
+    Each look starts one second before the last one began, so a write committed while
+    a look ran is seen by the next one (a summary seen twice is harmless).
+    """
+    while True:
+        await asyncio.sleep(interval)
+        started = utcnow()
+        changed = await store.changed_since(since - _OVERLAP)
+        since = started
+        if changed:
+            yield Changes(changed)
+
+
+_OVERLAP = timedelta(seconds=1)
+
+
 @dataclass(frozen=True, slots=True)
 class NewCompany:
     """A carrier to add. `name` may be empty: the first inspections sync fills it."""
@@ -115,12 +156,15 @@ class CompanyStore(Protocol):
         ...
 
     @property
-    def refresh_mode(self) -> str:
-        """How the dashboard learns of other writers' changes, for people to read.
+    def live_refresh(self) -> LiveRefresh:
+        """How `changes` learns of other writers' changes; known once `open` has returned."""
+        ...
 
-        ``"change stream"`` when the store pushes changes (a MongoDB replica set: see
-        `MongoStore.watch_changes`), else ``"polling"``: call `changed_since` on a timer.
-        Known once `open` has returned.
+    def changes(self, since: datetime, interval: float) -> AsyncGenerator[Changes]:
+        """Companies written at or after `since`, batch by batch, for as long as iterated.
+
+        Polling stores look every `interval` seconds; a MongoDB replica set pushes
+        changes as they happen. Raises StoreError when the store stops answering.
         """
         ...
 

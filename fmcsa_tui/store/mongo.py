@@ -16,7 +16,14 @@ import functools
 import logging
 import random
 import re
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Concatenate, Final, Literal, ParamSpec, TypeVar, cast
@@ -53,11 +60,14 @@ from fmcsa_tui.models import (
 )
 from fmcsa_tui.store.base import (
     AddResult,
+    Changes,
     CompanyFilter,
+    LiveRefresh,
     NewCompany,
     SourceData,
     StoreError,
     StoreUnavailable,
+    poll_changes,
     redact_url,
 )
 from fmcsa_tui.store.updates import (
@@ -518,12 +528,24 @@ class MongoStore:
         return f"{self._hosts}/{self._database}" if self._database else self._hosts
 
     @property
-    def refresh_mode(self) -> str:
-        return "change stream" if self._change_streams else "polling"
+    def live_refresh(self) -> LiveRefresh:
+        """A change stream on a replica set (or sharded cluster), else polling."""
+        return LiveRefresh.CHANGE_STREAM if self._change_streams else LiveRefresh.POLLING
 
-    def change_stream_supported(self) -> bool:
-        """True on a replica set (or sharded cluster): `watch_changes` can push changes."""
-        return self._change_streams
+    async def changes(self, since: datetime, interval: float) -> AsyncGenerator[Changes]:
+        """Pushed by `watch_changes` where the server can, polled where it cannot."""
+        if not self._change_streams:
+            async with contextlib.aclosing(poll_changes(self, since, interval)) as polled:
+                async for batch in polled:
+                    yield batch
+            return
+        async with contextlib.aclosing(self.watch_changes()) as pushed:
+            async for ids in pushed:
+                if not ids:  # the stream lost its place
+                    yield Changes([], everything=True)
+                    continue
+                docs = await self.get_companies(ids)
+                yield Changes([summarize(doc) for doc in docs.values()])
 
     # --- lifecycle
 
@@ -914,7 +936,7 @@ class MongoStore:
 
     # --- live refresh
 
-    async def watch_changes(self) -> AsyncIterator[list[str]]:
+    async def watch_changes(self) -> AsyncGenerator[list[str]]:
         """Ids of companies whose list row may have changed, in batches, as they change.
 
         A change stream on `companies` (replica sets only: see `change_stream_supported`)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -26,11 +26,14 @@ from bson.json_util import RELAXED_JSON_OPTIONS, JSONOptions
 from fmcsa_tui.models import CompanySummary, Source, parse_when, summarize, utcnow
 from fmcsa_tui.store.base import (
     AddResult,
+    Changes,
     CompanyFilter,
+    LiveRefresh,
     NewCompany,
     SourceData,
     StoreError,
     StoreUnavailable,
+    poll_changes,
 )
 from fmcsa_tui.store.updates import (
     SourceUpdate,
@@ -474,8 +477,11 @@ class SqliteStore:
         return str(self._path)
 
     @property
-    def refresh_mode(self) -> str:
-        return "polling"
+    def live_refresh(self) -> LiveRefresh:
+        return LiveRefresh.POLLING
+
+    def changes(self, since: datetime, interval: float) -> AsyncGenerator[Changes]:
+        return poll_changes(self, since, interval)
 
     @property
     def path(self) -> Path:

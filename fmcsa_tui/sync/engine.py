@@ -44,6 +44,37 @@ ALL_SOURCES: tuple[Source, ...] = tuple(Source)
 #: Signals that cancel runs as Ctrl-C does (a service stop, a closed terminal): every
 #: run releases its lease and finishes the write it is in, then the process exits.
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class StopSignals:
+    """SIGTERM and SIGHUP on the running loop: the first calls `stop(signum)` (which
+    cancels cleanly), a second one takes the default action and ends the process."""
+
+    def __init__(self, stop: Callable[[int], object]) -> None:
+        self._stop = stop
+        self.received: int | None = None
+
+    def __enter__(self) -> StopSignals:
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, self._first, signum)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._remove()
+
+    def _first(self, signum: int) -> None:
+        self.received = signum
+        self._remove()
+        self._stop(signum)
+
+    @staticmethod
+    def _remove() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
+
+
 Emit = Callable[[RunEvent], None]
 RunOutcome = RunFinished | RunRefused
 _T = TypeVar("_T")

@@ -9,10 +9,12 @@ document holds.
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import ClassVar, overload
+from typing import Any, ClassVar, overload
 
 from rich.segment import Segment
 from rich.style import Style
@@ -32,7 +34,10 @@ from fmcsa_tui.store.base import CompanyFilter
 from fmcsa_tui.ui.rows import COLUMNS, GAP, SORT_COLUMNS, CompanyRows, column_widths, format_age
 from fmcsa_tui.ui.text import fit
 
-__all__ = ["SPINNER_FRAMES", "CompanyList"]
+__all__ = ["FAILED_CYCLE", "SPINNER_FRAMES", "CompanyList"]
+
+#: What `f` steps through: every carrier, any failure, then each source's failures.
+FAILED_CYCLE: list[str | None] = [None, "any", *(source.value for source in Source)]
 
 #: The frames of the "syncing" spinner, advanced about 8 times a second.
 SPINNER_FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -121,6 +126,17 @@ class CompanyList(ScrollView, can_focus=True):
         def control(self) -> CompanyList:
             return self.company_list
 
+    class ViewChanged(Message):
+        """Rows, the filter or the sort changed: counts and the filter bar are to redo."""
+
+        def __init__(self, company_list: CompanyList) -> None:
+            self.company_list = company_list
+            super().__init__()
+
+        @property
+        def control(self) -> CompanyList:
+            return self.company_list
+
     class Selected(Message):
         """Enter (or a double click) on a company."""
 
@@ -165,6 +181,11 @@ class CompanyList(ScrollView, can_focus=True):
         return len(self._rows)
 
     @property
+    def status_counts(self) -> Counter[str]:
+        """How many rows have each status (all rows, whatever the filter)."""
+        return self._rows.status_counts
+
+    @property
     def visible_count(self) -> int:
         return len(self._rows.view)
 
@@ -207,6 +228,23 @@ class CompanyList(ScrollView, can_focus=True):
         """Show only the companies `flt.matches` (its stale rule uses this widget's clock)."""
         self._change_view(lambda: self._rows.set_filter(flt, self._clock()))
 
+    def narrow(self, **changes: Any) -> None:
+        """Change some fields of the filter, keeping the others."""
+        self.set_filter(dataclasses.replace(self.filter, **changes))
+
+    def cycle_failed_source(self) -> None:
+        """all → any failure → csa_scores → violations → inspections → all."""
+        current = self.filter.failed_source
+        position = FAILED_CYCLE.index(current) if current in FAILED_CYCLE else 0
+        self.narrow(failed_source=FAILED_CYCLE[(position + 1) % len(FAILED_CYCLE)])
+
+    def toggle_stale(self) -> None:
+        """Stale only (older than this list's stale age), or not."""
+        self.narrow(stale_after=None if self.filter.stale_after else self._stale_after)
+
+    def toggle_never(self) -> None:
+        self.narrow(status=None if self.filter.status == "never" else "never")
+
     def set_syncing(self, ids: set[str]) -> None:
         """Show these companies as syncing, with a spinner, until the next call."""
         self._syncing = frozenset(ids)
@@ -248,6 +286,7 @@ class CompanyList(ScrollView, can_focus=True):
         self._update_virtual_size()
         self.cursor_row = row  # validated into range; the watcher scrolls and posts
         self._post_highlighted()
+        self.post_message(self.ViewChanged(self))
         self.refresh()
 
     def validate_cursor_row(self, row: int) -> int:

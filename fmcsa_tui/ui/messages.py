@@ -1,43 +1,48 @@
-"""Messages the app's workers post back to the UI (the Harlequin way: no widget pokes)."""
+"""Messages the app posts to itself from its workers and callbacks (the Harlequin way:
+a worker never touches a widget; its news arrives as a message on the app)."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+from textual.app import App
 from textual.message import Message
 
-from fmcsa_tui.models import CompanySummary
-from fmcsa_tui.sync.events import RunEvent
+from fmcsa_tui.coordinator import Notice
+from fmcsa_tui.coordinator.feed import FeedUpdate
 
 
-class SyncEventPosted(Message):
-    """One engine event, from the worker running that company."""
+@dataclass
+class FeedMessage(Message):
+    """What the store feed learned: rows loaded or changed, leases, the connection."""
 
-    def __init__(self, event: RunEvent) -> None:
-        super().__init__()
-        self.event = event
-
-
-class CompaniesLoaded(Message):
-    """A listing from the store (start-up, reconnect); `complete` False for a first screen."""
-
-    def __init__(self, summaries: list[CompanySummary], complete: bool = True) -> None:
-        super().__init__()
-        self.summaries = summaries
-        self.complete = complete
+    update: FeedUpdate
 
 
-class CompaniesChanged(Message):
-    """Companies written since the last look (ours or anyone else's), and live leases."""
+@dataclass
+class RunMessage(Message):
+    """What the run coordinator reports: an engine event, a queue change, a run's end."""
 
-    def __init__(self, summaries: list[CompanySummary], leased: set[str]) -> None:
-        super().__init__()
-        self.summaries = summaries
-        self.leased = leased
+    notice: Notice
 
 
-class StoreConnection(Message):
-    """The store went away or came back."""
+_Handler = TypeVar("_Handler", bound=Callable[..., None])
 
-    def __init__(self, connected: bool, reason: str = "") -> None:
-        super().__init__()
-        self.connected = connected
-        self.reason = reason
+
+def while_on_screen(handler: _Handler) -> _Handler:
+    """Drop a message that arrives once the dashboard is being torn down (on quit):
+    a worker's late news must not meet a half-removed screen."""
+
+    @functools.wraps(handler)
+    def guarded(app: App[Any], *args: Any) -> None:
+        # `is_running` goes False before Textual starts taking the screen apart
+        if getattr(app, "closing_down", False) or not app.is_running:
+            return None
+        if not app.query("CompanyList"):
+            return None
+        return handler(app, *args)
+
+    return cast(_Handler, guarded)

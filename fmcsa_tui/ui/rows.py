@@ -10,6 +10,7 @@ row, and a recent text (backspace) is answered from its cached result.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -176,6 +177,9 @@ class CompanyRows:
         self.sort_column: str = "dot"
         self.sort_reverse: bool = False
         self.view: list[int] = []
+        #: How many rows have each status, kept as rows change (a header must not walk
+        #: 100,000 rows on every run event).
+        self.status_counts: Counter[str] = Counter()
 
     # -- reading
 
@@ -214,11 +218,13 @@ class CompanyRows:
         """Replace every row. A repeated id keeps its last summary, at its first place."""
         rows = list(summaries)
         index = {summary.id: at for at, summary in enumerate(rows)}
+        self.status_counts = Counter()
         self._keys = {}
         self._oldest = None
         if len(index) == len(rows):
             self._rows, self._index = rows, index
             self._search = list(map(search_text, rows))
+            self.status_counts = Counter(summary.status for summary in rows)
         else:  # repeated ids: the slow path
             self._rows, self._index, self._search = [], {}, []
             self._add(rows)
@@ -246,6 +252,8 @@ class CompanyRows:
         doomed = {self._index[company_id] for company_id in ids if company_id in self._index}
         if not doomed:
             return
+        for index in doomed:
+            self.status_counts[self._rows[index].status] -= 1
         keep = [index for index in range(len(self._rows)) if index not in doomed]
         new_index = [-1] * len(self._rows)
         for new, old in enumerate(keep):
@@ -273,8 +281,10 @@ class CompanyRows:
             if column != self.sort_column
         ]
         key_changed = False
+        counts = self.status_counts
         for summary in summaries:
             at = index.get(summary.id)
+            counts[summary.status] += 1
             if at is None:
                 index[summary.id] = len(rows)
                 rows.append(summary)
@@ -286,6 +296,7 @@ class CompanyRows:
                 for key_of, values in other_keys:
                     values.append(key_of(summary))
                 continue
+            counts[rows[at].status] -= 1
             rows[at] = summary
             search[at] = search_text(summary)
             if oldest is not None:

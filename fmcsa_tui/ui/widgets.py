@@ -6,8 +6,6 @@ markup: names like ``[bold red]X[/]`` or ANSI escapes must show literally.
 
 from __future__ import annotations
 
-import time
-from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +19,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Label, ProgressBar, RichLog, Static
 
+from fmcsa_tui.coordinator import BulkTally
 from fmcsa_tui.formatting import safe_line
 from fmcsa_tui.models import Company, CompanySummary, Source, summarize, utcnow
 from fmcsa_tui.store.base import CompanyFilter
@@ -31,7 +30,6 @@ from fmcsa_tui.sync.events import (
     RunStarted,
     SourceFailed,
     SourceProgress,
-    SourceStarted,
     SourceSucceeded,
 )
 
@@ -81,6 +79,10 @@ class StatusHeader(Static):
     connected: reactive[bool] = reactive(True)
     disconnect_reason: reactive[str] = reactive("")
     refresh_mode: reactive[str] = reactive("polling")
+
+    def __init__(self, *, store_label: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.set_reactive(StatusHeader.store_label, store_label)
 
     def render(self) -> RenderableType:
         total, failed, never, syncing = self.counts
@@ -209,7 +211,7 @@ class DetailPane(VerticalScroll):
             error = errors_by_source.get(source.value)
             current = self.live.get(source)
             if current is not None:
-                now_text = Text(current, style="cyan")
+                now_text = Text(safe_line(current), style="cyan")
             elif error is not None:
                 now_text = Text(safe_line(error.error), style="red")
             else:
@@ -237,7 +239,7 @@ class DetailPane(VerticalScroll):
 
 
 class BulkProgress(Horizontal):
-    """done/total, failures, rate and ETA of a bulk resync."""
+    """done/total, failures, rate and ETA of a bulk resync, as the coordinator tallies it."""
 
     DEFAULT_CSS = """
     BulkProgress { height: 1; display: none; }
@@ -248,60 +250,38 @@ class BulkProgress(Horizontal):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.total = 0
-        self.done = 0
-        self.failed = 0
-        self._started = 0.0
-        self._finish_times: deque[float] = deque(maxlen=50)
+        self.tally = BulkTally()
 
     def compose(self) -> ComposeResult:
         yield ProgressBar(show_eta=False, show_percentage=True)
         yield Label("")
 
-    def begin(self, total: int) -> None:
-        if not self.has_class("-running"):
-            self.total = self.done = self.failed = 0
-            self._started = time.monotonic()
-            self._finish_times.clear()
-        self.total += total
+    def show(self, tally: BulkTally) -> None:
+        """Draw `tally`; shown while it has runs, hidden a few seconds after the last ends."""
+        self.tally = tally
+        if not tally.total:
+            self.remove_class("-running")
+            return
         self.add_class("-running")
-        self._show()
-
-    def withdraw(self, count: int) -> None:
-        """Runs taken out of the bulk before they started (cancelled while queued)."""
-        if not self.has_class("-running") or count <= 0:
-            return
-        self.total = max(self.done, self.total - count)
-        self._show()
-
-    def finished_one(self, success: bool) -> None:
-        if not self.has_class("-running"):
-            return
-        self.done += 1
-        self.failed += 0 if success else 1
-        self._finish_times.append(time.monotonic())
-        self._show()
-
-    def _show(self) -> None:
-        self.query_one(ProgressBar).update(total=max(self.total, 1), progress=self.done)
-        elapsed = max(time.monotonic() - self._started, 1e-6)
-        rate = self.done / elapsed
-        remaining = self.total - self.done
-        eta = f"ETA {humanize.naturaldelta(remaining / rate)}" if rate > 0 and remaining else ""
+        self.query_one(ProgressBar).update(total=tally.total, progress=tally.done)
+        eta = tally.eta
+        pace = "finished" if not tally.remaining else ""
+        if eta is not None:
+            pace = f"ETA {humanize.naturaldelta(eta)}"
         self.query_one(Label).update(
             Text.assemble(
-                (f"{self.done:,}/{self.total:,} done", "bold"),
+                (f"{tally.done:,}/{tally.total:,} done", "bold"),
                 " · ",
-                (f"{self.failed:,} failed", "red" if self.failed else ""),
-                f" · {rate:.1f}/s · ",
-                eta if remaining else "finished",
+                (f"{tally.failed:,} failed", "red" if tally.failed else ""),
+                f" · {tally.rate:.1f}/s · ",
+                pace,
             )
         )
-        if not remaining:
+        if not tally.remaining:
             self.set_timer(5, self._hide_if_done)
 
     def _hide_if_done(self) -> None:
-        if self.done >= self.total:
+        if not self.tally.remaining:
             self.remove_class("-running")
 
 
@@ -363,18 +343,3 @@ class ActivityPanel(Vertical):
         if isinstance(event, RunRefused):
             return who + Text(f"not started: {event.reason}", "yellow")
         return None
-
-
-def live_state(event: RunEvent) -> str | None:
-    """What the detail pane shows for a source while its run is in progress."""
-    if isinstance(event, SourceStarted):
-        return "fetching"
-    if isinstance(event, SourceProgress):
-        if event.retry_in is not None:
-            return f"{safe_line(event.message)} (next in {event.retry_in:.1f}s)"
-        return safe_line(event.message)
-    if isinstance(event, SourceSucceeded):
-        return "done"
-    if isinstance(event, SourceFailed):
-        return "failed"
-    return None

@@ -1,0 +1,143 @@
+"""The store as the dashboard follows it: every row, then changes, leases and our reloads.
+
+`StoreFeed.follow` runs for the dashboard's whole life and tells one callback what it
+learns, as plain updates: a first screenful and then every row (`Loaded`), companies
+written since (`Changed`), the carriers other processes are syncing (`Leases`), and the
+store going away or coming back (`Connection`). When the store fails, it says so once,
+keeps retrying every `interval`, and on success loads everything again, because changes
+may have been missed meanwhile. No Textual here: the view posts these as messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from fmcsa_tui.formatting import one_line
+from fmcsa_tui.models import CompanySummary, summarize, utcnow
+from fmcsa_tui.store.base import CompanyStore, LiveRefresh
+
+__all__ = ["Changed", "Connection", "FeedUpdate", "Leases", "Loaded", "StoreFeed"]
+
+FIRST_SCREEN_ROWS = 200
+FIRST_SCREEN_PAINT = 0.1  # seconds a first screen gets to paint before the long scan
+RELOAD_EVERY = 0.25  # seconds between reloads of the carriers our own runs wrote
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """Every row (or, with `complete` False, the first screenful while the rest loads)."""
+
+    summaries: list[CompanySummary]
+    complete: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Changed:
+    """Companies written since the last look, by anyone."""
+
+    summaries: list[CompanySummary]
+
+
+@dataclass(frozen=True, slots=True)
+class Leases:
+    """Carriers another process is syncing now (their run leases)."""
+
+    ids: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """The store answered again after failing (`connected`), or stopped answering."""
+
+    connected: bool
+    reason: str = ""
+    live: LiveRefresh | None = None  # how changes arrive, once connected
+
+
+FeedUpdate = Loaded | Changed | Leases | Connection
+Emit = Callable[[FeedUpdate], None]
+
+
+def _reason(error: BaseException) -> str:
+    """One line for an error, looking inside a task group's wrapper."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return one_line(error, limit=200)
+
+
+class StoreFeed:
+    """Loads and follows a store for the dashboard; `owner` is our engine's lease owner."""
+
+    def __init__(self, store: CompanyStore, *, owner: str, interval: float = 2.0) -> None:
+        self.store = store
+        self.owner = owner
+        self.interval = interval
+        self._stale: set[str] = set()
+
+    def reload(self, company_ids: Iterable[str]) -> None:
+        """Read these carriers again soon (our runs wrote them), batched every 0.25 s."""
+        self._stale.update(company_ids)
+
+    async def follow(self, emit: Emit) -> None:
+        """Forever: open, load, follow; on failure say so once, wait, and start over."""
+        down = False
+        while True:
+            try:
+                await self._session(emit)
+            except Exception as error:  # any store failure is a state to show, not a crash
+                if not down:
+                    emit(Connection(False, _reason(error)))
+                down = True
+            await asyncio.sleep(self.interval)
+
+    async def _session(self, emit: Emit) -> None:
+        started = await self._load(emit)
+        emit(Connection(True, live=self.store.live_refresh))
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._follow_changes(emit, started))
+            group.create_task(self._follow_leases(emit))
+            group.create_task(self._reload_stale(emit))
+
+    async def _load(self, emit: Emit) -> datetime:
+        """Open the store, a screenful first (a few ms), then every row and the leases."""
+        started = utcnow()
+        await self.store.open()
+        first = await self.store.list_summaries(limit=FIRST_SCREEN_ROWS)
+        if len(first) == FIRST_SCREEN_ROWS:
+            emit(Loaded(first, complete=False))
+            await asyncio.sleep(FIRST_SCREEN_PAINT)  # let it paint before the long scan
+        emit(Loaded(await self.store.list_summaries()))
+        emit(Leases(frozenset(await self.store.leased_ids(exclude_owner=self.owner))))
+        return started
+
+    async def _follow_changes(self, emit: Emit, since: datetime) -> None:
+        feed = self.store.changes(since, self.interval)
+        async with contextlib.aclosing(feed) as changes:
+            async for batch in changes:
+                if batch.everything:
+                    emit(Loaded(await self.store.list_summaries()))
+                elif batch.summaries:
+                    emit(Changed(batch.summaries))
+
+    async def _follow_leases(self, emit: Emit) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            ids = await self.store.leased_ids(exclude_owner=self.owner)
+            emit(Leases(frozenset(ids)))
+
+    async def _reload_stale(self, emit: Emit) -> None:
+        while True:
+            await asyncio.sleep(RELOAD_EVERY)
+            if not self._stale:
+                continue
+            ids, self._stale = list(self._stale), set()
+            try:
+                docs = await self.store.get_companies(ids)
+            except Exception:
+                self._stale.update(ids)  # read them once the store is back
+                raise
+            emit(Changed([summarize(doc) for doc in docs.values()]))

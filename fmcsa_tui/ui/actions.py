@@ -1,0 +1,101 @@
+"""The dashboard's actions, written once: keys, footer labels and what each one does.
+
+Each `Binding` carries its key, its short footer label (`description`) and a sentence
+saying what it does and to what (`tooltip`). The footer, the help screen (`help_rows`)
+and the command palette (`ActionCommands`) are all built from this one table, and
+every binding has an `id`, so `[keymap]` in config.toml can move any key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+__all__ = ["APP_BINDINGS", "ActionCommands", "help_rows", "help_sections"]
+
+APP_BINDINGS: list[Binding] = [
+    Binding("r", "resync", "Resync", id="app.resync",
+            tooltip="Resync the highlighted carrier: all three sources"),
+    Binding("c", "resync_source('csa_scores')", "CSA only", show=False, id="app.resync_csa",
+            tooltip="Resync csa_scores only, of the highlighted carrier"),
+    Binding("v", "resync_source('violations')", "Violations only", show=False,
+            id="app.resync_violations",
+            tooltip="Resync violations only, of the highlighted carrier"),
+    Binding("i", "resync_source('inspections')", "Inspections only", show=False,
+            id="app.resync_inspections",
+            tooltip="Resync inspections only, of the highlighted carrier"),
+    Binding("R", "resync_view", "Resync all", id="app.resync_view",
+            tooltip="Resync every carrier in the current view, after asking"),
+    Binding("x", "cancel", "Cancel", id="app.cancel",
+            tooltip="Cancel the highlighted carrier's run, or take it out of the queue"),
+    Binding("X", "cancel_all", "Cancel all", id="app.cancel_all",
+            tooltip="Cancel every run of this dashboard, queued ones included"),
+    Binding("slash", "search", "Search", id="app.search",
+            tooltip="Search DOT, name and MC as you type (enter: back to the list)"),
+    Binding("f", "cycle_failed", "Failed", id="app.cycle_failed",
+            tooltip="Cycle the failed-source filter: all, any failure, csa_scores, "
+            "violations, inspections"),
+    Binding("s", "toggle_stale", "Stale", id="app.toggle_stale",
+            tooltip="Toggle stale only: a source without success for longer than the setting"),
+    Binding("n", "toggle_never", "Never", id="app.toggle_never",
+            tooltip="Toggle never synced only"),
+    Binding("escape", "clear_filters", "Clear", id="app.clear_filters",
+            tooltip="Clear the search and every filter"),
+    Binding("question_mark", "help", "Help", id="app.help", tooltip="Show every key"),
+    Binding("q", "quit", "Quit", id="app.quit",
+            tooltip="Quit; with runs in progress, ask first, then cancel them cleanly"),
+]  # fmt: skip
+
+
+def help_rows(app: App[Any], bindings: Iterable[Binding]) -> list[tuple[str, str]]:
+    """(keys as currently mapped, what it does) for each binding, in table order."""
+    keys: dict[str, list[str]] = {}
+    for bound in app._bindings.key_to_bindings.values():
+        for binding in bound:
+            keys.setdefault(binding.action, []).append(app.get_key_display(binding))
+    return [
+        (", ".join(keys.get(binding.action, ["-"])), binding.tooltip or binding.description)
+        for binding in bindings
+    ]
+
+
+def help_sections(
+    app: App[Any], list_bindings: Iterable[BindingType]
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """What the help screen lists: the dashboard's actions, the list's keys, the palette."""
+    list_rows = [
+        (", ".join(binding.key.split(",")), binding.description)
+        for binding in list_bindings
+        if isinstance(binding, Binding)
+    ]
+    return [
+        ("Carriers", help_rows(app, APP_BINDINGS)),
+        ("List", list_rows),
+        ("Anywhere", [("ctrl+p", "Command palette")]),
+    ]
+
+
+class ActionCommands(Provider):
+    """The command palette's entries: every action of the table, found by what it does."""
+
+    def _entries(self) -> list[tuple[str, str, Callable[[], object]]]:
+        return [
+            (binding.tooltip, binding.description, partial(self.app.run_action, binding.action))
+            for binding in APP_BINDINGS
+        ]
+
+    async def discover(self) -> Hits:
+        for title, short, run in self._entries():
+            yield DiscoveryHit(title, run, help=short)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, short, run in self._entries():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), run, help=short)
