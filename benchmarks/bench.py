@@ -1,4 +1,4 @@
-"""Benchmarks that print figures against DESIGN's budgets. They never fail a build.
+"""Bulk-sync benchmark: figures against the budgets in docs/ARCHITECTURE.md; fails only on errors.
 
     python3 dev.py bench                 # full size: 1,000 companies
     python3 dev.py bench --smoke         # small, as CI runs it

@@ -1,6 +1,6 @@
-"""Dashboard benchmarks at 10,000 and 100,000 companies: prints figures, never fails.
+"""Dashboard benchmarks at 10,000 and 100,000 companies: figures, failing only on a crash.
 
-    python3 dev.py bench --ui                # 10k and 100k, 3 launches each
+    python3 dev.py bench-ui                  # 10k and 100k, 3 launches each
     python -m benchmarks.ui_bench --sizes 2000 --repeat 1      # as CI's smoke runs it
 
 For each size a SQLite store is filled once; then each repeat is a fresh process
@@ -169,7 +169,8 @@ async def _fill(db: Path, size: int) -> None:
     await store.close()
 
 
-def bench_size(size: int, repeat: int, workdir: Path) -> None:
+def bench_size(size: int, repeat: int, workdir: Path) -> bool:
+    """Print the figures for one size; False when a launch failed (the figures are void)."""
     db = workdir / f"ui-{size}.db"
     filled = time.perf_counter()
     asyncio.run(_fill(db, size))
@@ -181,8 +182,9 @@ def bench_size(size: int, repeat: int, workdir: Path) -> None:
             capture_output=True, text=True, check=False, timeout=600,
         )  # fmt: skip
         if child.returncode != 0:
-            print(f"  child failed: {child.stderr.strip().splitlines()[-1:]}")
-            return
+            print(f"  child failed (exit {child.returncode}):", file=sys.stderr)
+            print("\n".join(child.stderr.strip().splitlines()[-15:]), file=sys.stderr)
+            return False
         runs.append(json.loads(child.stdout.strip().splitlines()[-1]))
     first = statistics.median(r["first_rows_s"] for r in runs)
     full = statistics.median(r["full_load_s"] for r in runs)
@@ -210,6 +212,7 @@ def bench_size(size: int, repeat: int, workdir: Path) -> None:
     print(f"  page-down: p50 {statistics.median(pages):.1f} ms, max {max(pages):.1f} ms")
     print(f"  resident memory, all rows loaded: {rss:.0f} MB "
           f"(budget <= {BUDGET_RSS_MB:.0f} MB: {verdict(rss <= BUDGET_RSS_MB)})")  # fmt: skip
+    return True
 
 
 def main() -> None:
@@ -223,8 +226,9 @@ def main() -> None:
         print(json.dumps(figures))
         os._exit(0)
     with tempfile.TemporaryDirectory() as tmp:
-        for size in args.sizes:
-            bench_size(size, args.repeat, Path(tmp))
+        failed = [size for size in args.sizes if not bench_size(size, args.repeat, Path(tmp))]
+    if failed:  # a dashboard that crashes must not leave CI green
+        sys.exit(f"ui_bench: the dashboard failed at {', '.join(map(str, failed))} companies")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from tests.mongo_wire import MongoWireServer
 EARLIER = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
 OWNER = ObjectId("5f1d7e3c9b1e8a0012345678")
 
-#: Paths a sync may write (DESIGN's table); everything else must survive byte for byte.
+#: Paths a sync may write (README's "How a sync works"); everything else stays byte for byte.
 SYNC_OWNED = ("smsBasics", "fmcsaData", "updatedAt", "__v")
 
 

@@ -5,7 +5,8 @@ Reads are tolerant of messy documents: listings fetch a light projection and let
 comes over the wire. Writes are targeted `$set`s on dotted paths, never a replace; the
 errors array is changed by compare-and-set (the update is guarded by the array's value
 as read, and retried on a miss), so concurrent writers never lose each other's rows.
-Uses PyMongo's native async API (`AsyncMongoClient`), as DESIGN decides.
+Uses PyMongo's native async API (`AsyncMongoClient`): Motor is deprecated (see
+docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations
