@@ -1,0 +1,77 @@
+"""The scrubber: a secret never survives, whatever encoding a URL or a server gave it."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable
+from urllib.parse import quote, quote_plus, urlencode
+
+import httpx
+import pytest
+
+from fmcsa_tui.sync.redact import MASK, Scrubber
+
+#: Secrets with every character that an encoding changes.
+SECRETS = [
+    "k3y/with+plus=eq&amp~tilde",
+    "a b%c#d?e\\f\"g'h<i>j",
+    "plainAlnumKey12345",
+    "ünï/cødé",
+]
+
+
+def _lower_hex(text: str) -> str:
+    """Percent escapes in lower case, as some servers write them."""
+    return re.sub(r"%[0-9A-F]{2}", lambda match: match.group().lower(), text)
+
+
+def _html_numeric(text: str) -> str:
+    return "".join(f"&#{ord(c)};" if not c.isalnum() else c for c in text)
+
+
+def _html_hex(text: str) -> str:
+    return "".join(f"&#x{ord(c):X};" if not c.isalnum() else c for c in text)
+
+
+ENCODINGS: dict[str, Callable[[str], str]] = {
+    "raw": lambda s: s,
+    "quote": lambda s: quote(s, safe=""),
+    "quote keeping /": quote,
+    "quote lower-case hex": lambda s: _lower_hex(quote(s, safe="")),
+    "quote_plus": quote_plus,
+    "quote_plus lower-case hex": lambda s: _lower_hex(quote_plus(s)),
+    "form": lambda s: urlencode({"webKey": s}).partition("=")[2],
+    "httpx query": lambda s: str(httpx.URL("http://h/p", params={"webKey": s})).split("=", 1)[1],
+    "percent twice": lambda s: quote(quote(s, safe=""), safe=""),
+    "html.escape": html.escape,
+    "html.escape of quote": lambda s: html.escape(quote(s)),
+    "html numeric": _html_numeric,
+    "html hex": _html_hex,
+    "json": lambda s: json.dumps(s)[1:-1],
+    "json ascii": lambda s: json.dumps(s, ensure_ascii=True)[1:-1],
+    "json with \\/": lambda s: json.dumps(s)[1:-1].replace("/", "\\/"),
+    "json \\u everything": lambda s: "".join(f"\\u{ord(c):04x}" for c in s),
+}
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_every_encoding_of_a_secret_is_scrubbed(secret: str, encoding: str) -> None:
+    scrub = Scrubber([secret])
+    encoded = ENCODINGS[encoding](secret)
+    text = f"Webkey not found: GET /qc?webKey={encoded}&x=1 (echoed)"
+    scrubbed = scrub(text)
+    assert scrubbed == f"Webkey not found: GET /qc?webKey={MASK}&x=1 (echoed)"
+
+
+def test_several_secrets_and_occurrences_and_text_around_them_kept() -> None:
+    scrub = Scrubber(["the/key", "", "tok+en"])
+    text = "a the%2Fkey b tok%2Ben c the\\/key d tok+en e"
+    assert scrub(text) == f"a {MASK} b {MASK} c {MASK} d {MASK} e"
+
+
+def test_no_secrets_changes_nothing() -> None:
+    assert Scrubber([])("webKey=abc") == "webKey=abc"
+    assert Scrubber(["x"])("") == ""
