@@ -11,6 +11,8 @@ from urllib.parse import quote, quote_plus, urlencode
 import httpx
 import pytest
 
+from fmcsa_tui.settings import Settings
+from fmcsa_tui.sync.http import FmcsaHttp
 from fmcsa_tui.sync.redact import MASK, Scrubber
 
 #: Secrets with every character that an encoding changes.
@@ -75,3 +77,12 @@ def test_several_secrets_and_occurrences_and_text_around_them_kept() -> None:
 def test_no_secrets_changes_nothing() -> None:
     assert Scrubber([])("webKey=abc") == "webKey=abc"
     assert Scrubber(["x"])("") == ""
+
+
+def test_the_http_client_scrubs_and_makes_one_safe_line_from_settings_secrets() -> None:
+    settings = Settings(webkey="a/b+c=d&e", app_token="tok/en")
+    http = FmcsaHttp(settings)
+    text = "bad key a%2Fb%2Bc%3Dd%26e\n\x1b[31mtoken tok&#x2F;en\x1b[0m"
+    public = http.public_text(text)
+    assert public == f"bad key {MASK}␊␛[31mtoken {MASK}␛[0m"
+    assert len(http.public_text("x" * 5000)) <= 300

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from fmcsa_tui.models import Source
-from fmcsa_tui.sync.http import SourceError, decode
+from fmcsa_tui.sync.http import Answer, SourceError, decode, parse_json
 from fmcsa_tui.sync.sources import (
     INSPECTION_FIELDS,
     MAX_TEXT,
@@ -172,8 +172,8 @@ def test_socrata_dates(text: str, expected: datetime | None) -> None:
 
 def _response(
     status: int, body: bytes, content_type: str = "application/json", **headers: str
-) -> httpx.Response:
-    return httpx.Response(status, content=body, headers={"content-type": content_type, **headers})
+) -> Answer:
+    return Answer(status, httpx.Headers({"content-type": content_type, **headers}), body)
 
 
 def test_bad_webkey_404_is_permanent_and_names_the_setting() -> None:
@@ -277,6 +277,13 @@ def test_a_non_finite_count_or_rate_is_missing_never_an_exception(value: Any) ->
 def test_percentile_rules(value: Any, expected: Any) -> None:
     fields = parse_basics(_basics_with(basicsPercentile=value), "1", AT).fields
     assert fields["smsBasics.unsafeDriving"] == expected
+
+
+def test_json_nan_and_infinity_and_overflow_decode_as_missing_values() -> None:
+    body = b'{"a": NaN, "b": Infinity, "c": -Infinity, "d": 1e999, "e": -1e999, "f": 1.5}'
+    assert parse_json(body, "QCMobile", "carrier") == {
+        "a": None, "b": None, "c": None, "d": None, "e": None, "f": 1.5
+    }  # fmt: skip
 
 
 def test_one_malformed_basic_is_skipped_and_noted() -> None:

@@ -8,7 +8,7 @@ the same sub-document survive.
 What comes back is not trusted: a number that is not finite is a missing value, a
 text is cut to `MAX_TEXT` characters, one malformed element is skipped and counted in
 the summary (the source fails only when nothing usable is left), and a DataHub row is
-can be cut down to the fields the parser reads (`keep_fields`).
+cut down to the fields the parser reads the moment it arrives, within `max_rows`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ VIOLATION_DATASET = "8mt8-2mdr"
 INSPECTION_DATASET = "rbkj-cgst"
 MAX_TEXT = 256  # longest text kept from an answer; real FMCSA values are far shorter
 _MAX_EXACT = 2**53  # beyond this a count is nonsense (and no longer exact as a float)
-MAX_PAGES = 500  # a server that ignores $offset must not page us forever
 
 
 # --- small tolerant converters -------------------------------------------------------
@@ -411,7 +410,7 @@ Progress = Callable[[str, int | None], None]
 
 @dataclass(slots=True)
 class SourceContext:
-    """What a fetch needs: the HTTP client, the carrier and where to report progress."""
+    """What a fetch needs: the HTTP client, the carrier, its bounds and where to report."""
 
     http: FmcsaHttp
     qc_base_url: str
@@ -422,10 +421,24 @@ class SourceContext:
     dot: str
     progress: Progress
     on_retry: RetryHook
+    max_rows: int = 100_000
+    deadline: float | None = None  # loop time by which the source must be done
     attempts: int = 0  # most attempts any single request of this source needed
+    rows: int = 0  # DataHub rows received, across the source's datasets
+    skipped: int = 0  # malformed rows left out
 
     def note_attempts(self, attempts: int) -> None:
         self.attempts = max(self.attempts, attempts)
+
+    def count_rows(self, count: int) -> None:
+        """Counts rows as they arrive: past `max_rows` the source fails before they pile up."""
+        self.rows += count
+        if self.rows > self.max_rows:
+            raise SourceError(
+                f"{HUB} sent more than {self.max_rows} rows for DOT {self.dot} "
+                "(setting `max_rows`)",
+                permanent=True,
+            )
 
 
 async def _qc(ctx: SourceContext, path: str, what: str) -> Any:
@@ -435,6 +448,7 @@ async def _qc(ctx: SourceContext, path: str, what: str) -> Any:
         api=QC,
         what=what,
         on_retry=ctx.on_retry,
+        deadline=ctx.deadline,
     )
     ctx.note_attempts(fetched.attempts)
     return fetched.payload
@@ -450,11 +464,19 @@ async def fetch_inspections(ctx: SourceContext, at: datetime) -> SourceData:
     return parse_carrier(await _qc(ctx, "", "carrier"), ctx.dot, at)
 
 
-async def _all_pages(ctx: SourceContext, dataset: str, label: str) -> list[dict[str, Any]]:
-    """Every row of a dataset for the carrier: Socrata has no count, so page to a short page."""
+async def _all_pages(
+    ctx: SourceContext, dataset: str, label: str, fields: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """Every row of a dataset for the carrier, cut to `fields` as each page arrives.
+
+    Socrata has no count, so this pages until a short page; `max_rows` ends a server
+    that never sends one.
+    """
     headers = {"X-App-Token": ctx.app_token} if ctx.app_token else None
     rows: list[dict[str, Any]] = []
-    for page in range(1, MAX_PAGES + 1):
+    page = 0
+    while True:
+        page += 1
         ctx.progress(f"fetching {label} page {page}", page)
         fetched = await ctx.http.get_json(
             f"{ctx.hub_base_url}/resource/{dataset}.json",
@@ -468,26 +490,35 @@ async def _all_pages(ctx: SourceContext, dataset: str, label: str) -> list[dict[
             what=f"{dataset} page {page}",
             headers=headers,
             on_retry=ctx.on_retry,
+            deadline=ctx.deadline,
         )
         ctx.note_attempts(fetched.attempts)
         batch = fetched.payload
         if not isinstance(batch, list):
             raise SourceError(f"{HUB} answered an unexpected shape ({dataset})", permanent=False)
-        rows.extend(row for row in batch if isinstance(row, dict))
+        ctx.count_rows(len(batch))
+        for row in batch:
+            if isinstance(row, dict):
+                rows.append(keep_fields(row, fields))
+            else:
+                ctx.skipped += 1
         if len(batch) < ctx.page_size:
             return rows
-    raise SourceError(f"{HUB} {dataset} has more than {MAX_PAGES} pages", permanent=True)
 
 
 async def fetch_violations(ctx: SourceContext, at: datetime) -> SourceData:
     """Both datasets at once; the first failure of either fails the source."""
     try:
         async with asyncio.TaskGroup() as group:
-            violations = group.create_task(_all_pages(ctx, VIOLATION_DATASET, "violations"))
-            inspections = group.create_task(_all_pages(ctx, INSPECTION_DATASET, "inspections"))
+            violations = group.create_task(
+                _all_pages(ctx, VIOLATION_DATASET, "violations", VIOLATION_FIELDS)
+            )
+            inspections = group.create_task(
+                _all_pages(ctx, INSPECTION_DATASET, "inspections", INSPECTION_FIELDS)
+            )
     except ExceptionGroup as failures:
         raise failures.exceptions[0] from None
-    return parse_violations(violations.result(), inspections.result(), at)
+    return parse_violations(violations.result(), inspections.result(), at, ctx.skipped)
 
 
 FETCHERS: dict[Source, Callable[[SourceContext, datetime], Awaitable[SourceData]]] = {
