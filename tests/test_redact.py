@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from fmcsa_tui.settings import Settings
-from fmcsa_tui.sync.http import FmcsaHttp
+from fmcsa_tui.sync.http import Answer, FmcsaHttp, SourceError, decode
 from fmcsa_tui.sync.redact import MASK, Scrubber
 
 #: Secrets with every character that an encoding changes.
@@ -44,6 +44,8 @@ ENCODINGS: dict[str, Callable[[str], str]] = {
     "quote lower-case hex": lambda s: _lower_hex(quote(s, safe="")),
     "quote_plus": quote_plus,
     "quote_plus lower-case hex": lambda s: _lower_hex(quote_plus(s)),
+    "raw + read as a space": lambda s: s.replace("+", " "),
+    "raw + read as a space, re-quoted": lambda s: quote(s.replace("+", " "), safe=""),
     "form": lambda s: urlencode({"webKey": s}).partition("=")[2],
     "httpx query": lambda s: str(httpx.URL("http://h/p", params={"webKey": s})).split("=", 1)[1],
     "percent twice": lambda s: quote(quote(s, safe=""), safe=""),
@@ -86,3 +88,22 @@ def test_the_http_client_scrubs_and_makes_one_safe_line_from_settings_secrets() 
     public = http.public_text(text)
     assert public == f"bad key {MASK}␊␛[31mtoken {MASK}␛[0m"
     assert len(http.public_text("x" * 5000)) <= 300
+
+
+def test_a_plus_read_back_as_a_space_by_a_form_decoder_is_scrubbed() -> None:
+    scrub = Scrubber(["with+plus"])
+    assert scrub("got with plus and with%20plus") == f"got {MASK} and {MASK}"
+
+
+@pytest.mark.parametrize("at", range(60, 400, 7))
+def test_a_server_text_is_scrubbed_before_anything_cuts_it(at: int) -> None:
+    """Wherever a cut falls in a server's long error text, no start of a secret shows."""
+    secret = "k3y/with+plus=eq&amp~tilde"
+    http = FmcsaHttp(Settings(webkey=secret))
+    content = "Webkey not found: " + "x" * at + quote(secret, safe="") + " and more"
+    answer = Answer(404, httpx.Headers(), json.dumps({"content": content}).encode())
+    with pytest.raises(SourceError) as caught:
+        decode(answer, "QCMobile", "carrier")
+    line = http.public_text(caught.value.message)
+    assert len(line) <= 300 and line.startswith("QCMobile rejected the webKey: Webkey not")
+    assert "k3y" not in line and "%2F" not in line

@@ -36,7 +36,7 @@ from fmcsa_tui.sync.events import (
     SourceStarted,
     SourceSucceeded,
 )
-from fmcsa_tui.sync.http import ConfigError, FmcsaHttp, SourceError
+from fmcsa_tui.sync.http import QUOTE_LIMIT, ConfigError, FmcsaHttp, SourceError
 from fmcsa_tui.sync.sources import FETCHERS, SourceContext
 
 ALL_SOURCES: tuple[Source, ...] = tuple(Source)
@@ -273,7 +273,8 @@ class SyncEngine:
                     f"(setting `source_deadline`) while {doing()}",
                     permanent=False,
                 ) from None
-            raise SourceError(f"unexpected response: {one_line(error)}", permanent=True) from None
+            text = one_line(error, limit=QUOTE_LIMIT)  # `public_text` cuts it, once scrubbed
+            raise SourceError(f"unexpected response: {text}", permanent=True) from None
 
     async def _record_failure(
         self,

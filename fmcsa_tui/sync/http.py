@@ -41,8 +41,10 @@ MAINTENANCE_TITLE = "FMCSA System Maintenance Page"
 MAX_REDIRECTS = 3
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_TEXT_LIMIT = 300  # longest error text shown or stored
-_QUOTE_LIMIT = 120  # longest piece of a server's own text quoted in one
+_TEXT_LIMIT = 300  # longest error text shown or stored, cut after scrubbing
+#: Longest piece of a server's own text quoted in an error, cut before scrubbing only to
+#: bound the work: far enough past `_TEXT_LIMIT` that the cut never shows in the line.
+QUOTE_LIMIT = 1000
 
 #: Called before each retry: (attempt that failed, why, seconds until the next one).
 RetryHook = Callable[[int, str, float], None]
@@ -86,8 +88,7 @@ class Answer:
 
 def quoted(text: object) -> str:
     """A piece of a server's own text, fit to quote inside one of our error lines."""
-    line = safe_line(str(text).strip())
-    return line if len(line) <= _QUOTE_LIMIT else line[: _QUOTE_LIMIT - 1] + "…"
+    return safe_line(str(text).strip()[:QUOTE_LIMIT])
 
 
 def size_text(count: int) -> str:
@@ -457,7 +458,10 @@ class FmcsaHttp:
         return limiter
 
     def public_text(self, text: str) -> str:
-        """A text as it may be shown or stored: no secret in any encoding, one safe line."""
+        """A text as it may be shown or stored: no secret in any encoding, one safe line.
+
+        Scrubbed before it is cut, so a cut never leaves half a secret to be seen.
+        """
         line = safe_line(self._scrub(text))
         return line if len(line) <= _TEXT_LIMIT else line[: _TEXT_LIMIT - 1] + "…"
 

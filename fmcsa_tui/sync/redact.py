@@ -5,8 +5,9 @@ hold it: a URL carries it percent-encoded (``%2F`` or ``%2f``, ``+`` or ``%20`` 
 space, sometimes twice: ``%252F``), an HTML page entity-escapes it (``&amp;``,
 ``&#47;``, ``&#x2F;``, ``&sol;``), a JSON string may write ``\\/`` or ``\\u002f``. So a
 secret is matched character by character, each character in any of those spellings,
-even mixed within one occurrence. That is one rule for every encoding instead of a
-list of encoded copies that would always miss one.
+even mixed within one occurrence (a ``+`` also as the space a form decoder reads it
+as). That is one rule for every encoding instead of a list of encoded copies that
+would always miss one.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def _spellings(char: str) -> list[str]:
     ]
     if char == " ":
         alternatives.append(r"\+")  # form encoding
+    if char == "+":
+        alternatives += [" ", "%20"]  # a raw "+" read back by a form decoder is a space
     if code <= 0xFFFF:
         alternatives.append(rf"\\u{_hex(code, 4)}")
     if char in _JSON_ESCAPES:
