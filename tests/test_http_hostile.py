@@ -235,6 +235,27 @@ async def seeded(store: SqliteStore, hostile: HostileServer, tmp_path: Path, dot
     return run
 
 
+# --- real answers still parse ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gzip", [False, True], ids=["plain", "gzip"])
+async def test_real_fmcsa_answers_sync_through_the_bounded_reader(
+    hostile: HostileServer, store: SqliteStore, tmp_path: Path, gzip: bool
+) -> None:
+    run = await seeded(store, hostile, tmp_path)
+    hostile.set("samples", gzip=gzip)
+    await run.sync(hostile_settings(hostile, tmp_path))
+    assert isinstance(run.outcome, RunFinished) and run.outcome.success, run.events
+    raw = await run.raw()
+    assert raw["smsBasics"]["unsafeDriving"] is None  # "Not Public"
+    assert raw["smsBasics"]["unsafeDrivingMeasure"] == 10.32
+    assert raw["fmcsaData"]["inspections"]["driverInspections"] == 259
+    assert raw["fmcsaData"]["inspections"]["carrier"]["legalName"] == "VERIHA TRUCKING INC"
+    docs = {d["reportNumber"]: d for d in await store.inspections_for(str(run.doc["_id"]))}
+    assert docs["742527801"]["violations"][0]["code"] == "3922SLLS4"
+    assert run.success(Source.CSA_SCORES).summary == "5 BASICs, 0 public"
+
+
 # --- 1. memory is bounded ----------------------------------------------------------------
 
 

@@ -451,7 +451,7 @@ class FmcsaHttp:
         rate = self._settings.rate_limit
         if rate <= 0:
             return None
-        host = _where(url)
+        host = f"{url.host}:{url.port}"
         limiter = self._limiters.get(host)
         if limiter is None:
             limiter = self._limiters[host] = AsyncLimiter(max(rate, 1.0), 1.0)

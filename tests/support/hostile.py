@@ -424,6 +424,27 @@ async def unknown_encoding(server: HostileServer, request: Received, reply: Repl
     await reply.send(200, b"\x8b\x05\x80{}\x03", headers=[("Content-Encoding", "br")])
 
 
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+_SAMPLE_FILES = {
+    Endpoint.BASICS: "qcmobile/1000986_basics.json",
+    Endpoint.CARRIER: "qcmobile-2021/carrier.json",
+    Endpoint.VIOLATIONS: "socrata/8mt8-2mdr_1.json",
+}
+
+
+async def real_samples(server: HostileServer, request: Received, reply: Reply) -> None:
+    """FMCSA's real answers from tests/samples, gzipped as FMCSA sends them (`gzip=True`)."""
+    name = _SAMPLE_FILES.get(request.endpoint)
+    body = (SAMPLES / name).read_bytes() if name else b"[]"
+    if request.endpoint in HUB_ENDPOINTS and _page(request)[1] > 0:
+        body = b"[]"
+    headers = []
+    if server.options.get("gzip"):
+        body = zlib.compress(body, wbits=31)
+        headers.append(("Content-Encoding", "gzip"))
+    await reply.send(200, body, headers=headers)
+
+
 async def unavailable(server: HostileServer, request: Received, reply: Reply) -> None:
     await reply.send(503, b"Service Unavailable", "text/plain")
 
@@ -453,6 +474,7 @@ MODES: dict[str, Behaviour] = {
     "stacked-encoding": stacked_encoding,
     "unknown-encoding": unknown_encoding,
     "503": unavailable,
+    "samples": real_samples,
 }
 
 _TLS_HANDSHAKE = 0x16  # the first byte of a TLS ClientHello record
