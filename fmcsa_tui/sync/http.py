@@ -83,7 +83,7 @@ class Answer:
 
     status: int
     headers: Mapping[str, str]
-    body: bytes = b""
+    body: bytes | bytearray = b""
 
 
 def quoted(text: object) -> str:
@@ -119,11 +119,15 @@ def _too_large(api: str, what: str, limit: int, detail: str = "") -> SourceError
     )
 
 
+_INFLATE_STEP = 256 * 1024  # most bytes one `decompress` call may produce
+
+
 class _Inflater:
     """gzip or deflate decoded as it arrives, never producing more than the cap allows.
 
-    Every `decompress` call is told how much room is left (``max_length``), so a bomb
-    that expands a megabyte into a gigabyte stops at the cap plus one byte.
+    Every `decompress` call is told how much it may produce (``max_length``): at most
+    the room left plus one byte, so a bomb that expands a megabyte into a gigabyte stops
+    at the cap plus one byte, and at most a step, so no piece doubles the body's memory.
     """
 
     def __init__(self, coding: str) -> None:
@@ -137,7 +141,8 @@ class _Inflater:
             if self._inflate.eof:
                 raise zlib.error("data after the end of the compressed stream")
             try:
-                piece = self._inflate.decompress(data, limit - len(out) + 1)
+                room = min(limit - len(out) + 1, _INFLATE_STEP)
+                piece = self._inflate.decompress(data, room)
             except zlib.error:
                 if not self._fresh:
                     raise
@@ -182,7 +187,7 @@ def _declared_length(headers: Mapping[str, str]) -> int | None:
         return None
 
 
-async def read_body(response: httpx.Response, limit: int, api: str, what: str) -> bytes:
+async def read_body(response: httpx.Response, limit: int, api: str, what: str) -> bytearray:
     """The decoded body, refused as soon as it passes `limit`, raw or decompressed."""
     declared = _declared_length(response.headers)
     if declared is not None and declared > limit:
@@ -206,7 +211,7 @@ async def read_body(response: httpx.Response, limit: int, api: str, what: str) -
     except zlib.error:
         coding = inflater.coding if inflater else "compressed"
         raise SourceError(f"{api} sent a broken {coding} body ({what})", permanent=False) from None
-    return bytes(body)
+    return body  # not copied: at the cap a copy would double the memory of an answer
 
 
 # --- what an answer means ------------------------------------------------------------
@@ -223,7 +228,7 @@ def _no_constant(_name: str) -> None:
     return None
 
 
-def parse_json(body: bytes, api: str, what: str) -> Any:
+def parse_json(body: bytes | bytearray, api: str, what: str) -> Any:
     """The body as JSON: UTF-8, non-finite numbers as None; else a one-line SourceError."""
     try:
         text = body.decode("utf-8").removeprefix("\ufeff")
