@@ -90,7 +90,7 @@ FAULTS = [
     Fault("Retry-After 999999", "retry-after", expect="asked to wait 999999s"),
     Fault("redirect off-host", "redirect-off-host", expect="redirected to another host"),
     Fault("connection refused", where="refused", expect="refused the connection"),
-    Fault("DNS failure", where="dns", expect="DNS has no address"),
+    Fault("DNS failure", where="dns", expect="DNS name not found"),
     Fault("TLS failure", where="tls", expect="TLS failure"),
     Fault("slow body / timeout", "slow-body", settings={"timeout": 0.5},
           expect="timed out after 0.5s"),

@@ -502,7 +502,7 @@ async def test_a_dns_failure_says_the_name_was_not_found(
     await run.sync(settings_for(f"{url}/qc/services", url, tmp_path), (Source.CSA_SCORES,))
     failed = await run.assert_failed(
         Source.CSA_SCORES,
-        "cannot find QCMobile: DNS has no address for fmcsa-hostile.invalid (basics) after 2",
+        "cannot find QCMobile: DNS name not found for fmcsa-hostile.invalid (basics) after 2",
     )
     assert "timed out" not in failed.error
 

@@ -9,9 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from fmcsa_tui.models import Source
-from fmcsa_tui.sync.http import Answer, SourceError, decode, parse_json
+from fmcsa_tui.settings import Settings
+from fmcsa_tui.sync.http import Answer, SourceError, decode, parse_json, retry_after_seconds
 from fmcsa_tui.sync.sources import (
     INSPECTION_FIELDS,
     MAX_TEXT,
@@ -348,3 +350,41 @@ def test_malformed_rows_are_noted_or_fail_when_nothing_is_left() -> None:
     assert caught.value.message == (
         "DataHub answered 3 rows, none of them usable (8mt8-2mdr, rbkj-cgst)"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("7", 7.0), ("0.5", 0.5), ("-5", 0.0), ("999999", 999999.0),
+     ("Thu, 01 Jan 1970 00:00:00 GMT", 0.0), ("soon", None), ("nan", None), ("inf", None),
+     ("", None), (None, None)],
+)  # fmt: skip
+def test_retry_after_as_seconds(value: str | None, expected: float | None) -> None:
+    assert retry_after_seconds(value) == expected
+
+
+def test_retry_after_as_an_http_date_counts_from_now() -> None:
+    seconds = retry_after_seconds("Fri, 31 Dec 2999 23:59:59 GMT")
+    assert seconds is not None and seconds > 365 * 24 * 3600
+
+
+def test_a_503_carries_its_retry_after_too() -> None:
+    with pytest.raises(SourceError) as caught:
+        decode(_response(503, b"", "text/plain", **{"retry-after": "30"}), "QCMobile", "basics")
+    assert not caught.value.permanent and caught.value.retry_after == 30.0
+
+
+def test_the_new_bounds_come_from_the_environment_within_sane_limits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FMCSA_TUI_MAX_RESPONSE_BYTES", "1048576")
+    monkeypatch.setenv("FMCSA_TUI_MAX_ROWS", "5000")
+    monkeypatch.setenv("FMCSA_TUI_SOURCE_DEADLINE", "60")
+    settings = Settings()
+    assert (settings.max_response_bytes, settings.max_rows, settings.source_deadline) == (
+        1 << 20, 5000, 60.0
+    )  # fmt: skip
+    monkeypatch.delenv("FMCSA_TUI_MAX_RESPONSE_BYTES")
+    assert Settings().max_response_bytes == 8 << 20
+    for bad in ({"max_response_bytes": 100}, {"max_rows": 0}, {"source_deadline": 0}):
+        with pytest.raises(ValidationError):
+            Settings(**bad)

@@ -20,6 +20,7 @@ import asyncio
 import json
 import math
 import random
+import socket
 import ssl
 import zlib
 from collections.abc import Callable, Mapping
@@ -332,6 +333,17 @@ def _timed_out(api: str, what: str, timeout: float) -> SourceError:
     return SourceError(f"{api} timed out after {timeout:g}s ({what})", permanent=False)
 
 
+_NAME_NOT_FOUND = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+
+
+def _dns_failure(os_error: object) -> str:
+    """What DNS said: the name does not exist, or the lookup itself failed."""
+    if isinstance(os_error, socket.gaierror) and os_error.errno in _NAME_NOT_FOUND:
+        return "DNS name not found"
+    reason = getattr(os_error, "strerror", None) or "no answer"
+    return f"DNS lookup failed ({quoted(reason)})"
+
+
 def transport_failure(
     error: BaseException, url: httpx.URL, api: str, what: str, timeout: float
 ) -> SourceError:
@@ -345,7 +357,7 @@ def transport_failure(
     where = _where(url)
     if isinstance(cause, aiohttp.ClientConnectorDNSError):
         return SourceError(
-            f"cannot find {api}: DNS has no address for {quoted(url.host)} ({what})",
+            f"cannot find {api}: {_dns_failure(os_error)} for {quoted(url.host)} ({what})",
             permanent=False,
         )
     if isinstance(cause, aiohttp.ClientConnectorCertificateError | ssl.SSLCertVerificationError):
