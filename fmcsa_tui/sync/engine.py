@@ -235,7 +235,9 @@ class SyncEngine:
                 SourceFailed(
                     **ids,
                     source=source,
-                    error=self.http.public_text(f"could not write to the store: {one_line(error)}"),
+                    error=self.http.public_text(
+                        f"could not write to the store: {one_line(error, limit=QUOTE_LIMIT)}"
+                    ),
                     attempts=max(ctx.attempts, 1),
                     duration=time.monotonic() - clock,
                     permanent=False,

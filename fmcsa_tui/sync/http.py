@@ -6,10 +6,11 @@ Nothing that answers on FMCSA's address is trusted:
   raw or decompressed (gzip and deflate are decoded here, never more than the cap);
 - redirects are followed only to the same host (or its https upgrade), so the webKey
   and the app token never go anywhere else;
-- transient failures (refused or dropped connections, DNS failures, timeouts, 429, 5xx,
-  the maintenance page, broken bodies) are retried with exponential backoff and jitter,
-  honouring ``Retry-After``, all within the source's deadline; permanent ones (bad
-  webKey, query errors, other 4xx, too large, redirects elsewhere) are not;
+- transient failures (refused or dropped connections, DNS failures, timeouts, TLS
+  handshake failures, 429, 5xx, the maintenance page, broken or malformed bodies) are
+  retried with exponential backoff and jitter, honouring ``Retry-After``, all within
+  the source's deadline; permanent ones (bad webKey, query errors, other 4xx, an
+  unaccepted certificate, too large, unoffered encodings, redirects elsewhere) are not;
 - error texts are built here from what happened, never from URLs or exception texts,
   and every text leaving this module goes through the `Scrubber` and `safe_line`.
 """
