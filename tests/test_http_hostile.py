@@ -582,7 +582,7 @@ async def test_a_malformed_answer_says_how_it_is_malformed(
     assert failed.error == message
 
 
-async def test_a_wrong_datahub_shape_and_transient_retries(
+async def test_a_wrong_datahub_shape_says_so(
     hostile: HostileServer, store: SqliteStore, tmp_path: Path
 ) -> None:
     run = await seeded(store, hostile, tmp_path)
