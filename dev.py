@@ -2,7 +2,7 @@
 """One entry point for people and CI; needs nothing but Python >= 3.11.
 
     python3 dev.py demo        open the dashboard on the demo store
-    python3 dev.py test        lint, types, layering, tests, benchmark smoke
+    python3 dev.py test        lint, types, layering, tests, benchmark and fault-matrix smoke
     python3 dev.py bench ...   the bulk-sync benchmark at full size (arguments pass through)
     python3 dev.py bench-ui    the dashboard benchmark at 10,000 and 100,000 companies
 
@@ -56,6 +56,7 @@ def test(extra: list[str]) -> int:
         (str(PYTHON), "-m", "pytest", *extra),
         (str(PYTHON), "-m", "benchmarks.bench", "--smoke"),
         (str(PYTHON), "-m", "benchmarks.ui_bench", "--sizes", "2000", "--repeat", "1"),
+        (str(PYTHON), "-m", "benchmarks.fault_matrix", "--smoke"),
     ]
     failed = [" ".join(step[:2]) for step in steps if _run(*step) != 0]
     if failed:

@@ -102,7 +102,24 @@ class Settings(BaseSettings):
     max_attempts: int = Field(5, ge=1, le=20, description="Attempts per request, first included")
     backoff_base: float = Field(0.5, ge=0, description="First retry delay in seconds")
     backoff_max: float = Field(30.0, ge=0, description="Longest delay between attempts")
-    retry_after_max: float = Field(120.0, ge=0, description="Longest Retry-After honoured")
+    retry_after_max: float = Field(
+        120.0, ge=0, description="Longest Retry-After honoured; a longer one fails the source"
+    )
+    source_deadline: float = Field(
+        300.0,
+        gt=0,
+        le=86400,
+        description="Seconds one source may take in all, retries and waits included",
+    )
+    max_response_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=64 * 1024,
+        le=1024 * 1024 * 1024,
+        description="Largest answer accepted, before and after decompression",
+    )
+    max_rows: int = Field(
+        100_000, ge=1, le=10_000_000, description="Most DataHub rows one source may hold"
+    )
     page_size: int = Field(1000, ge=1, le=50000, description="DataHub rows per page")
     stale_after_hours: float = Field(
         24.0, gt=0, description="A source is stale after this long without success"

@@ -8,22 +8,27 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from bson import ObjectId
+from textual.app import App, ComposeResult
 from textual.pilot import Pilot
+from textual.widgets import Label, ProgressBar
 
+from fmcsa_tui.coordinator import BulkTally
 from fmcsa_tui.models import Company, CompanySummary, Source
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
-from fmcsa_tui.settings import Settings
+from fmcsa_tui.settings import Settings, load_settings
 from fmcsa_tui.store import CompanyStore, MongoStore, StoreError
 from fmcsa_tui.store.base import Changes, poll_changes
 from fmcsa_tui.ui.app import FmcsaApp
 from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
-from fmcsa_tui.ui.widgets import FilterBar, StatusHeader
+from fmcsa_tui.ui.widgets import BulkProgress, FilterBar, StatusHeader
 from tests.mongo_wire import MongoWireServer
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -157,20 +162,55 @@ def _detail_text(app: FmcsaApp) -> str:
     return console.export_text()
 
 
+@pytest.mark.parametrize(
+    ("key", "source"),
+    [("c", Source.CSA_SCORES), ("v", Source.VIOLATIONS), ("i", Source.INSPECTIONS)],
+)
 async def test_single_source_resync_key_touches_only_that_source(
-    store: CompanyStore, sandbox: SandboxServer
+    store: CompanyStore, sandbox: SandboxServer, key: str, source: Source
 ) -> None:
     doc = company("1000033", "Charlie Co")
     await store.insert_documents([doc])
     app = FmcsaApp(store, settings_for(sandbox.url), poll_interval=0.2)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, 1)
-        await pilot.press("v")
+        await pilot.press(key)
         await wait_async(pilot, lambda: _has_run(store, doc))
         await wait_for(pilot, lambda: not app.runs.busy)
     status = (await stored(store, doc)).sync_status
-    assert status.violations_last_sync is not None
-    assert status.csa_scores_last_sync is None and status.inspections_last_sync is None
+    synced = {each for each in Source if status.last_sync(each) is not None}
+    assert synced == {source}
+
+
+def _last_state(shown: list[str]) -> str:
+    """The last live state shown before the pane went back to the stored result ("")."""
+    states = [state for state in shown if state]
+    assert shown[-1] == "", shown
+    return states[-1] if states else ""
+
+
+async def test_the_pane_follows_a_run_through_retries_to_done_and_failed(
+    store: CompanyStore, sandbox: SandboxServer
+) -> None:
+    """DOT ...70: csa_scores answers 503, then 502, then succeeds; DOT ...60: csa_scores
+    always answers 503 (the sandbox's fault plan)."""
+    flaky, broken = company("1000070", "Retry Co"), company("1000160", "Down Co")
+    await store.insert_documents([flaky, broken])
+    app = FmcsaApp(store, settings_for(sandbox.url, max_attempts=3), poll_interval=0.2)
+    shown: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, 2)
+        app.watch(app.detail, "live", lambda live: shown.append(live.get(Source.CSA_SCORES, "")))
+        await pilot.press("c")
+        await wait_for(pilot, lambda: not app.runs.busy)
+        assert any(state.startswith("retry 1 after HTTP 503") for state in shown), shown
+        assert any(state.startswith("retry 2 after HTTP 502") for state in shown), shown
+        assert _last_state(shown) == "done", shown  # then no run: the stored result shows
+        shown.clear()
+        await pilot.press("down", "c")
+        await wait_for(pilot, lambda: not app.runs.busy)
+        assert _last_state(shown) == "failed", shown
+        await wait_for(pilot, lambda: "HTTP 503 from QCMobile" in _detail_text(app))
 
 
 async def test_resync_without_a_webkey_names_the_missing_setting(
@@ -269,7 +309,29 @@ async def test_R_asks_with_the_count_then_resyncs_the_view(
             await wait_async(pilot, lambda doc=doc: _has_run(store, doc))  # type: ignore[misc]
         await wait_for(pilot, lambda: not app.runs.busy)
         assert (app.activity.progress.tally.done, app.activity.progress.tally.failed) == (6, 0)
+        label = str(app.activity.progress.query_one(Label).content)
+        assert label.startswith("6/6 done · 0 failed · ") and label.endswith("/s · finished")
     assert (await stored(store, docs[6])).sync_status.last_run is None  # not in the view
+
+
+async def test_bulk_progress_shows_done_failed_rate_and_eta() -> None:
+    """The activity panel's bar, from a coordinator's tally 4 of 10 in 2 s: 2 a second,
+    so 3 seconds to go."""
+
+    class ProgressApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield BulkProgress()
+
+    app = ProgressApp()
+    async with app.run_test() as pilot:
+        progress = app.query_one(BulkProgress)
+        assert not progress.has_class("-running")
+        tally = BulkTally(total=10, done=4, failed=1, began=time.monotonic() - 2.0)
+        progress.show(tally)
+        await pilot.pause()
+        label = str(progress.query_one(Label).content)
+        assert label.startswith("4/10 done · 1 failed · 2.0/s · ETA 3 seconds"), label
+        assert progress.has_class("-running") and progress.query_one(ProgressBar).progress == 4
 
 
 async def test_R_on_a_big_view_queues_runs_and_X_withdraws_the_queue(
@@ -604,19 +666,28 @@ async def test_own_runs_and_other_processes_runs_are_told_apart(
         await wait_for(pilot, lambda: not app.runs.busy)
 
 
-async def test_keys_can_be_remapped_by_binding_id(
-    store: CompanyStore, sandbox: SandboxServer
+async def test_keys_can_be_remapped_by_binding_id_in_config_toml(
+    store: CompanyStore,
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     doc = company("1000605", "Remapped Co")
     await store.insert_documents([doc])
-    settings = settings_for(sandbox.url, keymap={"app.resync": "ctrl+r"})
+    config = tmp_path / "config.toml"
+    config.write_text('webkey = "from-the-file"\n[keymap]\n"app.resync" = "ctrl+r"\n')
+    monkeypatch.setenv("FMCSA_TUI_CONFIG", str(config))
+    settings = load_settings(
+        qc_base_url=f"{sandbox.url}/qc/services", hub_base_url=sandbox.url, rate_limit=0
+    )
+    assert settings.keymap == {"app.resync": "ctrl+r"}
     app = FmcsaApp(store, settings, poll_interval=0.2)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, 1)
-        await pilot.press("r")
-        await pilot.pause(0.2)
+        await pilot.press("r", "n")  # keys run in order: once n has filtered, r was seen
+        await wait_for(pilot, lambda: app.companies.filter.status == "never")
         assert not app.runs.busy  # r no longer resyncs
-        await pilot.press("ctrl+r")
+        await pilot.press("n", "ctrl+r")
         await wait_async(pilot, lambda: _has_run(store, doc))
         await wait_for(pilot, lambda: not app.runs.busy)
 

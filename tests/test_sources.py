@@ -9,11 +9,17 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from fmcsa_tui.models import Source
-from fmcsa_tui.sync.http import SourceError, decode
+from fmcsa_tui.settings import Settings
+from fmcsa_tui.sync.http import Answer, SourceError, decode, parse_json, retry_after_seconds
 from fmcsa_tui.sync.sources import (
+    INSPECTION_FIELDS,
+    MAX_TEXT,
+    VIOLATION_FIELDS,
     build_inspections,
+    keep_fields,
     parse_basics,
     parse_carrier,
     parse_socrata_date,
@@ -168,8 +174,8 @@ def test_socrata_dates(text: str, expected: datetime | None) -> None:
 
 def _response(
     status: int, body: bytes, content_type: str = "application/json", **headers: str
-) -> httpx.Response:
-    return httpx.Response(status, content=body, headers={"content-type": content_type, **headers})
+) -> Answer:
+    return Answer(status, httpx.Headers({"content-type": content_type, **headers}), body)
 
 
 def test_bad_webkey_404_is_permanent_and_names_the_setting() -> None:
@@ -216,3 +222,169 @@ def test_server_errors_are_transient_and_json_is_decoded() -> None:
         decode(_response(503, b"Service Unavailable", "text/plain"), "QCMobile", "basics")
     assert not caught.value.permanent and "HTTP 503" in caught.value.message
     assert decode(_response(200, b'{"content": []}'), "QCMobile", "basics") == {"content": []}
+
+
+# --- numbers that are not numbers, elements that are not elements ----------------------
+
+NON_FINITE = [
+    float("nan"),
+    float("inf"),
+    float("-inf"),
+    "NaN",
+    "nan",
+    "Infinity",
+    "-Infinity",
+    "inf",
+    " 1e999 ",
+    10**400,
+]
+
+
+def _basics_with(**changes: Any) -> dict[str, Any]:
+    """The real 2021 basics answer with Unsafe Driving's values replaced."""
+    payload = sample("qcmobile-2021/basics.json")
+    payload["content"][0]["basic"].update(changes)
+    return payload
+
+
+@pytest.mark.parametrize("value", NON_FINITE, ids=repr)
+def test_a_non_finite_percentile_or_measure_is_missing_never_0_or_100(value: Any) -> None:
+    fields = parse_basics(_basics_with(basicsPercentile=value, measureValue=value), "1", AT).fields
+    assert fields["smsBasics.unsafeDriving"] is None
+    assert fields["smsBasics.unsafeDrivingMeasure"] is None
+    assert fields["smsBasics.hoursOfService"] == 57  # the other BASICs are untouched
+
+
+@pytest.mark.parametrize("value", NON_FINITE, ids=repr)
+def test_a_non_finite_count_or_rate_is_missing_never_an_exception(value: Any) -> None:
+    payload = sample("qcmobile-2021/carrier.json")
+    carrier = payload["content"]["carrier"]
+    for key in ("driverInsp", "crashTotal", "driverOosRate", "hazmatInsp"):
+        carrier[key] = value
+    fields = parse_carrier(payload, "158121", AT).fields
+    prefix = "fmcsaData.inspections."
+    assert fields[prefix + "driverInspections"] is None
+    assert fields[prefix + "crashes.total"] is None
+    assert fields[prefix + "driverOOSPercent"] is None
+    assert fields[prefix + "hazmatInspections"] is None
+    assert fields[prefix + "totalInspections"] == 124  # the larger of the counts still known
+    assert fields[prefix + "vehicleInspections"] == 124
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("18%", 18), (" 7.5 % ", 7.5), (57, 57), (140, 100), (-3, 0), ("Not Public", None),
+     ("9" * 400, None), (True, None), ({"value": 1}, None), (None, None)],
+)  # fmt: skip
+def test_percentile_rules(value: Any, expected: Any) -> None:
+    fields = parse_basics(_basics_with(basicsPercentile=value), "1", AT).fields
+    assert fields["smsBasics.unsafeDriving"] == expected
+
+
+def test_json_nan_and_infinity_and_overflow_decode_as_missing_values() -> None:
+    body = b'{"a": NaN, "b": Infinity, "c": -Infinity, "d": 1e999, "e": -1e999, "f": 1.5}'
+    assert parse_json(body, "QCMobile", "carrier") == {
+        "a": None, "b": None, "c": None, "d": None, "e": None, "f": 1.5
+    }  # fmt: skip
+
+
+def test_one_malformed_basic_is_skipped_and_noted() -> None:
+    payload = sample("qcmobile-2021/basics.json")
+    payload["content"][1] = "HOS Compliance"  # an entry that is a string
+    data = parse_basics(payload, "44110", AT)
+    assert data.summary == "4 BASICs, 4 public; 1 malformed entry skipped"
+    assert data.fields["smsBasics.unsafeDriving"] == 18
+    assert data.fields["smsBasics.hoursOfService"] is None
+
+
+def test_malformed_basics_of_every_kind_are_skipped() -> None:
+    payload = sample("qcmobile-2021/basics.json")
+    payload["content"][0]["basic"]["basicsType"] = "Unsafe Driving"  # was: 'str'.get
+    payload["content"][1]["basic"] = ["not", "an", "object"]
+    payload["content"].append(None)
+    data = parse_basics(payload, "44110", AT)
+    assert data.summary == "3 BASICs, 3 public; 3 malformed entries skipped"
+
+
+def test_basics_with_nothing_usable_left_fail_in_one_line() -> None:
+    with pytest.raises(SourceError) as caught:
+        parse_basics({"content": ["a", 1, None]}, "44110", AT)
+    assert caught.value.message == "QCMobile answered 3 BASIC entries, none of them usable (basics)"
+    assert not caught.value.permanent
+
+
+def test_texts_are_cut_and_non_texts_dropped() -> None:
+    payload = sample("qcmobile-2021/carrier.json")
+    carrier = payload["content"]["carrier"]
+    carrier["legalName"] = "X" * 10_000
+    carrier["safetyRating"] = {"nested": ["junk"] * 1000}
+    carrier["dotNumber"] = 158121
+    data = parse_carrier(payload, "158121", AT)
+    prefix = "fmcsaData.inspections.carrier."
+    assert data.fields[prefix + "legalName"] == "X" * MAX_TEXT
+    assert data.fields[prefix + "safetyRating"] is None
+    assert data.fields[prefix + "dotNumber"] == "158121"
+
+
+def test_rows_kept_with_only_the_parsed_fields_build_the_same_documents() -> None:
+    """`keep_fields` keeps every field `build_inspections` reads: the same documents."""
+    from fmcsa_tui.sandbox.data import inspection_rows, violation_rows
+
+    dot = "1000099"
+    violations = [*violation_rows(dot), *sample("socrata/8mt8-2mdr_1.json")]
+    inspections = inspection_rows(dot)
+    kept_violations = [keep_fields(row, VIOLATION_FIELDS) for row in violations]
+    kept_inspections = [keep_fields(row, INSPECTION_FIELDS) for row in inspections]
+    assert all(len(row) <= len(VIOLATION_FIELDS) for row in kept_violations)
+    assert build_inspections(kept_violations, kept_inspections) == build_inspections(
+        violations, inspections
+    )
+
+
+def test_malformed_rows_are_noted_or_fail_when_nothing_is_left() -> None:
+    rows = [{"unique_id": "9", "viol_code": "392.2", "viol_unit": "1", "oos_indicator": "Y"}]
+    data = parse_violations(rows, [], AT, skipped=2)
+    assert data.summary == "1 inspections, 1 violations; 2 malformed rows skipped"
+    with pytest.raises(SourceError) as caught:
+        parse_violations([], [], AT, skipped=3)
+    assert caught.value.message == (
+        "DataHub answered 3 rows, none of them usable (8mt8-2mdr, rbkj-cgst)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("7", 7.0), ("0.5", 0.5), ("-5", 0.0), ("999999", 999999.0),
+     ("Thu, 01 Jan 1970 00:00:00 GMT", 0.0), ("soon", None), ("nan", None), ("inf", None),
+     ("", None), (None, None)],
+)  # fmt: skip
+def test_retry_after_as_seconds(value: str | None, expected: float | None) -> None:
+    assert retry_after_seconds(value) == expected
+
+
+def test_retry_after_as_an_http_date_counts_from_now() -> None:
+    seconds = retry_after_seconds("Fri, 31 Dec 2999 23:59:59 GMT")
+    assert seconds is not None and seconds > 365 * 24 * 3600
+
+
+def test_a_503_carries_its_retry_after_too() -> None:
+    with pytest.raises(SourceError) as caught:
+        decode(_response(503, b"", "text/plain", **{"retry-after": "30"}), "QCMobile", "basics")
+    assert not caught.value.permanent and caught.value.retry_after == 30.0
+
+
+def test_the_new_bounds_come_from_the_environment_within_sane_limits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FMCSA_TUI_MAX_RESPONSE_BYTES", "1048576")
+    monkeypatch.setenv("FMCSA_TUI_MAX_ROWS", "5000")
+    monkeypatch.setenv("FMCSA_TUI_SOURCE_DEADLINE", "60")
+    settings = Settings()
+    assert (settings.max_response_bytes, settings.max_rows, settings.source_deadline) == (
+        1 << 20, 5000, 60.0
+    )  # fmt: skip
+    monkeypatch.delenv("FMCSA_TUI_MAX_RESPONSE_BYTES")
+    assert Settings().max_response_bytes == 8 << 20
+    for bad in ({"max_response_bytes": 100}, {"max_rows": 0}, {"source_deadline": 0}):
+        with pytest.raises(ValidationError):
+            Settings(**bad)

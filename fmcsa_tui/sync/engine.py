@@ -37,7 +37,7 @@ from fmcsa_tui.sync.events import (
     SourceStarted,
     SourceSucceeded,
 )
-from fmcsa_tui.sync.http import ConfigError, FmcsaHttp, SourceError
+from fmcsa_tui.sync.http import QUOTE_LIMIT, ConfigError, FmcsaHttp, SourceError
 from fmcsa_tui.sync.sources import FETCHERS, SourceContext
 
 ALL_SOURCES: tuple[Source, ...] = tuple(Source)
@@ -249,8 +249,11 @@ class SyncEngine:
         ids: dict[str, Any] = {"company_id": target.company_id, "dot_number": target.dot_number}
         emit(SourceStarted(**ids, source=source))
         clock = time.monotonic()
+        doing = "starting"
 
         def progress(message: str, page: int | None) -> None:
+            nonlocal doing
+            doing = message
             emit(SourceProgress(**ids, source=source, message=message, page=page))
 
         def on_retry(attempt: int, reason: str, delay: float) -> None:
@@ -258,23 +261,19 @@ class SyncEngine:
                 SourceProgress(
                     **ids,
                     source=source,
-                    message=f"retry {attempt} after {self.http.scrub(reason)}",
+                    message=self.http.public_text(f"retry {attempt} after {reason}"),
                     attempt=attempt + 1,
                     retry_in=delay,
                 )
             )
 
-        ctx = self._context(target.dot_number, progress, on_retry)
+        deadline = asyncio.get_running_loop().time() + self.settings.source_deadline
+        ctx = self._context(target.dot_number, progress, on_retry, deadline)
         try:
-            data: SourceData = await FETCHERS[source](ctx, utcnow())
+            data = await self._fetch(source, ctx, lambda: doing)
         except SourceError as error:
             failed.append(source)
             await self._record_failure(target, source, run_started, error, ctx, clock, emit)
-            return
-        except Exception as error:  # a response no parser foresaw: this source fails alone
-            failed.append(source)
-            unexpected = SourceError(f"unexpected response: {one_line(error)}", permanent=True)
-            await self._record_failure(target, source, run_started, unexpected, ctx, clock, emit)
             return
         try:
             await _finish_despite_cancel(
@@ -286,7 +285,9 @@ class SyncEngine:
                 SourceFailed(
                     **ids,
                     source=source,
-                    error=f"could not write to the store: {one_line(error)}",
+                    error=self.http.public_text(
+                        f"could not write to the store: {one_line(error, limit=QUOTE_LIMIT)}"
+                    ),
                     attempts=max(ctx.attempts, 1),
                     duration=time.monotonic() - clock,
                     permanent=False,
@@ -303,6 +304,30 @@ class SyncEngine:
             )
         )
 
+    async def _fetch(
+        self, source: Source, ctx: SourceContext, doing: Callable[[], str]
+    ) -> SourceData:
+        """The source's data within its deadline, or a SourceError saying why not.
+
+        Whatever a fetch raises becomes a SourceError here, so one source's surprise
+        (a response no parser foresaw) fails that source alone, never the run.
+        """
+        budget = asyncio.timeout_at(ctx.deadline)
+        try:
+            async with budget:
+                return await FETCHERS[source](ctx, utcnow())
+        except SourceError:
+            raise
+        except Exception as error:
+            if isinstance(error, TimeoutError) and budget.expired():
+                raise SourceError(
+                    f"gave up at the source's {self.settings.source_deadline:g}s deadline "
+                    f"(setting `source_deadline`) while {doing()}",
+                    permanent=False,
+                ) from None
+            text = one_line(error, limit=QUOTE_LIMIT)  # `public_text` cuts it, once scrubbed
+            raise SourceError(f"unexpected response: {text}", permanent=True) from None
+
     async def _record_failure(
         self,
         target: Target,
@@ -313,7 +338,7 @@ class SyncEngine:
         clock: float,
         emit: Emit,
     ) -> None:
-        text = self.http.scrub(error.message)
+        text = self.http.public_text(error.message)
         with contextlib.suppress(Exception):  # the event below still tells the operator
             await _finish_despite_cancel(
                 self.store.record_failure(target.company_id, run_started, source, text, utcnow())
@@ -335,6 +360,7 @@ class SyncEngine:
         dot: str,
         progress: Callable[[str, int | None], None],
         on_retry: Callable[[int, str, float], None],
+        deadline: float,
     ) -> SourceContext:
         settings = self.settings
         return SourceContext(
@@ -347,6 +373,8 @@ class SyncEngine:
             dot=dot,
             progress=progress,
             on_retry=on_retry,
+            max_rows=settings.max_rows,
+            deadline=deadline,
         )
 
     async def sync(

@@ -1,42 +1,61 @@
-"""HTTP to FMCSA: one place that classifies failures, retries, rate-limits and redacts.
+"""HTTP to FMCSA: one place that bounds, classifies, retries, rate-limits and redacts.
 
-Transient failures (timeouts, connection errors, 429, 5xx, the maintenance page) are
-retried with exponential backoff and jitter, honouring ``Retry-After``; permanent ones
-(bad webKey, query errors, other 4xx) are not. Error texts are built here from the
-status and the API name, never from URLs, so the webKey and app token cannot leak.
+Nothing that answers on FMCSA's address is trusted:
+
+- an answer is read as a stream and refused as soon as it passes `max_response_bytes`,
+  raw or decompressed (gzip and deflate are decoded here, never more than the cap);
+- redirects are followed only to the same host (or its https upgrade), so the webKey
+  and the app token never go anywhere else;
+- transient failures (refused or dropped connections, DNS failures, timeouts, TLS
+  handshake failures, 429, 5xx, the maintenance page, broken or malformed bodies) are
+  retried with exponential backoff and jitter, honouring ``Retry-After``, all within
+  the source's deadline; permanent ones (bad webKey, query errors, other 4xx, an
+  unaccepted certificate, too large, unoffered encodings, redirects elsewhere) are not;
+- error texts are built here from what happened, never from URLs or exception texts,
+  and every text leaving this module goes through the `Scrubber` and `safe_line`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import math
+import random
+import socket
+import ssl
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
 
+import aiohttp
 import httpx
 from aiolimiter import AsyncLimiter
 from httpx_aiohttp import AiohttpTransport
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
+from fmcsa_tui.formatting import safe_line
+from fmcsa_tui.models import utcnow
 from fmcsa_tui.settings import ConfigError, Settings
+from fmcsa_tui.sync.redact import Scrubber
 
-__all__ = ["ConfigError", "Fetched", "FmcsaHttp", "SourceError", "decode", "scrub"]
+__all__ = ["ConfigError", "Fetched", "FmcsaHttp", "SourceError", "decode"]
 
 MAINTENANCE_TITLE = "FMCSA System Maintenance Page"
+MAX_REDIRECTS = 3
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_TEXT_LIMIT = 300  # longest error text shown or stored, cut after scrubbing
+#: Longest piece of a server's own text quoted in an error, cut before scrubbing only to
+#: bound the work: far enough past `_TEXT_LIMIT` that the cut never shows in the line.
+QUOTE_LIMIT = 1000
 
 #: Called before each retry: (attempt that failed, why, seconds until the next one).
 RetryHook = Callable[[int, str, float], None]
 
 
 class SourceError(Exception):
-    """A source could not be fetched. The message is safe to show and to store."""
+    """A source could not be fetched. The message is one line, safe to show and to store."""
 
     def __init__(self, message: str, *, permanent: bool, retry_after: float | None = None) -> None:
         super().__init__(message)
@@ -45,6 +64,12 @@ class SourceError(Exception):
         self.retry_after = retry_after
         self.attempts = 1
 
+    def reworded(self, message: str) -> SourceError:
+        """The same failure with another text (scrubbed, or with what happened next)."""
+        self.message = message
+        self.args = (message,)
+        return self
+
 
 @dataclass(frozen=True, slots=True)
 class Fetched:
@@ -52,80 +77,360 @@ class Fetched:
     attempts: int
 
 
-def scrub(text: str, secrets: list[str]) -> str:
-    """Replace every secret value in `text` with ``***``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A response as read: status, headers and the decoded body (never over the cap)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes | bytearray = b""
 
 
-def _retry_after_seconds(value: str | None) -> float | None:
-    if value is None:
+def quoted(text: object) -> str:
+    """A piece of a server's own text, fit to quote inside one of our error lines."""
+    return safe_line(str(text).strip()[:QUOTE_LIMIT])
+
+
+def size_text(count: int) -> str:
+    """Bytes as people read them: ``8 MiB``, ``1.5 MiB``, ``64 KiB``, ``300 bytes``."""
+    for unit, name in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
+        if count >= unit:
+            value = count / unit
+            return f"{value:.0f} {name}" if value.is_integer() else f"{value:.1f} {name}"
+    return f"{count} bytes"
+
+
+def backoff_delay(attempt: int, base: float, cap: float) -> float:
+    """Exponential backoff with jitter: ``base·2^(attempt-1)`` plus up to `base`, at most `cap`.
+
+    The jitter keeps many carriers that failed together from retrying together.
+    """
+    return max(0.0, min(base * 2 ** (attempt - 1) + random.uniform(0, base), cap))
+
+
+# --- reading a body, bounded ---------------------------------------------------------
+
+
+def _too_large(api: str, what: str, limit: int, detail: str = "") -> SourceError:
+    return SourceError(
+        f"{api} answered{detail} more than {size_text(limit)} ({what}; "
+        "setting `max_response_bytes`)",
+        permanent=True,
+    )
+
+
+_INFLATE_STEP = 256 * 1024  # most bytes one `decompress` call may produce
+
+
+class _Inflater:
+    """gzip or deflate decoded as it arrives, never producing more than the cap allows.
+
+    Every `decompress` call is told how much it may produce (``max_length``): at most
+    the room left plus one byte, so a bomb that expands a megabyte into a gigabyte stops
+    at the cap plus one byte, and at most a step, so no piece doubles the body's memory.
+    """
+
+    def __init__(self, coding: str) -> None:
+        self.coding = coding
+        gzip = coding in {"gzip", "x-gzip"}
+        self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS)
+        self._fresh = not gzip  # deflate may come without its zlib header: retry raw once
+
+    def feed(self, data: bytes, out: bytearray, limit: int) -> None:
+        while data:
+            if self._inflate.eof:
+                raise zlib.error("data after the end of the compressed stream")
+            try:
+                room = min(limit - len(out) + 1, _INFLATE_STEP)
+                piece = self._inflate.decompress(data, room)
+            except zlib.error:
+                if not self._fresh:
+                    raise
+                self._inflate, self._fresh = zlib.decompressobj(-zlib.MAX_WBITS), False
+                continue
+            self._fresh = False
+            out += piece
+            if len(out) > limit:
+                return
+            data = self._inflate.unconsumed_tail or self._inflate.unused_data
+
+    def finish(self) -> None:
+        if not self._inflate.eof:
+            raise zlib.error("the compressed stream ends early")
+
+
+def _inflater(header: str, api: str, what: str) -> _Inflater | None:
+    """The decoder the Content-Encoding asks for; one we did not offer fails the source."""
+    codings = [c.strip().lower() for c in header.split(",") if c.strip()]
+    codings = [c for c in codings if c != "identity"]
+    if not codings:
         return None
+    if len(codings) > 1:
+        raise SourceError(
+            f"{api} answered with stacked content-encodings {quoted(header)!r} ({what})",
+            permanent=True,
+        )
+    if codings[0] not in {"gzip", "x-gzip", "deflate"}:
+        raise SourceError(
+            f"{api} answered with content-encoding {quoted(header)!r}, which we did not "
+            f"offer ({what})",
+            permanent=True,
+        )
+    return _Inflater(codings[0])
+
+
+def _declared_length(headers: Mapping[str, str]) -> int | None:
+    value = headers.get("content-length")
     try:
-        return max(0.0, float(value))
+        return int(value) if value is not None else None
     except ValueError:
-        return None  # an HTTP-date: fall back to our own backoff
+        return None
 
 
-def _looks_like_html(response: httpx.Response) -> bool:
-    content_type = response.headers.get("content-type", "")
-    head = response.content[:512].lstrip().lower()
-    return "html" in content_type or head.startswith((b"<!doctype html", b"<html"))
-
-
-def decode(response: httpx.Response, api: str, what: str) -> Any:
-    """The response's JSON when it is a usable answer; else raise the SourceError it means."""
-    problem = _problem(response, api, what)
-    if problem is not None:
-        raise problem
+async def read_body(response: httpx.Response, limit: int, api: str, what: str) -> bytearray:
+    """The decoded body, refused as soon as it passes `limit`, raw or decompressed."""
+    declared = _declared_length(response.headers)
+    if declared is not None and declared > limit:
+        raise _too_large(api, what, limit, f" {size_text(declared)},")
+    inflater = _inflater(response.headers.get("content-encoding", ""), api, what)
+    body = bytearray()
+    received = 0
     try:
-        return response.json()
-    except ValueError:
+        async for chunk in response.aiter_raw():
+            received += len(chunk)
+            if received > limit:
+                raise _too_large(api, what, limit)
+            if inflater is None:
+                body += chunk
+            else:
+                inflater.feed(chunk, body, limit)
+                if len(body) > limit:
+                    raise _too_large(api, what, limit, f" {inflater.coding} that expands to")
+        if inflater is not None:
+            inflater.finish()
+    except zlib.error:
+        coding = inflater.coding if inflater else "compressed"
+        raise SourceError(f"{api} sent a broken {coding} body ({what})", permanent=False) from None
+    return body  # not copied: at the cap a copy would double the memory of an answer
+
+
+# --- what an answer means ------------------------------------------------------------
+
+
+def _finite_float(text: str) -> float | None:
+    """JSON numbers beyond float range (``1e999``) are missing, never infinity."""
+    number = float(text)
+    return number if math.isfinite(number) else None
+
+
+def _no_constant(_name: str) -> None:
+    """JSON's ``NaN``, ``Infinity`` and ``-Infinity`` are missing values."""
+    return None
+
+
+def parse_json(body: bytes | bytearray, api: str, what: str) -> Any:
+    """The body as JSON: UTF-8, non-finite numbers as None; else a one-line SourceError."""
+    try:
+        text = body.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        raise SourceError(
+            f"{api} answered text that is not valid UTF-8 ({what})", permanent=False
+        ) from None
+    try:
+        return json.loads(text, parse_float=_finite_float, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
         raise SourceError(
             f"{api} answered something that is not JSON ({what})", permanent=False
         ) from None
 
 
-def _problem(response: httpx.Response, api: str, what: str) -> SourceError | None:
-    status = response.status_code
-    if _looks_like_html(response):
-        if MAINTENANCE_TITLE.encode() in response.content:
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: a number, or an HTTP date from now; None if neither."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment.tzinfo is None:
+            return None
+        seconds = (moment - utcnow()).total_seconds()
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _looks_like_html(answer: Answer) -> bool:
+    content_type = answer.headers.get("content-type", "")
+    head = answer.body[:512].lstrip().lower()
+    return "html" in content_type or head.startswith((b"<!doctype html", b"<html"))
+
+
+def decode(answer: Answer, api: str, what: str) -> Any:
+    """The answer's JSON when it is a usable answer; else raise the SourceError it means."""
+    problem = _problem(answer, api, what)
+    if problem is not None:
+        raise problem
+    return parse_json(answer.body, api, what)
+
+
+def _problem(answer: Answer, api: str, what: str) -> SourceError | None:
+    status = answer.status
+    if _looks_like_html(answer):
+        if MAINTENANCE_TITLE.encode() in answer.body:
             return SourceError(f"{api} is down for maintenance ({what})", permanent=False)
         if status < 400 or status >= 500:
             return SourceError(f"{api} answered an HTML page ({what})", permanent=False)
+    retry_after = retry_after_seconds(answer.headers.get("retry-after"))
     if status == 429:
-        retry_after = _retry_after_seconds(response.headers.get("retry-after"))
         return SourceError(
             f"{api} throttled the request (HTTP 429, {what})",
             permanent=False,
             retry_after=retry_after,
         )
     if status >= 500:
-        return SourceError(f"HTTP {status} from {api} ({what})", permanent=False)
+        return SourceError(
+            f"HTTP {status} from {api} ({what})",
+            permanent=False,
+            retry_after=retry_after if status == 503 else None,
+        )
     if status >= 400:
-        return _client_error(response, api, what)
+        return _client_error(answer, api, what)
     return None
 
 
-def _client_error(response: httpx.Response, api: str, what: str) -> SourceError:
-    status = response.status_code
+def _client_error(answer: Answer, api: str, what: str) -> SourceError:
+    status = answer.status
     try:
-        body = response.json()
-    except ValueError:
+        body = json.loads(answer.body)
+    except (ValueError, RecursionError):
         body = None
     if isinstance(body, dict):
         content = body.get("content")
         if isinstance(content, str) and "webkey" in content.lower():
             return SourceError(
-                f"{api} rejected the webKey: {content} (setting `webkey`)", permanent=True
+                f"{api} rejected the webKey: {quoted(content)} (setting `webkey`)", permanent=True
             )
         code = body.get("errorCode") or body.get("code")
         if isinstance(code, str) and code.startswith("query."):
-            message = str(body.get("message", "")).splitlines()[0][:200]
-            return SourceError(f"{api} query error {code}: {message}", permanent=True)
+            message = str(body.get("message", "")).strip().splitlines()
+            detail = quoted(message[0]) if message else ""
+            return SourceError(f"{api} query error {quoted(code)}: {detail}", permanent=True)
     return SourceError(f"HTTP {status} from {api} ({what})", permanent=True)
+
+
+# --- transport failures --------------------------------------------------------------
+
+
+def _where(url: httpx.URL) -> str:
+    port = url.port
+    return quoted(f"{url.host}:{port}" if port else url.host)
+
+
+def _timed_out(api: str, what: str, timeout: float) -> SourceError:
+    return SourceError(f"{api} timed out after {timeout:g}s ({what})", permanent=False)
+
+
+_NAME_NOT_FOUND = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+
+
+def _dns_failure(os_error: object) -> str:
+    """What DNS said: the name does not exist, or the lookup itself failed."""
+    if isinstance(os_error, socket.gaierror) and os_error.errno in _NAME_NOT_FOUND:
+        return "DNS name not found"
+    reason = getattr(os_error, "strerror", None) or "no answer"
+    return f"DNS lookup failed ({quoted(reason)})"
+
+
+def transport_failure(
+    error: BaseException, url: httpx.URL, api: str, what: str, timeout: float
+) -> SourceError:
+    """What a failed exchange means, from the underlying error (never from its text).
+
+    httpx-aiohttp maps aiohttp's whole ClientConnectionError family to ConnectTimeout,
+    so the error it chains (``__cause__``) is what tells a refusal from a timeout.
+    """
+    cause = error.__cause__ if isinstance(error, httpx.HTTPError) and error.__cause__ else error
+    os_error = getattr(cause, "os_error", None)
+    where = _where(url)
+    if isinstance(cause, aiohttp.ClientConnectorDNSError):
+        return SourceError(
+            f"cannot find {api}: {_dns_failure(os_error)} for {quoted(url.host)} ({what})",
+            permanent=False,
+        )
+    if isinstance(cause, aiohttp.ClientConnectorCertificateError | ssl.SSLCertVerificationError):
+        return SourceError(
+            f"TLS failure with {api} at {where}: its certificate was not accepted ({what})",
+            permanent=True,
+        )
+    if isinstance(cause, aiohttp.ClientSSLError | ssl.SSLError):
+        return SourceError(
+            f"TLS failure with {api} at {where}: the secure handshake failed ({what})",
+            permanent=False,
+        )
+    if isinstance(os_error, ConnectionRefusedError) or isinstance(cause, ConnectionRefusedError):
+        return SourceError(f"{api} refused the connection at {where} ({what})", permanent=False)
+    if isinstance(cause, aiohttp.ServerTimeoutError | TimeoutError) or (
+        isinstance(error, httpx.TimeoutException) and error.__cause__ is None
+    ):
+        return _timed_out(api, what, timeout)
+    if isinstance(cause, aiohttp.ServerDisconnectedError):
+        return SourceError(
+            f"{api} closed the connection without answering ({what})", permanent=False
+        )
+    if isinstance(cause, aiohttp.ClientPayloadError):
+        return SourceError(f"{api}'s answer broke off before its end ({what})", permanent=False)
+    if isinstance(cause, aiohttp.ClientResponseError):
+        return SourceError(f"{api} answered something that is not HTTP ({what})", permanent=False)
+    if isinstance(os_error, OSError) and os_error.strerror:
+        reason = quoted(os_error.strerror)
+        return SourceError(
+            f"cannot connect to {api} at {where}: {reason} ({what})", permanent=False
+        )
+    return SourceError(f"cannot reach {api}: {type(cause).__name__} ({what})", permanent=False)
+
+
+# --- redirects -----------------------------------------------------------------------
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme)
+
+
+def same_host(current: httpx.URL, target: httpx.URL) -> bool:
+    """A redirect we follow: the same scheme, host and port, or the https upgrade of it."""
+    if _origin(current) == _origin(target):
+        return True
+    return _origin(current) == ("http", target.host, 80) and _origin(target) == (
+        "https",
+        current.host,
+        443,
+    )
+
+
+def redirect_target(
+    current: httpx.URL, location: str, status: int, api: str, what: str
+) -> httpx.URL:
+    """Where a redirect points, if we may follow it; else the SourceError naming the host."""
+    if not location.strip():
+        raise SourceError(f"HTTP {status} from {api} without a Location ({what})", permanent=True)
+    try:
+        target = current.join(location.strip())
+    except httpx.InvalidURL:
+        raise SourceError(
+            f"{api} redirected to an address that is not a URL ({what})", permanent=True
+        ) from None
+    if not same_host(current, target):
+        raise SourceError(
+            f"{api} redirected to another host, {target.scheme}://{_where(target)}; "
+            f"not followed, so no credentials went there ({what})",
+            permanent=True,
+        )
+    return target
+
+
+# --- the client ----------------------------------------------------------------------
 
 
 class FmcsaHttp:
@@ -138,15 +443,19 @@ class FmcsaHttp:
 
     def __init__(self, settings: Settings, client: httpx.AsyncClient | None = None) -> None:
         self._settings = settings
-        self._secrets = settings.secrets()
+        self._scrub = Scrubber(settings.secrets())
         self._own_client = client is None
         connections = max(100, settings.concurrency * 4)  # a run has up to 4 requests in flight
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
         self._client = client or httpx.AsyncClient(
             transport=AiohttpTransport(limits=limits),
             timeout=httpx.Timeout(settings.timeout),
-            headers={"User-Agent": "fmcsa-tui", "Accept": "application/json"},
-            follow_redirects=True,
+            headers={
+                "User-Agent": "fmcsa-tui",
+                "Accept": "application/json",
+                "Accept-Encoding": "gzip, deflate",  # what `read_body` decodes, bounded
+            },
+            follow_redirects=False,  # `_attempt` follows them, to the same host only
         )
         self._limiters: dict[str, AsyncLimiter] = {}
 
@@ -154,18 +463,23 @@ class FmcsaHttp:
         if self._own_client:
             await self._client.aclose()
 
-    def _limiter(self, url: str) -> AsyncLimiter | None:
+    def _limiter(self, url: httpx.URL) -> AsyncLimiter | None:
         rate = self._settings.rate_limit
         if rate <= 0:
             return None
-        host = urlsplit(url).netloc
+        host = f"{url.host}:{url.port}"
         limiter = self._limiters.get(host)
         if limiter is None:
             limiter = self._limiters[host] = AsyncLimiter(max(rate, 1.0), 1.0)
         return limiter
 
-    def scrub(self, text: str) -> str:
-        return scrub(text, self._secrets)
+    def public_text(self, text: str) -> str:
+        """A text as it may be shown or stored: no secret in any encoding, one safe line.
+
+        Scrubbed before it is cut, so a cut never leaves half a secret to be seen.
+        """
+        line = safe_line(self._scrub(text))
+        return line if len(line) <= _TEXT_LIMIT else line[: _TEXT_LIMIT - 1] + "…"
 
     async def get_json(
         self,
@@ -176,70 +490,91 @@ class FmcsaHttp:
         what: str,
         headers: Mapping[str, str] | None = None,
         on_retry: RetryHook | None = None,
+        deadline: float | None = None,
     ) -> Fetched:
-        """GET with retries; returns the decoded JSON and how many attempts it took."""
-        settings = self._settings
-        backoff = wait_exponential_jitter(
-            multiplier=settings.backoff_base,
-            max=settings.backoff_max,
-            jitter=settings.backoff_base,
-        )
+        """GET with retries; the decoded JSON and how many attempts it took.
 
-        def wait(state: RetryCallState) -> float:
-            error = state.outcome.exception() if state.outcome else None
-            if isinstance(error, SourceError) and error.retry_after is not None:
-                return min(error.retry_after, settings.retry_after_max)
-            return float(backoff(state))
-
-        def before_sleep(state: RetryCallState) -> None:
-            error = state.outcome.exception() if state.outcome else None
-            delay = state.next_action.sleep if state.next_action else 0.0
+        `deadline` is the loop time by which the source must be done: a wait that would
+        pass it fails at once instead of sleeping into it.
+        """
+        request_url = httpx.URL(url, params=params)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return Fetched(await self._attempt(request_url, api, what, headers), attempt)
+            except SourceError as error:
+                delay = self._retry_or_raise(error, attempt, deadline)
+                reason = error.message
             if on_retry is not None:
-                on_retry(state.attempt_number, str(error), float(delay))
+                on_retry(attempt, reason, delay)
+            await asyncio.sleep(delay)
 
-        attempts = 0
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(settings.max_attempts),
-            wait=wait,
-            retry=retry_if_exception(
-                lambda error: isinstance(error, SourceError) and not error.permanent
-            ),
-            before_sleep=before_sleep,
-            reraise=True,
+    def _retry_or_raise(self, error: SourceError, attempt: int, deadline: float | None) -> float:
+        """Seconds until the next attempt, or `error` raised, scrubbed and saying why not."""
+        settings = self._settings
+        error.attempts = attempt
+        error.reworded(self.public_text(error.message))
+        if error.permanent:
+            raise error
+        if attempt >= settings.max_attempts:
+            raise error.reworded(_after_attempts(error.message, attempt))
+        asked = error.retry_after
+        if asked is not None and asked > settings.retry_after_max:
+            raise error.reworded(
+                f"{error.message}: asked to wait {asked:g}s, more than the "
+                f"{settings.retry_after_max:g}s allowed (setting `retry_after_max`)"
+            )
+        delay = (
+            asked
+            if asked is not None
+            else backoff_delay(attempt, settings.backoff_base, settings.backoff_max)
         )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    attempts = attempt.retry_state.attempt_number
-                    payload = await self._attempt(url, params, api, what, headers)
-        except SourceError as error:
-            error.attempts = attempts
-            if not error.permanent and attempts > 1:
-                error.message = f"{error.message} after {attempts} attempts"
-                error.args = (error.message,)
-            raise
-        return Fetched(payload, attempts)
+        if deadline is not None and asyncio.get_running_loop().time() + delay > deadline:
+            limit = (
+                f"the source's {settings.source_deadline:g}s deadline (setting `source_deadline`)"
+            )
+            if asked is not None:
+                raise error.reworded(f"{error.message}: asked to wait {asked:g}s, past {limit}")
+            raise error.reworded(
+                f"{_after_attempts(error.message, attempt)}; no time left before {limit}"
+            )
+        return delay
 
     async def _attempt(
-        self,
-        url: str,
-        params: Mapping[str, str | int],
-        api: str,
-        what: str,
-        headers: Mapping[str, str] | None,
+        self, url: httpx.URL, api: str, what: str, headers: Mapping[str, str] | None
     ) -> Any:
+        """One attempt: the request and the same-host redirects it leads to."""
+        for _hop in range(MAX_REDIRECTS + 1):
+            answer = await self._exchange(url, api, what, headers)
+            if answer.status not in _REDIRECT_STATUSES:
+                return decode(answer, api, what)
+            url = redirect_target(url, answer.headers.get("location", ""), answer.status, api, what)
+        raise SourceError(
+            f"{api} redirected more than {MAX_REDIRECTS} times ({what})", permanent=True
+        )
+
+    async def _exchange(
+        self, url: httpx.URL, api: str, what: str, headers: Mapping[str, str] | None
+    ) -> Answer:
+        """One request and its answer, read within the request timeout and the size cap."""
         limiter = self._limiter(url)
         if limiter is not None:
             await limiter.acquire()
         timeout = self._settings.timeout
         try:
             async with asyncio.timeout(timeout):
-                response = await self._client.get(url, params=params, headers=headers)
-        except (TimeoutError, httpx.TimeoutException):
-            raise SourceError(
-                f"{api} timed out after {timeout:g}s ({what})", permanent=False
-            ) from None
-        except httpx.TransportError as error:
-            cause = type(error.__cause__ or error).__name__  # aiohttp's own error says more
-            raise SourceError(f"cannot reach {api}: {cause} ({what})", permanent=False) from None
-        return decode(response, api, what)
+                async with self._client.stream("GET", url, headers=headers) as response:
+                    if response.status_code in _REDIRECT_STATUSES:
+                        return Answer(response.status_code, response.headers)
+                    limit = self._settings.max_response_bytes
+                    body = await read_body(response, limit, api, what)
+                    return Answer(response.status_code, response.headers, body)
+        except TimeoutError:
+            raise _timed_out(api, what, timeout) from None
+        except (httpx.TransportError, aiohttp.ClientError, OSError) as error:
+            raise transport_failure(error, url, api, what, timeout) from None
+
+
+def _after_attempts(message: str, attempts: int) -> str:
+    return f"{message} after {attempts} attempts" if attempts > 1 else message

@@ -4,12 +4,18 @@ Parsing is pure (``parse_*`` / ``build_inspections``) so it is tested on the rea
 samples; fetching (``fetch_*``) is thin and goes through `FmcsaHttp` for retries.
 Every field is written as a dotted path, so fields the backend keeps beside ours in
 the same sub-document survive.
+
+What comes back is not trusted: a number that is not finite is a missing value, a
+text is cut to `MAX_TEXT` characters, one malformed element is skipped and counted in
+the summary (the source fails only when nothing usable is left), and a DataHub row is
+cut down to the fields the parser reads the moment it arrives, within `max_rows`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
+import math
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,28 +30,52 @@ QC = "QCMobile"
 HUB = "DataHub"
 VIOLATION_DATASET = "8mt8-2mdr"
 INSPECTION_DATASET = "rbkj-cgst"
-MAX_PAGES = 500  # a server that ignores $offset must not page us forever
+MAX_TEXT = 256  # longest text kept from an answer; real FMCSA values are far shorter
+_MAX_EXACT = 2**53  # beyond this a count is nonsense (and no longer exact as a float)
 
 
 # --- small tolerant converters -------------------------------------------------------
 
 
+def _number(value: Any) -> float | None:
+    """The one number rule: a finite int, float or numeric string; anything else is missing.
+
+    NaN and ±Infinity (as numbers or as strings) and values past float range are missing
+    values, never 0 or 100 and never an exception.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return float(value) if abs(value) <= _MAX_EXACT else None
+    if isinstance(value, float):
+        number = value
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _int(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return None
+    number = _number(value)
+    return int(number) if number is not None and abs(number) <= _MAX_EXACT else None
 
 
 def _float(value: Any, digits: int = 2) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return round(float(value), digits)
-    except (TypeError, ValueError):
-        return None
+    number = _number(value)
+    return round(number, digits) if number is not None else None
+
+
+def _text(value: Any) -> str | None:
+    """A text field: strings cut to `MAX_TEXT`, whole numbers spelled out, else missing."""
+    if isinstance(value, str):
+        return value[:MAX_TEXT]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value) if abs(value) <= _MAX_EXACT else None
+    return None
 
 
 def _flag(value: Any) -> bool:
@@ -54,15 +84,13 @@ def _flag(value: Any) -> bool:
 
 
 def _percentile(value: Any) -> int | float | None:
-    """ "18%" -> 18; "Not Public" and anything unparseable -> None; clamped to 0-100."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
-    elif isinstance(value, str):
+    """ "18%" -> 18; "Not Public", NaN and anything unparseable -> None; clamped to 0-100."""
+    if isinstance(value, str):
         match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%?\s*", value)
-        if match is None:
-            return None
-        number = float(match.group(1))
+        number = _number(match.group(1)) if match else None
     else:
+        number = _number(value)
+    if number is None:
         return None
     number = min(100.0, max(0.0, number))
     return int(number) if number.is_integer() else number
@@ -154,21 +182,36 @@ def parse_basics(payload: Any, dot: str, at: datetime) -> SourceData:
     for name in BASIC_FIELDS:
         fields[f"smsBasics.{name}"] = None
         fields[f"smsBasics.{name}Measure"] = None
-    found = 0
+    found = skipped = 0
     for item in content:
         basic = item.get("basic") if isinstance(item, dict) else None
-        if not isinstance(basic, dict):
+        basics_type = basic.get("basicsType") if isinstance(basic, dict) else None
+        if not isinstance(basic, dict) or not isinstance(basics_type, dict):
+            skipped += 1
             continue
-        field = _basic_field(basic.get("basicsType") or {})
+        field = _basic_field(basics_type)
         if field is None:
             continue
         found += 1
         fields[f"smsBasics.{field}"] = _percentile(basic.get("basicsPercentile"))
         fields[f"smsBasics.{field}Measure"] = _float(basic.get("measureValue"))
+    if skipped and skipped == len(content):
+        raise SourceError(
+            f"{QC} answered {skipped} BASIC entries, none of them usable (basics)",
+            permanent=False,
+        )
     fields["smsBasics.lastUpdated"] = at
     public = sum(1 for name in BASIC_FIELDS if fields[f"smsBasics.{name}"] is not None)
     summary = f"{found} BASICs, {public} public" if found else "no BASICs on record"
-    return SourceData(Source.CSA_SCORES, fields, summary=summary)
+    return SourceData(Source.CSA_SCORES, fields, summary=summary + _skipped(skipped, "entry"))
+
+
+def _skipped(count: int, what: str) -> str:
+    """The summary's note of malformed elements left out: "; 1 malformed entry skipped"."""
+    if not count:
+        return ""
+    plural = (what[:-1] + "ies" if what.endswith("y") else what + "s") if count > 1 else what
+    return f"; {count} malformed {plural} skipped"
 
 
 # --- inspections: QCMobile /carriers/{dot} -------------------------------------------
@@ -206,16 +249,17 @@ def parse_carrier(payload: Any, dot: str, at: datetime) -> SourceData:
         "crashes.injury": _int(carrier.get("injCrash")),
         "crashes.tow": _int(carrier.get("towawayCrash")),
         "crashes.total": _int(carrier.get("crashTotal")),
-        "carrier.legalName": carrier.get("legalName"),
-        "carrier.dotNumber": str(carrier.get("dotNumber") or dot),
-        "carrier.safetyRating": carrier.get("safetyRating"),
+        "carrier.legalName": _text(carrier.get("legalName")),
+        "carrier.dotNumber": _text(carrier.get("dotNumber")) or dot,
+        "carrier.safetyRating": _text(carrier.get("safetyRating")),
         "carrier.operatingStatus": _OPERATING.get(
-            str(carrier.get("allowedToOperate") or "").upper(), carrier.get("allowedToOperate")
+            (_text(carrier.get("allowedToOperate")) or "").upper(),
+            _text(carrier.get("allowedToOperate")),
         ),
         "lastSync": at,
     }
     fields = {prefix + key: value for key, value in values.items()}
-    legal_name = carrier.get("legalName")
+    legal_name = values["carrier.legalName"]
     total = values["totalInspections"]
     summary = f"{total or 0} inspections, {values['crashes.total'] or 0} crashes"
     return SourceData(
@@ -228,16 +272,59 @@ def parse_carrier(payload: Any, dot: str, at: datetime) -> SourceData:
 
 # --- violations: DataHub 8mt8-2mdr joined with rbkj-cgst -----------------------------
 
+#: The fields the parser reads of each dataset's rows (`_violation`, `build_inspections`):
+#: every other field of a row is dropped as the row arrives.
+VIOLATION_FIELDS = (
+    "unique_id",
+    "insp_date",
+    "viol_code",
+    "section_desc",
+    "basic_desc",
+    "severity_weight",
+    "oos_indicator",
+    "viol_unit",
+)
+INSPECTION_FIELDS = (
+    "unique_id",
+    "report_number",
+    "insp_date",
+    "report_state",
+    "insp_level_id",
+    "vehicle_oos_total",
+    "driver_oos_total",
+    "hazmat_oos_total",
+)
+
+
+def keep_fields(row: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """Only the fields the parser reads, each a scalar (texts cut to `MAX_TEXT`).
+
+    A Socrata row carries dozens of columns; holding only these keeps a source of
+    `max_rows` rows small however wide or long-winded the rows are.
+    """
+    kept: dict[str, Any] = {}
+    for name in fields:
+        value = row.get(name)
+        if isinstance(value, str):
+            kept[name] = value[:MAX_TEXT]
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            kept[name] = value
+    return kept
+
 
 def _violation(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "code": row.get("viol_code"),
-        "description": row.get("section_desc"),
-        "basic": row.get("basic_desc"),
+        "code": _text(row.get("viol_code")),
+        "description": _text(row.get("section_desc")),
+        "basic": _text(row.get("basic_desc")),
         "severityWeight": _int(row.get("severity_weight")),
         "oos": _flag(row.get("oos_indicator")),
-        "unit": row.get("viol_unit"),
+        "unit": _text(row.get("viol_unit")),
     }
+
+
+def _unique_id(row: dict[str, Any]) -> str:
+    return (_text(row.get("unique_id")) or "").strip()
 
 
 def build_inspections(
@@ -251,21 +338,21 @@ def build_inspections(
     by_inspection: dict[str, list[dict[str, Any]]] = {}
     first_row: dict[str, dict[str, Any]] = {}
     for row in violation_rows:
-        unique_id = str(row.get("unique_id") or "").strip()
+        unique_id = _unique_id(row)
         if not unique_id:
             continue
         by_inspection.setdefault(unique_id, []).append(_violation(row))
         first_row.setdefault(unique_id, row)
     docs: dict[str, dict[str, Any]] = {}
     for row in inspection_rows:
-        unique_id = str(row.get("unique_id") or "").strip()
+        unique_id = _unique_id(row)
         if not unique_id or unique_id in docs:
             continue
         violations = by_inspection.get(unique_id, [])
         docs[unique_id] = {
-            "reportNumber": str(row.get("report_number") or unique_id),
+            "reportNumber": _text(row.get("report_number")) or unique_id,
             "inspectionDate": parse_socrata_date(row.get("insp_date")),
-            "state": row.get("report_state"),
+            "state": _text(row.get("report_state")),
             "inspectionLevel": _int(row.get("insp_level_id")),
             "vehicleOOS": (_int(row.get("vehicle_oos_total")) or 0) > 0,
             "driverOOS": (_int(row.get("driver_oos_total")) or 0) > 0,
@@ -292,15 +379,26 @@ def build_inspections(
 
 
 def parse_violations(
-    violation_rows: list[dict[str, Any]], inspection_rows: list[dict[str, Any]], at: datetime
+    violation_rows: list[dict[str, Any]],
+    inspection_rows: list[dict[str, Any]],
+    at: datetime,
+    skipped: int = 0,
 ) -> SourceData:
+    """The source's data; `skipped` malformed rows are noted, or fail it if nothing is left."""
+    if skipped and not violation_rows and not inspection_rows:
+        raise SourceError(
+            f"{HUB} answered {skipped} rows, none of them usable "
+            f"({VIOLATION_DATASET}, {INSPECTION_DATASET})",
+            permanent=False,
+        )
     inspections = build_inspections(violation_rows, inspection_rows)
     violations = sum(doc["totalViolations"] for doc in inspections)
     return SourceData(
         Source.VIOLATIONS,
         {"fmcsaData.lastViolationSync": at},
         inspections=inspections,
-        summary=f"{len(inspections)} inspections, {violations} violations",
+        summary=f"{len(inspections)} inspections, {violations} violations"
+        + _skipped(skipped, "row"),
     )
 
 
@@ -312,7 +410,7 @@ Progress = Callable[[str, int | None], None]
 
 @dataclass(slots=True)
 class SourceContext:
-    """What a fetch needs: the HTTP client, the carrier and where to report progress."""
+    """What a fetch needs: the HTTP client, the carrier, its bounds and where to report."""
 
     http: FmcsaHttp
     qc_base_url: str
@@ -323,10 +421,24 @@ class SourceContext:
     dot: str
     progress: Progress
     on_retry: RetryHook
+    max_rows: int = 100_000
+    deadline: float | None = None  # loop time by which the source must be done
     attempts: int = 0  # most attempts any single request of this source needed
+    rows: int = 0  # DataHub rows received, across the source's datasets
+    skipped: int = 0  # malformed rows left out
 
     def note_attempts(self, attempts: int) -> None:
         self.attempts = max(self.attempts, attempts)
+
+    def count_rows(self, count: int) -> None:
+        """Counts rows as they arrive: past `max_rows` the source fails before they pile up."""
+        self.rows += count
+        if self.rows > self.max_rows:
+            raise SourceError(
+                f"{HUB} sent more than {self.max_rows} rows for DOT {self.dot} "
+                "(setting `max_rows`)",
+                permanent=True,
+            )
 
 
 async def _qc(ctx: SourceContext, path: str, what: str) -> Any:
@@ -336,6 +448,7 @@ async def _qc(ctx: SourceContext, path: str, what: str) -> Any:
         api=QC,
         what=what,
         on_retry=ctx.on_retry,
+        deadline=ctx.deadline,
     )
     ctx.note_attempts(fetched.attempts)
     return fetched.payload
@@ -351,11 +464,19 @@ async def fetch_inspections(ctx: SourceContext, at: datetime) -> SourceData:
     return parse_carrier(await _qc(ctx, "", "carrier"), ctx.dot, at)
 
 
-async def _all_pages(ctx: SourceContext, dataset: str, label: str) -> list[dict[str, Any]]:
-    """Every row of a dataset for the carrier: Socrata has no count, so page to a short page."""
+async def _all_pages(
+    ctx: SourceContext, dataset: str, label: str, fields: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """Every row of a dataset for the carrier, cut to `fields` as each page arrives.
+
+    Socrata has no count, so this pages until a short page; `max_rows` ends a server
+    that never sends one.
+    """
     headers = {"X-App-Token": ctx.app_token} if ctx.app_token else None
     rows: list[dict[str, Any]] = []
-    for page in range(1, MAX_PAGES + 1):
+    page = 0
+    while True:
+        page += 1
         ctx.progress(f"fetching {label} page {page}", page)
         fetched = await ctx.http.get_json(
             f"{ctx.hub_base_url}/resource/{dataset}.json",
@@ -369,26 +490,35 @@ async def _all_pages(ctx: SourceContext, dataset: str, label: str) -> list[dict[
             what=f"{dataset} page {page}",
             headers=headers,
             on_retry=ctx.on_retry,
+            deadline=ctx.deadline,
         )
         ctx.note_attempts(fetched.attempts)
         batch = fetched.payload
         if not isinstance(batch, list):
             raise SourceError(f"{HUB} answered an unexpected shape ({dataset})", permanent=False)
-        rows.extend(row for row in batch if isinstance(row, dict))
+        ctx.count_rows(len(batch))
+        for row in batch:
+            if isinstance(row, dict):
+                rows.append(keep_fields(row, fields))
+            else:
+                ctx.skipped += 1
         if len(batch) < ctx.page_size:
             return rows
-    raise SourceError(f"{HUB} {dataset} has more than {MAX_PAGES} pages", permanent=True)
 
 
 async def fetch_violations(ctx: SourceContext, at: datetime) -> SourceData:
     """Both datasets at once; the first failure of either fails the source."""
     try:
         async with asyncio.TaskGroup() as group:
-            violations = group.create_task(_all_pages(ctx, VIOLATION_DATASET, "violations"))
-            inspections = group.create_task(_all_pages(ctx, INSPECTION_DATASET, "inspections"))
+            violations = group.create_task(
+                _all_pages(ctx, VIOLATION_DATASET, "violations", VIOLATION_FIELDS)
+            )
+            inspections = group.create_task(
+                _all_pages(ctx, INSPECTION_DATASET, "inspections", INSPECTION_FIELDS)
+            )
     except ExceptionGroup as failures:
         raise failures.exceptions[0] from None
-    return parse_violations(violations.result(), inspections.result(), at)
+    return parse_violations(violations.result(), inspections.result(), at, ctx.skipped)
 
 
 FETCHERS: dict[Source, Callable[[SourceContext, datetime], Awaitable[SourceData]]] = {

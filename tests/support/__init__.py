@@ -1,0 +1,1 @@
+"""Test support: servers and helpers the test suite and the benchmarks share."""
