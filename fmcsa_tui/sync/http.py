@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import random
 import socket
 import ssl
 import zlib
@@ -33,6 +32,13 @@ import aiohttp
 import httpx
 from aiolimiter import AsyncLimiter
 from httpx_aiohttp import AiohttpTransport
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
 from fmcsa_tui.formatting import safe_line
 from fmcsa_tui.models import utcnow
@@ -63,12 +69,18 @@ class SourceError(Exception):
         self.permanent = permanent
         self.retry_after = retry_after
         self.attempts = 1
+        self.final = False  # its text already says why the retries stopped
 
     def reworded(self, message: str) -> SourceError:
         """The same failure with another text (scrubbed, or with what happened next)."""
         self.message = message
         self.args = (message,)
         return self
+
+    def finally_as(self, message: str) -> SourceError:
+        """The failure as it ends the retries, its text saying why no retry follows."""
+        self.final = True
+        return self.reworded(message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,12 +112,8 @@ def size_text(count: int) -> str:
     return f"{count} bytes"
 
 
-def backoff_delay(attempt: int, base: float, cap: float) -> float:
-    """Exponential backoff with jitter: ``base·2^(attempt-1)`` plus up to `base`, at most `cap`.
-
-    The jitter keeps many carriers that failed together from retrying together.
-    """
-    return max(0.0, min(base * 2 ** (attempt - 1) + random.uniform(0, base), cap))
+def _transient(error: BaseException) -> bool:
+    return isinstance(error, SourceError) and not error.permanent
 
 
 # --- reading a body, bounded ---------------------------------------------------------
@@ -458,6 +466,11 @@ class FmcsaHttp:
             follow_redirects=False,  # `_attempt` follows them, to the same host only
         )
         self._limiters: dict[str, AsyncLimiter] = {}
+        #: Exponential backoff with jitter, so carriers that failed together do not all
+        #: retry together; a server's `Retry-After` takes its place (see `_next_wait`).
+        self._backoff = wait_exponential_jitter(
+            multiplier=settings.backoff_base, max=settings.backoff_max, jitter=settings.backoff_base
+        )
 
     async def aclose(self) -> None:
         if self._own_client:
@@ -498,48 +511,60 @@ class FmcsaHttp:
         pass it fails at once instead of sleeping into it.
         """
         request_url = httpx.URL(url, params=params)
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(_transient),
+            stop=stop_after_attempt(self._settings.max_attempts),
+            wait=lambda state: self._next_wait(state, deadline),
+            before_sleep=lambda state: self._retrying(state, on_retry),
+            reraise=True,
+        )
         attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return Fetched(await self._attempt(request_url, api, what, headers), attempt)
-            except SourceError as error:
-                delay = self._retry_or_raise(error, attempt, deadline)
-                reason = error.message
-            if on_retry is not None:
-                on_retry(attempt, reason, delay)
-            await asyncio.sleep(delay)
+        try:
+            async for trying in retrying:
+                with trying:
+                    attempt = trying.retry_state.attempt_number
+                    payload = await self._attempt(request_url, api, what, headers)
+        except SourceError as error:
+            error.attempts = attempt
+            if not error.final:
+                error.reworded(self.public_text(error.message))
+                if not error.permanent:
+                    error.reworded(_after_attempts(error.message, attempt))
+            raise
+        return Fetched(payload, attempt)
 
-    def _retry_or_raise(self, error: SourceError, attempt: int, deadline: float | None) -> float:
-        """Seconds until the next attempt, or `error` raised, scrubbed and saying why not."""
+    def _next_wait(self, state: RetryCallState, deadline: float | None) -> float:
+        """Seconds until the next attempt: the server's `Retry-After`, else backoff with
+        jitter; or the failure raised at once, saying why, when the wait is too long or
+        would pass the source's `deadline` (a loop time)."""
         settings = self._settings
-        error.attempts = attempt
-        error.reworded(self.public_text(error.message))
-        if error.permanent:
-            raise error
-        if attempt >= settings.max_attempts:
-            raise error.reworded(_after_attempts(error.message, attempt))
+        error = state.outcome.exception() if state.outcome else None
+        assert isinstance(error, SourceError)  # `_transient` retries nothing else
+        message = self.public_text(error.message)
         asked = error.retry_after
         if asked is not None and asked > settings.retry_after_max:
-            raise error.reworded(
-                f"{error.message}: asked to wait {asked:g}s, more than the "
+            raise error.finally_as(
+                f"{message}: asked to wait {asked:g}s, more than the "
                 f"{settings.retry_after_max:g}s allowed (setting `retry_after_max`)"
             )
-        delay = (
-            asked
-            if asked is not None
-            else backoff_delay(attempt, settings.backoff_base, settings.backoff_max)
-        )
+        delay = asked if asked is not None else float(self._backoff(state))
         if deadline is not None and asyncio.get_running_loop().time() + delay > deadline:
             limit = (
                 f"the source's {settings.source_deadline:g}s deadline (setting `source_deadline`)"
             )
             if asked is not None:
-                raise error.reworded(f"{error.message}: asked to wait {asked:g}s, past {limit}")
-            raise error.reworded(
-                f"{_after_attempts(error.message, attempt)}; no time left before {limit}"
+                raise error.finally_as(f"{message}: asked to wait {asked:g}s, past {limit}")
+            raise error.finally_as(
+                f"{_after_attempts(message, state.attempt_number)}; no time left before {limit}"
             )
         return delay
+
+    def _retrying(self, state: RetryCallState, on_retry: RetryHook | None) -> None:
+        """Tell the source's progress that attempt n failed and when the next one comes."""
+        error = state.outcome.exception() if state.outcome else None
+        delay = state.next_action.sleep if state.next_action else 0.0
+        if on_retry is not None and error is not None:
+            on_retry(state.attempt_number, self.public_text(str(error)), float(delay))
 
     async def _attempt(
         self, url: httpx.URL, api: str, what: str, headers: Mapping[str, str] | None
