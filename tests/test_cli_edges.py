@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pty
 import signal
 import sqlite3
 import subprocess
@@ -25,6 +26,7 @@ from bson import ObjectId
 from fmcsa_tui.models import Source
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.store import SqliteStore
+from tests.support.hostile import HostileServer
 from tests.test_cli import Cli, assert_one_line_error
 
 STAMP = datetime(2026, 11, 21, 0, 15, 14, 513000, tzinfo=UTC)
@@ -267,3 +269,66 @@ def test_a_stop_signal_cancels_a_sync_cleanly_and_leaves_no_lease(
     assert "failed: (" not in stdout and "failed:  " not in stdout
     records = cli.status()
     assert all(record["errors"] == [] for record in records)  # nothing half-written
+
+
+# --- hostile text on the operator's terminal -------------------------------------------
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileServer]:
+    with HostileServer() as server:
+        yield server
+
+
+RAW_CONTROLS = ("\x1b", "\x07", "\x9b", "\u202e", "\u200b")
+
+
+def test_sync_prints_a_hostile_error_text_without_a_single_control_byte(
+    cli: Cli, hostile: HostileServer
+) -> None:
+    """The answer carries `ESC [2J ESC ] 0 ; owned BEL` and a bidi override: the piped
+    output shows them as visible symbols and holds none of their bytes."""
+    assert cli("add", "1000005").returncode == 0
+    hostile.set("escape-error")
+    result = cli("sync", "1000005", "--fmcsa", hostile.url)
+    assert result.returncode == 1, result.stderr
+    assert "␛[2J␛]0;owned␇" in result.stdout
+    for raw in RAW_CONTROLS:
+        assert raw not in result.stdout + result.stderr, repr(raw)
+
+
+def test_sync_on_a_terminal_shows_a_progress_bar_and_no_hostile_bytes(
+    cli: Cli, hostile: HostileServer
+) -> None:
+    """On a terminal (a pty here), `sync` draws a progress bar; the hostile text still
+    reaches the terminal only as visible symbols."""
+    assert cli("add", "1000005", "1000012").returncode == 0
+    hostile.set("escape-error")
+    command = [sys.executable, "-m", "fmcsa_tui", "--store", cli.store, "sync", "--all",
+               "--concurrency", "1", "--fmcsa", hostile.url]  # fmt: skip
+    output, code = run_on_a_terminal(command, cli.env)
+    assert code == 1, output
+    assert "syncing" in output and "2/2" in output and "━" in output  # rich's bar
+    assert "␛[2J␛]0;owned␇" in output
+    assert "\x1b]0;owned" not in output and "\x1b[2J" not in output and "\u202e" not in output
+
+
+def run_on_a_terminal(command: list[str], env: dict[str, str]) -> tuple[str, int]:
+    """Run `command` with a pseudo-terminal as its stdout and stderr; what it wrote."""
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        command, env={**env, "TERM": "xterm-256color", "COLUMNS": "120"},
+        stdin=subprocess.DEVNULL, stdout=secondary, stderr=secondary, close_fds=True,
+    )  # fmt: skip
+    os.close(secondary)
+    chunks: list[bytes] = []
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(primary)
+    return b"".join(chunks).decode("utf-8", "replace"), process.wait(timeout=60)
