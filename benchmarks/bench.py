@@ -31,6 +31,7 @@ from pathlib import Path
 
 import httpx
 
+from fmcsa_tui.coordinator import RunCoordinator
 from fmcsa_tui.sandbox.data import inspection_rows, violation_rows
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store.seed import demo_documents
@@ -150,7 +151,7 @@ async def bulk_sync_once(
         async with SyncEngine(store, settings) as engine:
             with LagMonitor() as lag:
                 started = time.perf_counter()
-                outcomes = await engine.run_many(targets)
+                outcomes = await RunCoordinator(engine).run_all(targets)
                 wall = time.perf_counter() - started
         failed = [o for o in outcomes if not getattr(o, "success", False)]
         if failed:

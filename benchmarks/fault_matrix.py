@@ -41,6 +41,7 @@ from urllib.parse import quote, quote_plus
 
 from bson import ObjectId
 
+from fmcsa_tui.coordinator import Notice, QueueChanged, RunCoordinator, RunEnded
 from fmcsa_tui.models import Company, Source
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store.sqlite import SqliteStore
@@ -148,8 +149,13 @@ async def _child_sync(spec: dict[str, Any]) -> dict[str, Any]:
     try:
         targets = await store.list_summaries()
         events: list[RunEvent] = []
+
+        def keep(notice: Notice) -> None:
+            if not isinstance(notice, QueueChanged | RunEnded):
+                events.append(notice)
+
         async with SyncEngine(store, Settings(**spec["settings"])) as engine:
-            await engine.run_many(targets, emit=events.append)
+            await RunCoordinator(engine, listener=keep).run_all(targets)
     finally:
         await store.close()
     carriers: dict[str, dict[str, Any]] = {}

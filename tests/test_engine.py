@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from bson import ObjectId
 
+from fmcsa_tui.coordinator import RunCoordinator
 from fmcsa_tui.models import Company, Source
 from fmcsa_tui.sandbox.plan import MANY_PAGES_VIOLATIONS
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
@@ -466,7 +467,8 @@ async def test_many_companies_run_concurrently_up_to_the_limit(
                 running -= 1
 
         async with SyncEngine(store, settings) as engine:
-            outcomes = await engine.run_many(docs, emit=watch, concurrency=4)
+            coordinator = RunCoordinator(engine, concurrency=4, listener=watch)
+            outcomes = await coordinator.run_all(docs)
     assert peak == 4
     assert all(isinstance(o, RunFinished) and o.success for o in outcomes)
     for doc in docs:
@@ -524,7 +526,7 @@ async def test_an_unexpected_store_error_fails_that_source_and_the_bulk_run_goes
     settings = engine_settings(sandbox.url, tmp_path / "engine.db")
     events: list[RunEvent] = []
     async with SyncEngine(BrokenWrites(store), settings) as engine:  # type: ignore[arg-type]
-        outcomes = await engine.run_many(docs, emit=events.append)
+        outcomes = await RunCoordinator(engine, listener=events.append).run_all(docs)
     assert len(outcomes) == 3
     assert all(isinstance(o, RunFinished) and not o.success for o in outcomes)
     failures = of_type(events, SourceFailed)

@@ -21,6 +21,7 @@ import pymongo
 import pytest
 from bson import ObjectId
 
+from fmcsa_tui.coordinator import RunCoordinator
 from fmcsa_tui.models import Company, Source
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.settings import Settings
@@ -210,7 +211,7 @@ async def test_server_restart_in_the_middle_of_a_bulk_sync(
                     four_done.set()
 
         async with SyncEngine(store, settings) as engine:
-            run = asyncio.create_task(engine.run_many(docs, emit=watch))
+            run = asyncio.create_task(RunCoordinator(engine, listener=watch).run_all(docs))
             await asyncio.wait_for(four_done.wait(), timeout=60)
             await asyncio.to_thread(wire.stop)
             await asyncio.sleep(3.0)  # longer than the driver's 2 s server selection
@@ -236,7 +237,7 @@ async def test_server_restart_in_the_middle_of_a_bulk_sync(
                 assert without(raw, SYNC_OWNED) == without(doc, SYNC_OWNED)
 
             await asyncio.sleep(settings.lease_seconds + 0.2)  # orphaned leases expire
-            again = await engine.run_many(docs)
+            again = await RunCoordinator(engine).run_all(docs)
         assert all(isinstance(o, RunFinished) and o.success for o in again)
         for doc in docs:
             raw = await store.get_company(str(doc["_id"]))

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from fmcsa_tui.models import CompanySummary, Source
 from fmcsa_tui.sync.engine import ALL_SOURCES, RunOutcome, SyncEngine, Target
@@ -335,7 +336,9 @@ class RunCoordinator:
         await self.wait_idle()
 
     async def run_all(
-        self, companies: Iterable[CompanySummary | Target], sources: Sequence[Source]
+        self,
+        companies: Iterable[CompanySummary | Target | dict[str, Any]],
+        sources: Sequence[Source] = ALL_SOURCES,
     ) -> list[RunOutcome]:
         """Run every carrier (the headless `sync`), in submission order of outcomes.
 

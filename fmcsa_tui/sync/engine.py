@@ -6,7 +6,8 @@ the moment it is known, in one store call, so a cancelled run leaves every sourc
 either fully written or untouched. Many companies run concurrently up to a limit.
 
 Progress is reported through an `emit` callback with the events of `sync.events`;
-`sync()` and `sync_many()` wrap that as async iterators.
+`sync()` wraps that as an async iterator. Many companies at once, queued and bounded,
+are the run coordinator's (`fmcsa_tui.coordinator`), which the CLI and the dashboard share.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import signal
 import socket
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -384,41 +385,6 @@ class SyncEngine:
     ) -> AsyncIterator[RunEvent]:
         """`run()` as an async iterator of its events; closing it cancels the run."""
         stream = _as_events(lambda emit: self.run(company, sources, emit))
-        async with contextlib.aclosing(stream):
-            async for event in stream:
-                yield event
-
-    # --- many companies -------------------------------------------------------------
-
-    async def run_many(
-        self,
-        companies: Iterable[CompanySummary | dict[str, Any] | Target],
-        sources: Sequence[Source] = ALL_SOURCES,
-        emit: Emit = _ignore,
-        concurrency: int | None = None,
-    ) -> list[RunOutcome]:
-        """Sync companies, at most `concurrency` (default: the setting) at a time."""
-        self.check_ready()
-        limit = asyncio.Semaphore(concurrency or self.settings.concurrency)
-        targets = [Target.of(company) for company in companies]
-
-        async def one(target: Target) -> RunOutcome:
-            async with limit:
-                return await self.run(target, sources, emit)
-
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(one(target)) for target in targets]
-        return [task.result() for task in tasks]
-
-    async def sync_many(
-        self,
-        companies: Iterable[CompanySummary | dict[str, Any] | Target],
-        sources: Sequence[Source] = ALL_SOURCES,
-        concurrency: int | None = None,
-    ) -> AsyncIterator[RunEvent]:
-        """`run_many()` as an async iterator of every company's events."""
-        chosen = list(companies)
-        stream = _as_events(lambda emit: self.run_many(chosen, sources, emit, concurrency))
         async with contextlib.aclosing(stream):
             async for event in stream:
                 yield event
