@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import pty
+import re
 import signal
 import sqlite3
 import subprocess
@@ -25,8 +25,10 @@ from bson import ObjectId
 
 from fmcsa_tui.models import Source
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
+from fmcsa_tui.settings import Settings, load_settings
 from fmcsa_tui.store import SqliteStore
 from tests.support.hostile import HostileServer
+from tests.support.terminal import Terminal
 from tests.test_cli import Cli, assert_one_line_error
 
 STAMP = datetime(2026, 11, 21, 0, 15, 14, 513000, tzinfo=UTC)
@@ -306,29 +308,122 @@ def test_sync_on_a_terminal_shows_a_progress_bar_and_no_hostile_bytes(
     hostile.set("escape-error")
     command = [sys.executable, "-m", "fmcsa_tui", "--store", cli.store, "sync", "--all",
                "--concurrency", "1", "--fmcsa", hostile.url]  # fmt: skip
-    output, code = run_on_a_terminal(command, cli.env)
+    with Terminal(command, cli.env, columns=120) as terminal:
+        code = terminal.wait_exit(60)
+    output = terminal.raw
     assert code == 1, output
     assert "syncing" in output and "2/2" in output and "━" in output  # rich's bar
     assert "␛[2J␛]0;owned␇" in output
     assert "\x1b]0;owned" not in output and "\x1b[2J" not in output and "\u202e" not in output
 
 
-def run_on_a_terminal(command: list[str], env: dict[str, str]) -> tuple[str, int]:
-    """Run `command` with a pseudo-terminal as its stdout and stderr; what it wrote."""
-    primary, secondary = pty.openpty()
-    process = subprocess.Popen(
-        command, env={**env, "TERM": "xterm-256color", "COLUMNS": "120"},
-        stdin=subprocess.DEVNULL, stdout=secondary, stderr=secondary, close_fds=True,
-    )  # fmt: skip
-    os.close(secondary)
-    chunks: list[bytes] = []
-    while True:
-        try:
-            chunk = os.read(primary, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(primary)
-    return b"".join(chunks).decode("utf-8", "replace"), process.wait(timeout=60)
+# --- what the README promises ----------------------------------------------------------
+
+
+def _documented_variables() -> dict[str, str]:
+    """Every `FMCSA_TUI_*` variable in README's settings table, to its setting's name."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    table = readme.split("| setting (env var) |", 1)[1].split("\n\n", 1)[0]
+    found: dict[str, str] = {}
+    for row in table.splitlines()[2:]:
+        names = re.findall(r"`(FMCSA_TUI_[A-Z_]+|_[A-Z_]+)`", row.split("|")[1])
+        first = names[0]
+        found[first] = first.removeprefix("FMCSA_TUI_").lower()
+        for suffix in names[1:]:  # `FMCSA_TUI_BACKOFF_BASE` / `_MAX`
+            name = first.rsplit("_", 1)[0] + suffix
+            found[name] = name.removeprefix("FMCSA_TUI_").lower()
+    return found
+
+
+#: A value for each setting that differs from its default and is within its bounds.
+_SAMPLE = {
+    "store": "sqlite:///elsewhere.db", "mongo_database": "fleet", "mongo_companies": "carriers",
+    "mongo_inspections": "visits", "webkey": "k-123", "app_token": "t-456",
+    "qc_base_url": "https://qc.example.test/qc/services", "hub_base_url": "https://hub.example.test",
+    "concurrency": "3", "rate_limit": "7.5", "timeout": "9", "max_attempts": "2",
+    "backoff_base": "0.25", "backoff_max": "4", "retry_after_max": "60", "source_deadline": "90",
+    "max_response_bytes": "1048576", "max_rows": "5000", "page_size": "500",
+    "stale_after_hours": "12", "lease_seconds": "45", "keymap": '{"app.resync": "ctrl+r"}',
+}  # fmt: skip
+
+
+def test_every_documented_variable_sets_its_setting_and_every_setting_is_documented(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    documented = _documented_variables()
+    assert set(documented.values()) == set(Settings.model_fields)  # none missing, none stale
+    for variable, field in documented.items():
+        monkeypatch.setenv(variable, _SAMPLE[field])
+    settings = load_settings()
+    for field in documented.values():
+        value = getattr(settings, field)
+        value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+        shown = json.dumps(value) if isinstance(value, dict) else str(value)
+        expected = _SAMPLE[field]
+        assert shown == expected or float(shown) == float(expected), (field, shown)
+
+
+def test_an_internal_error_is_one_line_and_exit_3_unless_debugging(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """A bug (here: a status line that divides by zero) must not show a traceback to an
+    operator; FMCSA_TUI_DEBUG=1 shows it to a developer."""
+    assert cli("add", "1000005").returncode == 0
+    broken = (
+        "import sys; from fmcsa_tui import cli; "
+        "cli._status_line = lambda record, now: 1 / 0; "
+        f"sys.argv = ['fmcsa-tui', 'status', '--store', {cli.store!r}]; cli.main()"
+    )
+    quiet = subprocess.run([sys.executable, "-c", broken], env=cli.env,
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert quiet.returncode == 3
+    assert quiet.stderr.strip() == (
+        "fmcsa-tui: internal error: ZeroDivisionError: division by zero"
+    )
+    loud = subprocess.run([sys.executable, "-c", broken], env={**cli.env, "FMCSA_TUI_DEBUG": "1"},
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert loud.returncode == 1 and "Traceback" in loud.stderr
+    assert loud.stderr.strip().endswith("ZeroDivisionError: division by zero")
+
+
+def test_sync_concurrency_bounds_the_runs_at_once(
+    cli: Cli, tmp_path: Path, slow_sandbox: SandboxServer
+) -> None:
+    db = tmp_path / "cli.db"
+    assert cli("seed-demo", "--companies", "6").returncode == 0
+    command = [sys.executable, "-m", "fmcsa_tui", "--store", cli.store, "sync", "--all",
+               "--concurrency", "2", "--fmcsa", slow_sandbox.url]  # fmt: skip
+    process = subprocess.Popen(command, env=cli.env, stdout=subprocess.PIPE, text=True)
+    seen: set[int] = set()
+    try:
+        while process.poll() is None:
+            seen.add(len(leases(db)))
+            time.sleep(0.02)
+        process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert max(seen) == 2, seen  # two at a time, never three
+    assert leases(db) == []
+
+
+def test_the_demo_command_opens_the_dashboard_on_a_seeded_store(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """`fmcsa-tui demo` as the README's quick start runs it: 200 carriers, then q."""
+    with Terminal([sys.executable, "-m", "fmcsa_tui", "demo"], env) as terminal:
+        terminal.wait_for("200 carriers", limit=60)
+        terminal.type("q")
+        assert terminal.wait_exit() == 0
+    assert (tmp_path / "data" / "fmcsa-tui" / "demo.db").exists()
+
+
+def test_the_dashboard_opens_without_a_command_and_stops_cleanly_on_sigterm(
+    cli: Cli,
+) -> None:
+    assert cli("add", "1000005", "1000012", "1000024").returncode == 0
+    command = [sys.executable, "-m", "fmcsa_tui", "--store", cli.store]
+    with Terminal(command, cli.env) as terminal:
+        terminal.wait_for("3 carriers")
+        terminal.process.send_signal(signal.SIGTERM)
+        assert terminal.wait_exit() == 143
+        assert "stopped by SIGTERM; runs in progress were cancelled cleanly" in terminal.text

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from fmcsa_tui.sync.events import (
     SourceSucceeded,
 )
 from fmcsa_tui.sync.http import ConfigError
+from tests.support.hostile import HostileServer
 
 EARLIER = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 SECRET_KEY = "sekrit-webkey-4242"
@@ -532,4 +533,59 @@ async def test_an_unexpected_store_error_fails_that_source_and_the_bulk_run_goes
     failures = of_type(events, SourceFailed)
     assert len(failures) == 9
     assert all("could not write to the store: connection reset" in f.error for f in failures)
+    assert await store.leased_ids() == set()
+
+
+# --- promises the README makes about a run ---------------------------------------------
+
+
+async def test_the_rate_limit_spaces_requests_to_one_host(
+    store: CompanyStore, tmp_path: Path
+) -> None:
+    """`rate_limit` 5 a second (a bucket of 5 that drains 5 a second): any T seconds see
+    at most 5 + 5T requests to one host, so 11 in a row span at least 1.2 s and all 20
+    at least 3 s. Lower bounds only: a slow machine makes them longer. Every other test
+    runs with the limit off."""
+    with HostileServer() as server:
+        docs = [
+            {"_id": ObjectId(), "name": f"Paced {n}", "dotNumber": dot_for(5, 1_000_000 + 100 * n)}
+            for n in range(5)
+        ]
+        for doc in docs:
+            await add(store, doc)
+        settings = engine_settings(
+            server.url, tmp_path / "engine.db", rate_limit=5, page_size=1000, concurrency=5
+        )
+        async with SyncEngine(store, settings) as engine:
+            outcomes = await RunCoordinator(engine).run_all(docs)
+        assert all(isinstance(o, RunFinished) and o.success for o in outcomes)
+        arrived = sorted(request.arrived for request in server.requests)
+    assert len(arrived) == 20  # 4 requests a carrier
+    for first, eleventh in zip(arrived, arrived[10:], strict=False):
+        assert eleventh - first >= 1.0, "more than 5 + 5T requests in T seconds"
+    assert arrived[-1] - arrived[0] >= 2.8
+
+
+async def test_a_long_run_keeps_renewing_its_lease(store: CompanyStore, tmp_path: Path) -> None:
+    """A lease lasts `lease_seconds` between renewals: a run that takes several times
+    that still holds it throughout, so nobody else starts the carrier meanwhile."""
+    with SandboxServer(SandboxConfig(latency=1.5)) as slow:
+        settings = engine_settings(slow.url, tmp_path / "engine.db", lease_seconds=0.4, timeout=5)
+        doc = await add(store, {"_id": ObjectId(), "name": "Long", "dotNumber": dot_for(5)})
+        started = asyncio.Event()
+
+        def watch(event: RunEvent) -> None:
+            if isinstance(event, RunStarted):
+                started.set()
+
+        async with SyncEngine(store, settings) as engine:
+            run_task = asyncio.create_task(engine.run(doc, emit=watch))
+            await asyncio.wait_for(started.wait(), timeout=10)
+            for _ in range(3):  # well past the lease's 0.4 s, three times
+                await asyncio.sleep(0.4)
+                assert not run_task.done()
+                other = await store.acquire_lease(str(doc["_id"]), "other", timedelta(seconds=30))
+                assert not other, "the lease lapsed while the run went on"
+            outcome = await run_task
+    assert isinstance(outcome, RunFinished) and outcome.success
     assert await store.leased_ids() == set()

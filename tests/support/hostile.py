@@ -35,6 +35,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -77,6 +78,7 @@ class Received:
     raw_query: str
     query: dict[str, list[str]]
     headers: dict[str, str]  # names in lower case
+    arrived: float = field(default_factory=time.monotonic)  # when it was read, monotonic
 
     @property
     def endpoint(self) -> Endpoint:
