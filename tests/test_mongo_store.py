@@ -854,3 +854,36 @@ async def test_a_standalone_refuses_a_change_stream_in_one_line(mongo: MongoStor
         await anext(aiter(mongo.watch_changes()))
     assert "only supported on replica sets" in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+# --- timeouts the README promises ------------------------------------------------------
+
+
+async def test_the_client_gets_bounded_timeouts_unless_the_url_sets_its_own(
+    mongo_wire: MongoWireServer, database: str
+) -> None:
+    """Finding a server 5 s, connecting 5 s, a reply or a pooled connection 30 s: a server
+    that stops answering shows as an error, never a hang. The URL's own values win."""
+    defaults = MongoStore(mongo_wire.url, database=database)
+    await defaults.open()
+    chosen = MongoStore(
+        f"{mongo_wire.url}&serverSelectionTimeoutMS=4000&connectTimeoutMS=1000"
+        f"&socketTimeoutMS=2000&waitQueueTimeoutMS=3000",
+        database=database,
+    )
+    await chosen.open()
+    try:
+        for store, expected in ((defaults, (5, 5, 30, 30)), (chosen, (4, 1, 2, 3))):
+            options = store._client.options  # type: ignore[union-attr]
+            pool = options.pool_options
+            got = (
+                options.server_selection_timeout,
+                pool.connect_timeout,
+                pool.socket_timeout,
+                pool.wait_queue_timeout,
+            )
+            assert got == expected
+            assert options.timeout is None  # no overall `timeoutMS` unless the URL asks
+    finally:
+        await defaults.close()
+        await chosen.close()
