@@ -39,6 +39,7 @@ from fmcsa_tui.store import (
     StoreUnavailable,
     open_store,
 )
+from fmcsa_tui.store.base import LiveRefresh
 from fmcsa_tui.store.mongo import CHANGE_PIPELINE, OWNER_NEEDED, guarded_update
 from fmcsa_tui.store.updates import failure_update, set_path, success_update, targeted_sets
 from tests.mongo_wire import MongoWireServer
@@ -671,9 +672,8 @@ async def test_a_cancelled_caller_leaves_the_driver_call_to_end_by_itself() -> N
 
 
 async def test_a_standalone_server_means_polling(mongo: MongoStore, tmp_path: Path) -> None:
-    assert not mongo.change_stream_supported()
-    assert mongo.refresh_mode == "polling"
-    assert SqliteStore(tmp_path / "x.db").refresh_mode == "polling"
+    assert mongo.live_refresh is LiveRefresh.POLLING
+    assert SqliteStore(tmp_path / "x.db").live_refresh is LiveRefresh.POLLING
     with pytest.raises(StoreError, match="not a replica set"):
         await anext(aiter(mongo.watch_changes()))
 
@@ -752,7 +752,7 @@ async def test_watch_changes_batches_ids_and_resumes_after_a_dropped_connection(
 
     monkeypatch.setattr(mongo, "_change_streams", True)
     monkeypatch.setattr(mongo, "_open_change_stream", open_stream)
-    assert mongo.refresh_mode == "change stream" and mongo.change_stream_supported()
+    assert mongo.live_refresh is LiveRefresh.CHANGE_STREAM
 
     changes = mongo.watch_changes()
     assert await anext(changes) == ["a", "b"]  # one batch, each id once
@@ -785,7 +785,7 @@ async def test_a_replica_set_streams_list_changes_and_nothing_else(
     store, writer = MongoStore(url), MongoStore(url)
     await store.open()
     await writer.open()
-    assert store.change_stream_supported() and store.refresh_mode == "change stream"
+    assert store.live_refresh is LiveRefresh.CHANGE_STREAM
     first, second = mongoose_doc("5000011"), mongoose_doc("5000012")
     await writer.insert_documents([first, second])
     client: pymongo.AsyncMongoClient[dict[str, Any]] = pymongo.AsyncMongoClient(url)

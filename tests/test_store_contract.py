@@ -736,6 +736,25 @@ async def test_changed_since_returns_companies_written_at_or_after(store: Compan
     assert [row.dot_number for row in await store.changed_since(since)] == ["900002"]
 
 
+async def test_the_change_feed_brings_what_another_writer_wrote(
+    store: CompanyStore, other_store: CompanyStore
+) -> None:
+    """The one change feed every store has: polled (SQLite, a standalone MongoDB) or
+    pushed (a replica set); either way another process's write arrives as a batch."""
+    await store.insert_documents([synced_doc("910000")])
+    feed = store.changes(datetime.now(UTC), 0.05)
+    try:
+        next_batch = asyncio.ensure_future(anext(feed))
+        await other_store.add_companies([owned("910001", "Written Elsewhere")])
+        batch = await asyncio.wait_for(next_batch, timeout=15)
+        while not batch.summaries:  # a push may say "look again" before the write lands
+            batch = await asyncio.wait_for(anext(feed), timeout=15)
+    finally:
+        await feed.aclose()
+    assert [row.dot_number for row in batch.summaries] == ["910001"]
+    assert not batch.everything
+
+
 # --- leases ---------------------------------------------------------------------------
 
 
