@@ -40,7 +40,6 @@ from pymongo.errors import (
 )
 
 from fmcsa_tui.models import (
-    BASIC_FIELDS,
     CompanySummary,
     Source,
     parse_dot,
@@ -131,30 +130,16 @@ _INDEXES: Final[tuple[tuple[str, tuple[tuple[str, int], ...], dict[str, Any]], .
 _INDEX_SKIPPABLE: Final = frozenset({11000, 13, 85, 86})
 
 
-def _not_a_document(path: str) -> list[Doc]:
-    return [
-        {path: {"$exists": True, "$ne": None, "$not": {"$type": "object"}}},
-        {path: {"$type": "array"}},
-    ]
-
-
-def _not_a_number(path: str) -> list[Doc]:
-    return [
-        {path: {"$exists": True, "$ne": None, "$not": {"$type": "number"}}},
-        {path: {"$type": "array"}},
-        {path: {"$type": "decimal"}},
-    ]
-
-
-#: Documents the light projection may misjudge: a field outside it that `summarize` would
-#: refuse (fmcsaData, its inspections or smsBasics not a document, a BASIC not a number).
-#: They are read whole, so they list as `unreadable` exactly as in the embedded store.
+#: Documents the light projection would misjudge, read whole: a `fmcsaData` that is not
+#: a document (projecting ``fmcsaData.syncStatus`` through a string or a number drops it,
+#: which would list the company as `never`; through an array it keeps only the array's
+#: documents). Every other status field is inside the projection, and nothing outside
+#: it can make a document unreadable (see the status rule in `fmcsa_tui.models`), so
+#: these list exactly as in the embedded store.
 _SUSPECT: Final = {
     "$or": [
-        *_not_a_document("fmcsaData"),
-        *_not_a_document("fmcsaData.inspections"),
-        *_not_a_document("smsBasics"),
-        *(clause for basic in BASIC_FIELDS for clause in _not_a_number(f"smsBasics.{basic}")),
+        {"fmcsaData": {"$exists": True, "$ne": None, "$not": {"$type": "object"}}},
+        {"fmcsaData": {"$type": "array"}},
     ]
 }
 
