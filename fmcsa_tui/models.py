@@ -53,6 +53,8 @@ from pydantic import (
     Field,
 )
 
+from fmcsa_tui.formatting import stored_text
+
 __all__ = [
     "BASIC_FIELDS",
     "Company",
@@ -288,7 +290,7 @@ def error_rows(value: Any) -> list[dict[str, Any]]:
         return [value]
     if isinstance(value, list):
         return [
-            item if isinstance(item, dict) else {"source": "unknown", "error": str(item)}
+            item if isinstance(item, dict) else {"source": "unknown", "error": stored_text(item)}
             for item in value
         ]
     raise Unreadable(f"{ERRORS_FIELD} is {_kind(value)}, not a list of error rows")
@@ -331,7 +333,7 @@ class SyncError(_Doc):
     id: DocId = Field(default=None, alias="_id")
     source: Annotated[str, BeforeValidator(_source_text)] = "unknown"
     # The backend's text field is `error`; some writers used `message`.
-    error: Annotated[str, BeforeValidator(lambda v: "" if v is None else str(v))] = Field(
+    error: Annotated[str, BeforeValidator(lambda v: "" if v is None else stored_text(v))] = Field(
         default="", validation_alias=AliasChoices("error", "message")
     )
     timestamp: When = None
