@@ -337,13 +337,23 @@ def _source_clause(source: str) -> Doc | None:
     return {"$or": [{_ERROR_SOURCE: {"$in": values}}, {_ERROR_SOURCE: {"$regex": padded}}]}
 
 
+#: Documents without a syncStatus document (null, missing or another type): no lastRun
+#: and no success dates. MongoDB's path queries find them too ("not a date" holds for a
+#: path through a null), but not every implementation looks through a null (the test
+#: server's mongomock does not), so the `never` and stale queries name them outright.
+_NO_SYNC_STATUS: Final = (
+    {"fmcsaData": {"$not": {"$type": "object"}}},
+    {SYNC_STATUS: {"$not": {"$type": "object"}}},
+)
+
+
 def _filter_query(flt: CompanyFilter, now: datetime) -> Doc:
     """The filter as a query that narrows without ever dropping a match; Python decides."""
     clauses: list[Doc] = []
     if flt.text and (text := _text_clause(flt.text)) is not None:
         clauses.append(text)
     if flt.status == "never":
-        clauses.append({_LAST_RUN: {"$not": {"$type": "date"}}})
+        clauses.append({"$or": [{_LAST_RUN: {"$not": {"$type": "date"}}}, *_NO_SYNC_STATUS]})
     elif flt.status == "ok":
         clauses.append({_LAST_RUN: {"$ne": None}, f"{ERRORS_PATH}.0": {"$exists": False}})
     elif flt.status == "failed":
@@ -354,15 +364,12 @@ def _filter_query(flt: CompanyFilter, now: datetime) -> Doc:
         clauses.append(src)
     if flt.stale_after is not None:
         cutoff = now - flt.stale_after
-        clauses.append(
-            {
-                "$or": [
-                    clause
-                    for path in _LAST_SYNCS
-                    for clause in ({path: {"$not": {"$type": "date"}}}, {path: {"$lt": cutoff}})
-                ]
-            }
-        )
+        dated = [
+            clause
+            for path in _LAST_SYNCS
+            for clause in ({path: {"$not": {"$type": "date"}}}, {path: {"$lt": cutoff}})
+        ]
+        clauses.append({"$or": [*dated, *_NO_SYNC_STATUS]})
     if not clauses:
         return {}
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
