@@ -19,16 +19,18 @@ absent (a null sub-document reads as an absent one, never as an error).
    document (a string, number, boolean, array, date, ObjectId…), or ``errors`` is
    present, not null and neither an array nor a document.
 2. else ``never`` when ``lastRun`` is not a readable date (see `parse_when`: a BSON date,
-   an ISO 8601 string, a JavaScript epoch number; anything else is no date).
+   an ISO 8601 string, an int, long or double as a JavaScript epoch; anything else,
+   or a moment outside what a UTC datetime holds, is no date).
 3. else ``failed`` when there is an error row, or ``success`` reads as false.
 4. else ``ok``.
 
 *Error rows* are the elements of an ``errors`` array, whatever each holds (a row of an
 unknown source or shape still records a failure), or one document stored in place of
-the array. ``success`` *reads as false* when it is ``false``, a number equal to 0, or
-the text false/no/n/0 (any case, surrounding spaces ignored); anything else, missing
-included, is not false. A ``*LastSync`` that is not a readable date means "no success
-yet" for staleness; it never changes the status.
+the array. ``success`` *reads as false* when it is ``false``, an int, long or double
+equal to 0, or the text false/no/n/0 (any case, surrounding spaces ignored); anything
+else (true, a Decimal128, other text, a document…), missing included, is not false.
+A ``*LastSync`` that is not a readable date means "no success yet" for staleness; it
+never changes the status.
 
 Nothing else ever makes a company unreadable or changes its status: ``name``,
 ``dotNumber``, ``mcNumber`` of any type, ``smsBasics`` and every BASIC and measure in
@@ -155,8 +157,9 @@ def parse_when(value: Any) -> datetime | None:
     """A timezone-aware UTC datetime from whatever a real document holds, or None.
 
     Accepts datetimes (naive ones are UTC, as BSON dates are), ISO 8601 strings
-    (``Z``, offsets, date-only, a space instead of ``T``), JavaScript epoch numbers
-    (milliseconds from 10^10 up, else seconds) and Extended JSON ``{"$date": ...}``.
+    (``Z``, offsets, date-only, a space instead of ``T``), ints, longs and doubles as
+    JavaScript epochs (milliseconds from 10^10 up, else seconds; never booleans) and
+    Extended JSON ``{"$date": ...}``.
     Anything else, and a date outside what a datetime holds in UTC, reads as "no date".
     """
     if value is None or isinstance(value, bool):
