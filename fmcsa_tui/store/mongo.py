@@ -135,13 +135,14 @@ _INDEX_SKIPPABLE: Final = frozenset({11000, 13, 85, 86})
 #: which would list the company as `never`; through an array it keeps only the array's
 #: documents). Every other status field is inside the projection, and nothing outside
 #: it can make a document unreadable (see the status rule in `fmcsa_tui.models`), so
-#: these list exactly as in the embedded store.
-_SUSPECT: Final = {
-    "$or": [
-        {"fmcsaData": {"$exists": True, "$ne": None, "$not": {"$type": "object"}}},
-        {"fmcsaData": {"$type": "array"}},
-    ]
-}
+#: these list exactly as in the embedded store. Listings split every query into these
+#: and the rest (`_NOT_SUSPECT`), so no document is read twice.
+_SUSPECT_CLAUSES: Final = (
+    {"fmcsaData": {"$exists": True, "$ne": None, "$not": {"$type": "object"}}},
+    {"fmcsaData": {"$type": "array"}},
+)
+_SUSPECT: Final = {"$or": list(_SUSPECT_CLAUSES)}
+_NOT_SUSPECT: Final = {"$nor": list(_SUSPECT_CLAUSES)}
 
 # --- change streams -------------------------------------------------------------------
 
@@ -277,14 +278,12 @@ def _rows(
     keep: Callable[[CompanySummary], bool] | None,
     limit: int | None,
 ) -> list[CompanySummary]:
-    """Summaries of the light documents (the whole one where there is one), kept, sorted."""
-    exact = {summary.id: summary for summary in map(summarize, map(_decode, whole))}
-    rows = []
-    for raw in light:
-        summary = summarize(_decode(raw))
-        summary = exact.get(summary.id, summary)
-        if keep is None or keep(summary):
-            rows.append(summary)
+    """Summaries of the light documents and of the whole ones, kept, sorted."""
+    rows = [
+        summary
+        for summary in map(summarize, map(_decode, [*light, *whole]))
+        if keep is None or keep(summary)
+    ]
     rows.sort(key=_dot_order)
     return rows if limit is None or limit < 0 else rows[:limit]
 
@@ -624,9 +623,10 @@ class MongoStore:
         every candidate comes over and `limit` applies after sorting.
         """
         companies = self._raw_companies()
+        plain = {"$and": [query, _NOT_SUSPECT]} if query else _NOT_SUSPECT
         suspects = {"$and": [query, _SUSPECT]} if query else _SUSPECT
         with self._driver_errors():
-            light = await companies.find(query, _SUMMARY_FIELDS).to_list(None)
+            light = await companies.find(plain, _SUMMARY_FIELDS).to_list(None)
             whole = await companies.find(suspects).to_list(None)
         return await asyncio.to_thread(_rows, light, whole, keep, limit)
 
