@@ -227,7 +227,8 @@ _FALSE_TEXT = frozenset({"false", "no", "n", "0"})
 
 
 def _bool_or_none(value: Any) -> bool | None:
-    """`success` as the rule reads it: booleans, numbers (0 is false) and yes/no text."""
+    """`success` as the rule reads it: booleans, ints, longs and doubles (0 is false) and
+    yes/no text; anything else (a Decimal128 included) is neither true nor false."""
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, str):
@@ -300,7 +301,8 @@ def error_rows(value: Any) -> list[dict[str, Any]]:
 
 
 def status_of(last_run: datetime | None, success: bool | None, errors: int) -> Status:
-    """The status rule for a readable document (see the module docstring)."""
+    """The status rule for a readable document (see the module docstring), from its
+    `lastRun` and `success` as read and its number of error rows."""
     if last_run is None:
         return "never"
     if errors or success is False:
@@ -404,8 +406,9 @@ class FmcsaData(_Doc):
 class Company(_Doc):
     """A `companies` document: display fields of any type read, status fields by the rule.
 
-    Validation fails (with `Unreadable` as the cause) exactly when `summarize` calls the
-    document `unreadable`.
+    Validation fails (a ValidationError carrying the `Unreadable` message) exactly when
+    `summarize` lists the document as `unreadable`: both read the containers and the
+    errors through `status_container` and `error_rows`.
     """
 
     id: DocId = Field(default=None, alias="_id")
