@@ -622,4 +622,5 @@ async def test_store_down_at_start_shows_disconnected_then_loads(
         assert app.companies.total_count == 0
         flaky.down = False
         await loaded(pilot, 6)
-        assert header.connected
+        # StoreConnection(True) is posted right after the rows: wait for it, don't race it
+        await wait_for(pilot, lambda: header.connected)
