@@ -361,8 +361,9 @@ def _status_line(record: dict[str, Any], now: datetime) -> str:
 
     name = safe_line(record["name"])
     name = name if len(name) <= 40 else name[:39] + "…"
+    dot = safe_line(record["dotNumber"]) or "?"
     line = (
-        f"{record['dotNumber'] or '?':>8}  {name:<40}  {record['status']:<10}  "
+        f"{dot:>8}  {name:<40}  {record['status']:<10}  "
         f"lastRun={record['lastRun'] or 'never'}  success={json.dumps(record['success'])}  "
         f"csa={stamp('csaScoresLastSync')}  violations={stamp('violationsLastSync')}  "
         f"inspections={stamp('inspectionsLastSync')}"
@@ -370,7 +371,8 @@ def _status_line(record: dict[str, Any], now: datetime) -> str:
     if record.get("problem"):
         line += f"  unreadable: {safe_line(record['problem'])}"
     for error in record["errors"]:
-        line += f"\n{'':>10}! {error['source']}: {safe_line(error['error'])} ({error['timestamp']})"
+        source, text = safe_line(error["source"]), safe_line(error["error"])
+        line += f"\n{'':>10}! {source}: {text} ({error['timestamp']})"
     return line
 
 

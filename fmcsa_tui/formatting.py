@@ -16,6 +16,10 @@ The rule of `safe_line`:
 - Everything else, including markup-like ``[bold]`` brackets and wide characters, is
   kept as is.
 
+`stored_text` writes a stored value of any type as people read it (text as it is, a date
+as `iso_ms`, anything else as compact Extended JSON), for the display fields a document
+may hold in any shape; what it returns still goes through `safe_line`.
+
 `json_text` keeps JSON's own escapes for C0 controls and writes every character of
 those same unsafe categories as a ``\\uXXXX`` escape, so JSON output holds nothing a
 terminal would act on and still parses to the same strings.
@@ -29,7 +33,10 @@ import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["iso_ms", "json_text", "one_line", "safe_line"]
+from bson import Decimal128, ObjectId, json_util
+from bson.json_util import RELAXED_JSON_OPTIONS
+
+__all__ = ["iso_ms", "json_text", "one_line", "safe_line", "stored_text"]
 
 #: Unicode categories that are invisible or move the cursor: never printed raw.
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
@@ -107,6 +114,27 @@ def iso_ms(when: datetime | None) -> str | None:
         return None
     moment = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def stored_text(value: Any) -> str:
+    """A stored value as text, whatever its type: a display field is shown as stored.
+
+    Text stays as it is; a number as JavaScript prints it (the backend's numbers are
+    doubles: 40.0 is ``40``); a date as `iso_ms`; ObjectIds and decimals by their string
+    form; the rest (null, booleans, arrays, documents) as compact relaxed Extended JSON.
+    Not yet safe to print: pass it through `safe_line`.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, datetime):
+        return iso_ms(value) or ""
+    if isinstance(value, ObjectId | Decimal128):
+        return str(value)
+    return json_util.dumps(value, json_options=RELAXED_JSON_OPTIONS)
 
 
 def one_line(error: BaseException | None, limit: int = 300) -> str:

@@ -6,9 +6,11 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pymongo
 import pytest
+from hypothesis import HealthCheck, settings
 
 from fmcsa_tui.store import CompanyStore, MongoStore, SqliteStore
 from tests.mongo_wire import MongoWireServer
@@ -22,6 +24,25 @@ REAL_MONGODB_URI = os.environ.get("FMCSA_TUI_TEST_MONGODB_URI", "").strip()
 STORE_BACKENDS = ["sqlite", "mongodb", *(["mongodb-real"] if REAL_MONGODB_URI else [])]
 
 StoreMaker = Callable[[], CompanyStore]
+
+#: Property tests run derandomized (the same examples on every run, so a CI failure
+#: reproduces as is) and keep no example database. `--hypothesis-profile=fmcsa-explore`
+#: draws new examples each run; a failure then prints the seed that reproduces it.
+#: Health checks: examples share the test's function-scoped fixtures on purpose (each
+#: example makes its own stores), and an example that talks to two stores is slow.
+_PROPERTY_SETTINGS: dict[str, Any] = {
+    "database": None,
+    "deadline": None,
+    "print_blob": True,
+    "suppress_health_check": [
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+}
+settings.register_profile("fmcsa-ci", derandomize=True, **_PROPERTY_SETTINGS)
+settings.register_profile("fmcsa-explore", derandomize=False, **_PROPERTY_SETTINGS)
+settings.load_profile("fmcsa-ci")
 
 
 @pytest.fixture(autouse=True)

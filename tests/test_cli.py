@@ -18,6 +18,8 @@ import pytest
 from fmcsa_tui.models import Source
 from fmcsa_tui.sandbox.plan import FaultKind, fault_for
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
+from fmcsa_tui.store import CompanyStore, SqliteStore
+from tests import real_documents
 
 
 @pytest.fixture(scope="module")
@@ -182,6 +184,40 @@ def test_status_lines_escape_control_characters(cli: Cli) -> None:
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
     assert "␛[31mRed Escape" in result.stdout
     assert len(result.stdout.strip().splitlines()) == 60
+
+
+def store_url(store: CompanyStore) -> str:
+    """The URL a `fmcsa-tui` process opens `store` with."""
+    if isinstance(store, SqliteStore):
+        return f"sqlite:///{store.path}"
+    return str(store._url)  # MongoStore keeps the URL it was given
+
+
+async def test_status_and_show_read_the_documents_a_real_backend_wrote(
+    store: CompanyStore, env: dict[str, str]
+) -> None:
+    """Issue 8: a null syncStatus and a "Not Public" percentile list by the status rule."""
+    null_status = real_documents.null_sync_status("3101001")
+    text_basic = real_documents.not_public("3101002")
+    await store.insert_documents([null_status, text_basic])
+    cli = Cli(env, store_url(store))
+
+    records = {record["dotNumber"]: record for record in cli.status()}
+    assert records["3101001"]["status"] == "never" and records["3101001"]["lastRun"] is None
+    assert records["3101002"]["status"] == "ok" and records["3101002"]["success"] is True
+    assert records["3101002"]["lastRun"] == "2026-10-14T06:30:12Z"
+    assert not any("problem" in record for record in records.values())
+    lines = cli("status")
+    assert lines.returncode == 0 and "unreadable" not in lines.stdout
+    assert len(lines.stdout.strip().splitlines()) == 2
+
+    shown = cli("show", "3101002")
+    assert shown.returncode == 0, shown.stderr
+    assert "unsafeDriving: Not Public" in shown.stdout
+    as_json = cli("show", "3101001", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    doc = json.loads(as_json.stdout)
+    assert doc["fmcsaData"]["syncStatus"] is None and doc["name"] == "Null Status Freight LLC"
 
 
 # --- bad input -----------------------------------------------------------------------

@@ -6,6 +6,7 @@ After every run the store itself is checked, not only the screen.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import signal
 import time
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 from bson import ObjectId
+from rich.console import Console
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Label, ProgressBar
@@ -28,7 +30,8 @@ from fmcsa_tui.store import CompanyStore, MongoStore, StoreError
 from fmcsa_tui.store.base import Changes, poll_changes
 from fmcsa_tui.ui.app import FmcsaApp
 from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
-from fmcsa_tui.ui.widgets import BulkProgress, FilterBar, StatusHeader
+from fmcsa_tui.ui.widgets import BulkProgress, DetailPane, FilterBar, StatusHeader
+from tests import real_documents
 from tests.mongo_wire import MongoWireServer
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -531,6 +534,31 @@ async def test_unreadable_document_is_listed_and_shown_as_such(
         await pilot.press("r")
         await pilot.pause()
         assert not app.runs.busy
+
+
+def pane_text(doc: dict[str, Any]) -> str:
+    """The detail pane's text for `doc`, rendered without an app."""
+    pane = DetailPane(clock=lambda: NOW)
+    pane.document = doc
+    console = Console(width=120, record=True, color_system=None, file=io.StringIO())
+    console.print(pane.render_body())
+    return console.export_text()
+
+
+def test_detail_pane_shows_the_documents_a_real_backend_wrote_as_stored() -> None:
+    """Issue 8: status by the rule, display values as stored, odd types included."""
+    never = pane_text(real_documents.null_sync_status("3101001"))
+    assert "Null Status Freight LLC" in never and "Status never" in never
+    assert "BASICs unsafe driving 41 · hours of service 12 · driver fitness -" in never
+    text = pane_text(real_documents.not_public("3101002"))
+    assert "Status ok   success true" in text and "unsafe driving Not Public" in text
+    odd = real_documents.not_public("3101003", errors=[None, {"source": 7, "error": {"a": 1}}])
+    odd.update(name=["\x1b[31mA", 1], dotNumber=3101003.0, mcNumber={"n": "\u202e"})
+    shown = pane_text(odd)
+    assert '["\\u001b[31mA", 1]' in shown and "DOT 3101003   MC {" in shown
+    assert "Status failed" in shown and "Errors (2)" in shown
+    assert any(line.split()[:2] == ["7", '{"a":'] for line in shown.splitlines())
+    assert "\x1b" not in shown and "\u202e" not in shown
 
 
 class FlakyStore:

@@ -33,6 +33,7 @@ from fmcsa_tui.sync.events import (
     SourceSucceeded,
 )
 from fmcsa_tui.sync.http import ConfigError
+from tests import real_documents
 from tests.support.hostile import HostileServer
 
 EARLIER = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -199,6 +200,26 @@ async def test_persistent_503_keeps_previous_data_and_timestamp(
     assert status.csa_scores_last_sync == EARLIER  # untouched
     assert raw["smsBasics"]["unsafeDriving"] == 42  # previous data kept
     assert status.violations_last_sync > EARLIER and status.inspections_last_sync > EARLIER
+
+
+async def test_the_documents_a_real_backend_wrote_resync_by_the_status_rule(
+    engine: SyncEngine, store: CompanyStore
+) -> None:
+    """Issue 8: a null syncStatus and a "Not Public" percentile sync like any other."""
+    null_status = await add(store, real_documents.null_sync_status(dot_for(5)))
+    text_basic = await add(store, real_documents.not_public(dot_for(60)))  # csa: 503
+    for doc in (null_status, text_basic):
+        _events, outcome = await run(engine, doc)
+        assert isinstance(outcome, RunFinished)
+
+    raw, company = await reread(store, null_status)
+    assert company.sync_status.status == "ok" and raw["fmcsaData"]["syncStatus"]["success"]
+    raw, company = await reread(store, text_basic)
+    assert company.sync_status.status == "failed"
+    assert company.sync_status.error_sources == {"csa_scores"}
+    assert raw["smsBasics"]["unsafeDriving"] == "Not Public"  # a failed source keeps its data
+    listed = {row.dot_number: row.status for row in await store.list_summaries()}
+    assert listed == {dot_for(5): "ok", dot_for(60): "failed"}
 
 
 async def test_maintenance_page_is_retried_then_recorded(

@@ -7,8 +7,10 @@ last section, which covers store URLs and what opening a bad SQLite path says.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import itertools
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,8 @@ from fmcsa_tui.store import (
     open_store,
     redact_url,
 )
+from fmcsa_tui.store.sqlite import SCHEMA_VERSION
+from tests import real_documents
 
 # Millisecond precision throughout: BSON dates hold no more, so documents compare exactly.
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=UTC)
@@ -319,6 +323,47 @@ async def test_messy_documents_list_with_the_status_rule(store: CompanyStore) ->
     raw = await one(store, "500004")
     assert raw["fmcsaData"]["syncStatus"]["inspectionsLastSync"] == "2024-05-01"
     assert (await one(store, "500006"))["fmcsaData"] == "garbage"
+
+
+async def test_a_null_sync_status_is_an_absent_one(store: CompanyStore) -> None:
+    """A real backend's document (issue 8): `syncStatus: null` lists as never synced."""
+    doc = real_documents.null_sync_status("3101001")
+    await store.insert_documents([doc])
+    [row] = await store.list_summaries()
+    assert (row.status, row.problem, row.name) == ("never", None, "Null Status Freight LLC")
+    assert (row.last_run, row.success, row.error_count) == (None, None, 0)
+    assert [r.id for r in await store.list_summaries(CompanyFilter(status="never"))] == [row.id]
+    stale = await store.list_summaries(CompanyFilter(stale_after=timedelta(hours=1)))
+    assert [r.id for r in stale] == [row.id]  # no source has succeeded: stale, not hidden
+    assert ej(await one(store, "3101001")) == ej(doc)
+
+
+async def test_a_basic_stored_as_text_never_makes_a_carrier_unreadable(
+    store: CompanyStore,
+) -> None:
+    """A real backend's document (issue 8): `"Not Public"` percentile; the status fields
+    alone decide (ok here, failed with an error row)."""
+    plain = real_documents.not_public("3101002")
+    failing = real_documents.not_public(
+        "3101003", success=False, errors=[error_row("csa_scores", "HTTP 503")]
+    )
+    await store.insert_documents([plain, failing])
+    rows = {row.dot_number: row for row in await store.list_summaries()}
+    assert rows["3101002"].status == "ok" and rows["3101002"].problem is None
+    assert rows["3101002"].last_run == plain["fmcsaData"]["syncStatus"]["lastRun"]
+    assert rows["3101003"].status == "failed"
+    assert rows["3101003"].error_sources == {"csa_scores"}
+    ok = await store.list_summaries(CompanyFilter(status="ok"))
+    assert [r.dot_number for r in ok] == ["3101002"]
+    failed = await store.list_summaries(CompanyFilter(failed_source="csa_scores"))
+    assert [r.dot_number for r in failed] == ["3101003"]
+    assert [r.dot_number for r in await store.list_summaries(CompanyFilter(text="not pub"))] == [
+        "3101002",
+        "3101003",
+    ]
+    stored = await one(store, "3101002")
+    assert stored["smsBasics"]["unsafeDriving"] == "Not Public"  # shown as stored
+    assert ej(stored) == ej(plain)
 
 
 async def test_listing_is_in_numeric_dot_order(store: CompanyStore) -> None:
@@ -934,3 +979,43 @@ async def test_limit_gives_the_first_rows_in_dot_order(store: CompanyStore) -> N
     first = await store.list_summaries(limit=3)
     assert [s.dot_number for s in first] == ["20000", "55555", "90000"]
     assert len(await store.list_summaries(limit=10)) == 5
+
+
+async def test_a_file_of_an_older_schema_is_summarized_again_on_open(tmp_path: Path) -> None:
+    """Rows an older fmcsa-tui summarized by an older rule (the two real documents it
+    listed as unreadable) are derived again when the file is opened, documents intact."""
+    path = tmp_path / "old.db"
+    null_status = real_documents.null_sync_status("3101001")
+    text_basic = real_documents.not_public("3101002")
+    store = SqliteStore(path)
+    await store.open()
+    await store.insert_documents([null_status, text_basic])
+    await store.close()
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:  # as version 1 wrote them
+        for dot, problem in zip(
+            ("3101001", "3101002"), real_documents.OLD_PROBLEMS.values(), strict=True
+        ):
+            conn.execute(
+                "UPDATE companies SET status = 'unreadable', last_run = NULL, success = NULL,"
+                " csa_last_sync = NULL, viol_last_sync = NULL, insp_last_sync = NULL,"
+                " error_sources = '', error_count = 0, updated_at = NULL, problem = ?"
+                " WHERE dot = ?",
+                (problem, dot),
+            )
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        written = dict(conn.execute("SELECT dot, doc FROM companies"))
+
+    reopened = SqliteStore(path)
+    await reopened.open()
+    rows = {row.dot_number: row for row in await reopened.list_summaries()}
+    assert (rows["3101001"].status, rows["3101002"].status) == ("never", "ok")
+    assert rows["3101002"].updated_at == real_documents.WRITTEN
+    assert all(row.problem is None for row in rows.values())
+    assert [r.dot_number for r in await reopened.list_summaries(CompanyFilter(status="ok"))] == [
+        "3101002"
+    ]
+    await reopened.close()
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        assert dict(conn.execute("SELECT dot, doc FROM companies")) == written  # untouched
+        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'")
+        assert version.fetchone() == (str(SCHEMA_VERSION),)

@@ -51,7 +51,6 @@ from pymongo.errors import (
 from pymongo.uri_parser import split_options
 
 from fmcsa_tui.models import (
-    BASIC_FIELDS,
     CompanySummary,
     Source,
     parse_dot,
@@ -145,32 +144,19 @@ _INDEXES: Final[tuple[tuple[str, tuple[tuple[str, int], ...], dict[str, Any]], .
 _INDEX_SKIPPABLE: Final = frozenset({11000, 13, 85, 86})
 
 
-def _not_a_document(path: str) -> list[Doc]:
-    return [
-        {path: {"$exists": True, "$ne": None, "$not": {"$type": "object"}}},
-        {path: {"$type": "array"}},
-    ]
-
-
-def _not_a_number(path: str) -> list[Doc]:
-    return [
-        {path: {"$exists": True, "$ne": None, "$not": {"$type": "number"}}},
-        {path: {"$type": "array"}},
-        {path: {"$type": "decimal"}},
-    ]
-
-
-#: Documents the light projection may misjudge: a field outside it that `summarize` would
-#: refuse (fmcsaData, its inspections or smsBasics not a document, a BASIC not a number).
-#: They are read whole, so they list as `unreadable` exactly as in the embedded store.
-_SUSPECT: Final = {
-    "$or": [
-        *_not_a_document("fmcsaData"),
-        *_not_a_document("fmcsaData.inspections"),
-        *_not_a_document("smsBasics"),
-        *(clause for basic in BASIC_FIELDS for clause in _not_a_number(f"smsBasics.{basic}")),
-    ]
-}
+#: Documents the light projection would misjudge, read whole: a `fmcsaData` that is not
+#: a document (projecting ``fmcsaData.syncStatus`` through a string or a number drops it,
+#: which would list the company as `never`; through an array it keeps only the array's
+#: documents). Every other status field is inside the projection, and nothing outside
+#: it can make a document unreadable (see the status rule in `fmcsa_tui.models`), so
+#: these list exactly as in the embedded store. Listings split every query into these
+#: and the rest (`_NOT_SUSPECT`), so no document is read twice.
+_SUSPECT_CLAUSES: Final = (
+    {"fmcsaData": {"$exists": True, "$ne": None, "$not": {"$type": "object"}}},
+    {"fmcsaData": {"$type": "array"}},
+)
+_SUSPECT: Final = {"$or": list(_SUSPECT_CLAUSES)}
+_NOT_SUSPECT: Final = {"$nor": list(_SUSPECT_CLAUSES)}
 
 # --- change streams -------------------------------------------------------------------
 
@@ -330,14 +316,12 @@ def _rows(
     keep: Callable[[CompanySummary], bool] | None,
     limit: int | None,
 ) -> list[CompanySummary]:
-    """Summaries of the light documents (the whole one where there is one), kept, sorted."""
-    exact = {summary.id: summary for summary in map(summarize, map(_decode, whole))}
-    rows = []
-    for raw in light:
-        summary = summarize(_decode(raw))
-        summary = exact.get(summary.id, summary)
-        if keep is None or keep(summary):
-            rows.append(summary)
+    """Summaries of the light documents and of the whole ones, kept, sorted."""
+    rows = [
+        summary
+        for summary in map(summarize, map(_decode, [*light, *whole]))
+        if keep is None or keep(summary)
+    ]
     rows.sort(key=_dot_order)
     return rows if limit is None or limit < 0 else rows[:limit]
 
@@ -390,13 +374,23 @@ def _source_clause(source: str) -> Doc | None:
     return {"$or": [{_ERROR_SOURCE: {"$in": values}}, {_ERROR_SOURCE: {"$regex": padded}}]}
 
 
+#: Documents without a syncStatus document (null, missing or another type): no lastRun
+#: and no success dates. MongoDB's path queries find them too ("not a date" holds for a
+#: path through a null), but not every implementation looks through a null (the test
+#: server's mongomock does not), so the `never` and stale queries name them outright.
+_NO_SYNC_STATUS: Final = (
+    {"fmcsaData": {"$not": {"$type": "object"}}},
+    {SYNC_STATUS: {"$not": {"$type": "object"}}},
+)
+
+
 def _filter_query(flt: CompanyFilter, now: datetime) -> Doc:
     """The filter as a query that narrows without ever dropping a match; Python decides."""
     clauses: list[Doc] = []
     if flt.text and (text := _text_clause(flt.text)) is not None:
         clauses.append(text)
     if flt.status == "never":
-        clauses.append({_LAST_RUN: {"$not": {"$type": "date"}}})
+        clauses.append({"$or": [{_LAST_RUN: {"$not": {"$type": "date"}}}, *_NO_SYNC_STATUS]})
     elif flt.status == "ok":
         clauses.append({_LAST_RUN: {"$ne": None}, f"{ERRORS_PATH}.0": {"$exists": False}})
     elif flt.status == "failed":
@@ -407,15 +401,12 @@ def _filter_query(flt: CompanyFilter, now: datetime) -> Doc:
         clauses.append(src)
     if flt.stale_after is not None:
         cutoff = now - flt.stale_after
-        clauses.append(
-            {
-                "$or": [
-                    clause
-                    for path in _LAST_SYNCS
-                    for clause in ({path: {"$not": {"$type": "date"}}}, {path: {"$lt": cutoff}})
-                ]
-            }
-        )
+        dated = [
+            clause
+            for path in _LAST_SYNCS
+            for clause in ({path: {"$not": {"$type": "date"}}}, {path: {"$lt": cutoff}})
+        ]
+        clauses.append({"$or": [*dated, *_NO_SYNC_STATUS]})
     if not clauses:
         return {}
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -684,9 +675,10 @@ class MongoStore:
         every candidate comes over and `limit` applies after sorting.
         """
         companies = self._raw_companies()
+        plain = {"$and": [query, _NOT_SUSPECT]} if query else _NOT_SUSPECT
         suspects = {"$and": [query, _SUSPECT]} if query else _SUSPECT
         with self._driver_errors():
-            light = await companies.find(query, _SUMMARY_FIELDS).to_list(None)
+            light = await companies.find(plain, _SUMMARY_FIELDS).to_list(None)
             whole = await companies.find(suspects).to_list(None)
         return await asyncio.to_thread(_rows, light, whole, keep, limit)
 

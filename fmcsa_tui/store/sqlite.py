@@ -2,7 +2,10 @@
 
 Each company row holds the raw document (so unknown fields, ObjectIds, real dates and
 dates-as-strings all survive) plus columns derived from it by `models.summarize` at
-every write, so listings never parse a document. SQLite calls run on a two-thread pool
+every write, so listings never parse a document. The derived columns are a cache of
+that rule: a file whose schema version is older than this code's is re-summarized
+when opened (every row, in the transaction that raises the version), so a change of
+the rule never leaves old rows listed by the old one. SQLite calls run on a two-thread pool
 with one connection per thread; writes are ``BEGIN IMMEDIATE`` transactions, which makes
 a document's read-modify-write atomic across threads and processes sharing the file.
 """
@@ -50,7 +53,9 @@ __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 P = ParamSpec("P")
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+#: 2: the status rule reads documents field by field (a null syncStatus or a BASIC
+#: stored as text no longer makes a document unreadable): rows written by 1 are redone.
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000
 _SEARCH_SEPARATOR = "\x1f"  # between the folded DOT, name and MC; never typed by people
 _READ_OPTIONS = JSONOptions(tz_aware=True, tzinfo=UTC)
@@ -104,11 +109,14 @@ _ROW_COLUMNS = (
     " insp_last_sync, error_sources, error_count, updated_at, problem, doc"
 )
 _INSERT_COMPANY = f"INSERT INTO companies ({_ROW_COLUMNS}) VALUES ({', '.join('?' * 16)})"
-_UPDATE_COMPANY = (
-    "UPDATE companies SET id = ?, dot = ?, name = ?, mc = ?, search = ?, status = ?,"
+_DERIVED_SET = (
+    "id = ?, dot = ?, name = ?, mc = ?, search = ?, status = ?,"
     " last_run = ?, success = ?, csa_last_sync = ?, viol_last_sync = ?, insp_last_sync = ?,"
-    " error_sources = ?, error_count = ?, updated_at = ?, problem = ?, doc = ? WHERE id = ?"
+    " error_sources = ?, error_count = ?, updated_at = ?, problem = ?"
 )
+_UPDATE_COMPANY = f"UPDATE companies SET {_DERIVED_SET}, doc = ? WHERE id = ?"
+_RESUMMARIZE = f"UPDATE companies SET {_DERIVED_SET} WHERE rowid = ?"
+_RESUMMARIZE_BATCH = 1000  # documents decoded at a time while re-summarizing
 _UPSERT_INSPECTION = (
     "INSERT INTO fmcsainspections (company_id, report_number, doc, inspection_date)"
     " VALUES (?, ?, ?, ?) ON CONFLICT (company_id, report_number)"
@@ -173,7 +181,11 @@ def as_stored(value: Any) -> Any:
 def row_values(doc: dict[str, Any]) -> tuple[Any, ...]:
     """The stored text and its derived columns, in `_ROW_COLUMNS` order."""
     stored = as_stored(doc)
-    text = encode(stored)
+    return (*derived_values(stored), encode(stored))
+
+
+def derived_values(stored: dict[str, Any]) -> tuple[Any, ...]:
+    """The columns `summarize` derives from a document as stored (all but `doc`)."""
     summary = summarize(stored)
     return (
         summary.id,
@@ -191,7 +203,6 @@ def row_values(doc: dict[str, Any]) -> tuple[Any, ...]:
         summary.error_count,
         iso(summary.updated_at),
         summary.problem,
-        text,
     )
 
 
@@ -298,6 +309,31 @@ def _create_schema(conn: sqlite3.Connection) -> None:
             raise StoreUnavailable(
                 f"schema version {row[0]} is newer than this fmcsa-tui understands"
             )
+        elif int(row[0]) < SCHEMA_VERSION:
+            _resummarize(conn)
+            conn.execute(
+                "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+            )
+
+
+def _resummarize(conn: sqlite3.Connection) -> None:
+    """Derive every row's columns again from its document, by today's `summarize`.
+
+    In batches by rowid (never updating the table a running SELECT still reads), inside
+    the caller's transaction: another process sees the old rows or the new ones.
+    """
+    last = 0
+    while True:
+        rows = conn.execute(
+            "SELECT rowid, doc FROM companies WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            (last, _RESUMMARIZE_BATCH),
+        ).fetchall()
+        if not rows:
+            return
+        conn.executemany(
+            _RESUMMARIZE, [(*derived_values(decode(text)), rowid) for rowid, text in rows]
+        )
+        last = rows[-1][0]
 
 
 def _is_store(conn: sqlite3.Connection) -> bool:

@@ -20,8 +20,8 @@ from textual.reactive import reactive
 from textual.widgets import Label, ProgressBar, RichLog, Static
 
 from fmcsa_tui.coordinator import BulkTally
-from fmcsa_tui.formatting import safe_line
-from fmcsa_tui.models import Company, CompanySummary, Source, summarize, utcnow
+from fmcsa_tui.formatting import safe_line, stored_text
+from fmcsa_tui.models import BASIC_FIELDS, Company, CompanySummary, Source, summarize, utcnow
 from fmcsa_tui.store.base import CompanyFilter
 from fmcsa_tui.sync.events import (
     RunEvent,
@@ -44,6 +44,43 @@ def utc_text(when: datetime | None) -> str:
 
 def long_ago(when: datetime | None, now: datetime) -> str:
     return "never" if when is None else humanize.naturaltime(now - when)
+
+
+def stored_line(value: Any) -> str:
+    """A display field as stored, whatever its type, as one safe line ("" when absent)."""
+    return "" if value is None else safe_line(stored_text(value).strip())
+
+
+#: The BASICs as the detail pane names them, in `BASIC_FIELDS` order.
+BASIC_LABELS = (
+    "unsafe driving",
+    "hours of service",
+    "driver fitness",
+    "controlled substances",
+    "vehicle maintenance",
+    "crash indicator",
+)
+
+
+def basics_line(sms_basics: Any) -> Text | None:
+    """The BASIC percentiles as stored (``Not Public`` included), or None without any."""
+    if sms_basics is None:
+        return None
+    line = Text("BASICs ", style="dim")
+    if not isinstance(sms_basics, dict):
+        line.append(stored_line(sms_basics))
+        return line
+    present = [
+        (label, sms_basics[field])
+        for field, label in zip(BASIC_FIELDS, BASIC_LABELS, strict=True)
+        if field in sms_basics
+    ]
+    if not present:
+        return None
+    for index, (label, value) in enumerate(present):
+        line.append((" · " if index else "") + f"{label} ", style="dim")
+        line.append(stored_line(value) or "-")
+    return line
 
 
 def describe_filter(flt: CompanyFilter, stale_after: timedelta) -> str:
@@ -172,21 +209,24 @@ class DetailPane(VerticalScroll):
         summary = summarize(doc)
         if summary.status == "unreadable":
             return Group(
-                Text(f"Unreadable document {summary.id}", style="bold magenta"),
+                Text(f"Unreadable document {safe_line(summary.id)}", style="bold magenta"),
                 Text(safe_line(summary.problem)),
                 Text("It is listed as it is; fmcsa-tui never rewrites it whole.", style="dim"),
             )
-        return self._render_company(Company.model_validate(doc), summary)
+        return self._render_company(doc, Company.model_validate(doc), summary)
 
-    def _render_company(self, company: Company, summary: CompanySummary) -> RenderableType:
+    def _render_company(
+        self, doc: dict[str, Any], company: Company, summary: CompanySummary
+    ) -> RenderableType:
+        """Display fields as stored in `doc`, whatever their type; status from `company`."""
         now = self._clock()
         status = company.sync_status
-        title = Text(safe_line(company.name) or "(no name yet)", style="bold")
+        title = Text(stored_line(doc.get("name")) or "(no name yet)", style="bold")
         ids = Text.assemble(
             ("DOT ", "dim"),
-            safe_line(company.dot_number) or "?",
+            stored_line(doc.get("dotNumber")) or "?",
             ("   MC ", "dim"),
-            safe_line(company.mc_number) or "-",
+            stored_line(doc.get("mcNumber")) or "-",
         )
         style = {"ok": "green", "failed": "bold red", "never": "yellow"}.get(summary.status, "")
         run = Text.assemble(
@@ -222,7 +262,11 @@ class DetailPane(VerticalScroll):
                 long_ago(stamp, now) if stamp else "",
                 now_text,
             )
-        parts: list[RenderableType] = [title, ids, run, last_run, Text(""), sources]
+        parts: list[RenderableType] = [title, ids, run, last_run]
+        basics = basics_line(doc.get("smsBasics"))
+        if basics is not None:
+            parts.append(basics)
+        parts += [Text(""), sources]
         if status.errors:
             errors = Table(box=None, expand=True, padding=(0, 1), show_edge=False)
             errors.add_column("Error source", no_wrap=True)
