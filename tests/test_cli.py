@@ -205,7 +205,7 @@ async def test_status_and_show_read_the_documents_a_real_backend_wrote(
     records = {record["dotNumber"]: record for record in cli.status()}
     assert records["3101001"]["status"] == "never" and records["3101001"]["lastRun"] is None
     assert records["3101002"]["status"] == "ok" and records["3101002"]["success"] is True
-    assert records["3101002"]["lastRun"] == "2026-10-14T06:30:12Z"
+    assert records["3101002"]["lastRun"] == "2026-10-14T06:30:12.345Z"  # as stored, to the ms
     assert not any("problem" in record for record in records.values())
     lines = cli("status")
     assert lines.returncode == 0 and "unreadable" not in lines.stdout
