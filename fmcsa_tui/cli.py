@@ -21,11 +21,10 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import click
-import humanize
 from bson import ObjectId, json_util
 
 from fmcsa_tui.coordinator import Notice, QueueChanged, RunCoordinator, RunEnded
-from fmcsa_tui.formatting import iso_ms, json_text, one_line, safe_line
+from fmcsa_tui.formatting import ago, iso_ms, json_text, one_line, safe_line
 from fmcsa_tui.models import (
     Company,
     CompanySummary,
@@ -322,12 +321,6 @@ def _status_record(doc: dict[str, Any], summary: CompanySummary) -> dict[str, An
     return record
 
 
-def _ago(when: datetime | None, now: datetime) -> str:
-    if when is None:
-        return "never"
-    return humanize.naturaltime(now - when)
-
-
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, timestamps in ISO 8601 UTC")
 @click.option("--failed", "failed", is_flag=False, flag_value="any", default=None,
@@ -357,7 +350,7 @@ def status(as_json: bool, failed: str | None, store_url: str | None) -> None:
 def _status_line(record: dict[str, Any], now: datetime) -> str:
     def stamp(key: str) -> str:
         value = record[key]
-        return _ago(datetime.fromisoformat(value), now) if value else "never"
+        return ago(datetime.fromisoformat(value), now) if value else "never"
 
     name = safe_line(record["name"])
     name = name if len(name) <= 40 else name[:39] + "…"

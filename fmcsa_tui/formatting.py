@@ -33,10 +33,20 @@ import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
+import humanize
 from bson import Decimal128, ObjectId, json_util
 from bson.json_util import RELAXED_JSON_OPTIONS
 
-__all__ = ["iso_ms", "json_text", "one_line", "safe_line", "stored_text"]
+__all__ = [
+    "ago",
+    "iso_ms",
+    "json_text",
+    "one_line",
+    "safe_line",
+    "short_ago",
+    "stored_text",
+    "utc_text",
+]
 
 #: Unicode categories that are invisible or move the cursor: never printed raw.
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
@@ -114,6 +124,34 @@ def iso_ms(when: datetime | None) -> str | None:
         return None
     moment = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def utc_text(when: datetime | None) -> str:
+    """A moment for people to read, in UTC to the second: ``2026-11-21 00:15:14 UTC``."""
+    if when is None:
+        return "never"
+    moment = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def ago(when: datetime | None, now: datetime) -> str:
+    """How long ago, in words: "3 hours ago", "a minute ago"; "never" for None."""
+    return "never" if when is None else humanize.naturaltime(now - when)
+
+
+def short_ago(when: datetime | None, now: datetime) -> str:
+    """How long ago, in a list column: "now", "5m ago", "3h ago", "2d ago", "3y ago"."""
+    if when is None:
+        return "never"
+    seconds = (now - when).total_seconds()
+    if seconds < 60:
+        return "now"  # also a clock running behind the writer's
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h ago"
+    days = int(seconds // 86400)
+    return f"{days}d ago" if days < 365 else f"{days // 365}y ago"
 
 
 def stored_text(value: Any) -> str:

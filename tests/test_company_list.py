@@ -13,11 +13,11 @@ from rich.cells import cell_len
 from textual.app import App, ComposeResult
 from textual.strip import Strip
 
-from fmcsa_tui.formatting import safe_line
+from fmcsa_tui.formatting import safe_line, short_ago
 from fmcsa_tui.models import CompanySummary, Source, Status
 from fmcsa_tui.store.base import CompanyFilter
 from fmcsa_tui.ui.company_list import SPINNER_FRAMES, CompanyList
-from fmcsa_tui.ui.rows import SORT_COLUMNS, CompanyRows, column_widths, format_age
+from fmcsa_tui.ui.rows import SORT_COLUMNS, CompanyRows, column_widths
 from fmcsa_tui.ui.text import fit, truncate
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -120,14 +120,14 @@ def test_truncate_and_fit_count_cells() -> None:
     assert fit("", 0) == ""
 
 
-def test_format_age() -> None:
-    assert format_age(None, NOW) == "never"
-    assert format_age(NOW + timedelta(seconds=30), NOW) == "now"
-    assert format_age(NOW - timedelta(seconds=59), NOW) == "now"
-    assert format_age(NOW - timedelta(minutes=5), NOW) == "5m ago"
-    assert format_age(NOW - timedelta(hours=3, minutes=59), NOW) == "3h ago"
-    assert format_age(NOW - timedelta(days=2, hours=5), NOW) == "2d ago"
-    assert format_age(NOW - timedelta(days=800), NOW) == "2y ago"
+def test_short_ago() -> None:
+    assert short_ago(None, NOW) == "never"
+    assert short_ago(NOW + timedelta(seconds=30), NOW) == "now"
+    assert short_ago(NOW - timedelta(seconds=59), NOW) == "now"
+    assert short_ago(NOW - timedelta(minutes=5), NOW) == "5m ago"
+    assert short_ago(NOW - timedelta(hours=3, minutes=59), NOW) == "3h ago"
+    assert short_ago(NOW - timedelta(days=2, hours=5), NOW) == "2d ago"
+    assert short_ago(NOW - timedelta(days=800), NOW) == "2y ago"
 
 
 # -- rendering ---------------------------------------------------------------------------

@@ -28,10 +28,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
-from fmcsa_tui.formatting import safe_line
+from fmcsa_tui.formatting import safe_line, short_ago
 from fmcsa_tui.models import CompanySummary, Source, utcnow
 from fmcsa_tui.store.base import CompanyFilter
-from fmcsa_tui.ui.rows import COLUMNS, GAP, SORT_COLUMNS, CompanyRows, column_widths, format_age
+from fmcsa_tui.ui.rows import COLUMNS, GAP, SORT_COLUMNS, CompanyRows, column_widths
 from fmcsa_tui.ui.text import fit
 
 __all__ = ["FAILED_CYCLE", "SPINNER_FRAMES", "CompanyList"]
@@ -473,7 +473,7 @@ class CompanyList(ScrollView, can_focus=True):
             segments.append(Segment(fit(summary.status, status_w), styled(summary.status)))
         segments.append(Segment(_SEPARATOR, base))
 
-        last_run = "" if unreadable else format_age(summary.last_run, now)
+        last_run = "" if unreadable else short_ago(summary.last_run, now)
         segments.append(Segment(fit(last_run, run_w), base))
 
         cutoff = now - self._stale_after
@@ -484,7 +484,7 @@ class CompanyList(ScrollView, can_focus=True):
                 continue
             stamp = summary.last_sync(source)
             age_style = styled("stale") if stamp is None or stamp < cutoff else base
-            age = format_age(stamp, now)
+            age = short_ago(stamp, now)
             if source.value in summary.error_sources:
                 mark = fit(_ERROR_MARK, min(width, len(_ERROR_MARK)))
                 segments.append(Segment(mark, styled("error-mark")))

@@ -28,7 +28,6 @@ __all__ = [
     "Column",
     "CompanyRows",
     "column_widths",
-    "format_age",
 ]
 
 Align = Literal["left", "right"]
@@ -71,21 +70,6 @@ _FIXED_WIDTH = sum(column.width for column in COLUMNS) + GAP * (len(COLUMNS) - 1
 def column_widths(width: int) -> tuple[int, ...]:
     """The width of every column for a line `width` cells wide (may exceed it)."""
     return tuple(column.width or max(column.min_width, width - _FIXED_WIDTH) for column in COLUMNS)
-
-
-def format_age(then: datetime | None, now: datetime) -> str:
-    """ "now", "5m ago", "3h ago", "2d ago", "3y ago"; "never" for None."""
-    if then is None:
-        return "never"
-    seconds = (now - then).total_seconds()
-    if seconds < 60:
-        return "now"  # also a clock running behind the writer's
-    if seconds < 3600:
-        return f"{int(seconds // 60)}m ago"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)}h ago"
-    days = int(seconds // 86400)
-    return f"{days}d ago" if days < 365 else f"{days // 365}y ago"
 
 
 def search_text(summary: CompanySummary) -> str:

@@ -20,7 +20,7 @@ from textual.reactive import reactive
 from textual.widgets import Label, ProgressBar, RichLog, Static
 
 from fmcsa_tui.coordinator import BulkTally
-from fmcsa_tui.formatting import safe_line, stored_text
+from fmcsa_tui.formatting import ago, safe_line, stored_text, utc_text
 from fmcsa_tui.models import BASIC_FIELDS, Company, CompanySummary, Source, summarize, utcnow
 from fmcsa_tui.store.base import CompanyFilter
 from fmcsa_tui.sync.events import (
@@ -34,16 +34,6 @@ from fmcsa_tui.sync.events import (
 )
 
 Clock = Callable[[], datetime]
-
-
-def utc_text(when: datetime | None) -> str:
-    if when is None:
-        return "never"
-    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def long_ago(when: datetime | None, now: datetime) -> str:
-    return "never" if when is None else humanize.naturaltime(now - when)
 
 
 def stored_line(value: Any) -> str:
@@ -238,7 +228,7 @@ class DetailPane(VerticalScroll):
         last_run = Text.assemble(
             ("Last run ", "dim"),
             utc_text(status.last_run),
-            (f"  ({long_ago(status.last_run, now)})", "dim"),
+            (f"  ({ago(status.last_run, now)})", "dim"),
         )
         sources = Table(box=None, expand=True, padding=(0, 1), show_edge=False)
         sources.add_column("Source", no_wrap=True)
@@ -259,7 +249,7 @@ class DetailPane(VerticalScroll):
             sources.add_row(
                 Text(source.value, style="red" if error else ""),
                 stamp.astimezone(UTC).strftime("%m-%d %H:%M") if stamp else "never",
-                long_ago(stamp, now) if stamp else "",
+                ago(stamp, now) if stamp else "",
                 now_text,
             )
         parts: list[RenderableType] = [title, ids, run, last_run]
