@@ -370,8 +370,8 @@ def test_an_internal_error_is_one_line_and_exit_3_unless_debugging(
     operator; FMCSA_TUI_DEBUG=1 shows it to a developer."""
     assert cli("add", "1000005").returncode == 0
     broken = (
-        "import sys; from fmcsa_tui import cli; "
-        "cli._status_line = lambda record, now: 1 / 0; "
+        "import sys; from fmcsa_tui import cli; from fmcsa_tui.cli import records; "
+        "records._status_line = lambda record, now: 1 / 0; "
         f"sys.argv = ['fmcsa-tui', 'status', '--store', {cli.store!r}]; cli.main()"
     )
     quiet = subprocess.run([sys.executable, "-c", broken], env=cli.env,

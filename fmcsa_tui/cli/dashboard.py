@@ -1,0 +1,87 @@
+"""Commands that serve people: `dashboard`, `demo` (the dashboard on a seeded store with
+the sandbox as FMCSA) and `sandbox` (the offline FMCSA stand-in over HTTP).
+"""
+
+from __future__ import annotations
+
+import click
+
+from fmcsa_tui.cli.common import (
+    Abort,
+    Terminated,
+    command_settings,
+    fmcsa_overrides,
+    opened,
+    run_command,
+    store_for,
+    store_option,
+)
+from fmcsa_tui.settings import (
+    Settings,
+    with_overrides,
+)
+from fmcsa_tui.store import StoreError
+from fmcsa_tui.store.seed import demo_documents
+
+DEMO_COMPANIES = 200
+DEMO_TIMEOUT = 5.0  # the sandbox's timeout faults are quicker to watch with a short timeout
+
+
+def _open_dashboard(settings: Settings) -> None:
+    """Open the store, run the dashboard until the operator quits, close the store."""
+    from fmcsa_tui.ui.app import FmcsaApp
+
+    try:
+        store = store_for(settings)
+    except StoreError as error:
+        raise Abort(str(error)) from None
+    # the app opens the store on its own event loop, and shows it as disconnected
+    # (retrying) when it cannot be reached
+    app = FmcsaApp(store, settings, close_store=True)
+    app.run()
+    if app.stopped_by is not None:
+        raise Terminated(app.stopped_by)
+
+
+@click.command()
+@store_option
+def dashboard(store_url: str | None) -> None:
+    """Open the dashboard on the configured store (also what plain `fmcsa-tui` does)."""
+    _open_dashboard(command_settings(store=store_url))
+
+
+@click.command()
+@store_option
+def demo(store_url: str | None) -> None:
+    """The dashboard on a demo store (seeded on first use) with the sandbox as FMCSA."""
+    from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
+    from fmcsa_tui.settings import demo_store_url
+
+    base = command_settings(store=store_url or demo_store_url())
+
+    async def seed_if_empty() -> None:
+        async with opened(base) as store:
+            if not await store.list_summaries():
+                await store.insert_documents(demo_documents(DEMO_COMPANIES))
+
+    run_command(seed_if_empty())
+    with SandboxServer(SandboxConfig(hang_seconds=DEMO_TIMEOUT * 2)) as server:
+        overrides = fmcsa_overrides(server.url, base)
+        overrides["timeout"] = min(base.timeout, DEMO_TIMEOUT)
+        _open_dashboard(with_overrides(base, **overrides))
+
+
+@click.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--latency", type=click.FloatRange(0, 60), default=0.0, show_default=True,
+              help="Seconds added to every answer")  # fmt: skip
+@click.option("--webkey", help="Accept only this webKey (default: any non-empty one)")
+def sandbox(port: int, host: str, latency: float, webkey: str | None) -> None:
+    """Serve the offline FMCSA stand-in (QCMobile + DataHub paths) over HTTP."""
+    from fmcsa_tui.sandbox.server import SandboxConfig, serve
+
+    try:
+        serve(SandboxConfig(latency=latency, webkey=webkey), host=host, port=port)
+    except OSError as error:
+        raise Abort(f"cannot serve on {host}:{port}: {error.strerror or error}") from None
