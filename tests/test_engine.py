@@ -19,7 +19,7 @@ from fmcsa_tui.coordinator import RunCoordinator
 from fmcsa_tui.models import Company, Source
 from fmcsa_tui.sandbox.plan import MANY_PAGES_VIOLATIONS
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
-from fmcsa_tui.settings import Settings
+from fmcsa_tui.settings import ConfigError, Settings
 from fmcsa_tui.store import CompanyStore, SqliteStore
 from fmcsa_tui.sync.engine import SyncEngine
 from fmcsa_tui.sync.events import (
@@ -32,7 +32,6 @@ from fmcsa_tui.sync.events import (
     SourceStarted,
     SourceSucceeded,
 )
-from fmcsa_tui.sync.http import ConfigError
 from tests import real_documents
 from tests.support.hostile import HostileServer
 

@@ -32,6 +32,7 @@ from fmcsa_tui.models import Source
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store import SqliteStore
 from fmcsa_tui.sync import sources as sources_module
+from fmcsa_tui.sync.answers import SourceError, read_body
 from fmcsa_tui.sync.engine import SyncEngine
 from fmcsa_tui.sync.events import (
     RunEvent,
@@ -40,7 +41,7 @@ from fmcsa_tui.sync.events import (
     SourceProgress,
     SourceSucceeded,
 )
-from fmcsa_tui.sync.http import SourceError, read_body, same_host
+from fmcsa_tui.sync.http import same_host
 from tests.support.hostile import (
     HUB_ENDPOINTS,
     QC_ENDPOINTS,

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from fmcsa_tui.settings import Settings
-from fmcsa_tui.sync.http import Answer, FmcsaHttp, SourceError, decode
+from fmcsa_tui.sync.answers import Answer, SourceError, decode
+from fmcsa_tui.sync.http import FmcsaHttp
 from fmcsa_tui.sync.redact import MASK, Scrubber
 
 #: Secrets with every character that an encoding changes.

@@ -13,8 +13,8 @@ from pydantic import ValidationError
 
 from fmcsa_tui.models import Source
 from fmcsa_tui.settings import Settings
-from fmcsa_tui.sync.http import Answer, SourceError, decode, parse_json, retry_after_seconds
-from fmcsa_tui.sync.sources import (
+from fmcsa_tui.sync.answers import Answer, SourceError, decode, parse_json, retry_after_seconds
+from fmcsa_tui.sync.parsing import (
     INSPECTION_FIELDS,
     MAX_TEXT,
     VIOLATION_FIELDS,

@@ -26,8 +26,9 @@ from typing import Any, TypeVar
 
 from fmcsa_tui.formatting import one_line
 from fmcsa_tui.models import CompanySummary, Source, parse_dot, summarize, utcnow
-from fmcsa_tui.settings import Settings
+from fmcsa_tui.settings import ConfigError, Settings
 from fmcsa_tui.store.base import CompanyStore, SourceData
+from fmcsa_tui.sync.answers import QUOTE_LIMIT, SourceError
 from fmcsa_tui.sync.events import (
     RunEvent,
     RunFinished,
@@ -38,7 +39,7 @@ from fmcsa_tui.sync.events import (
     SourceStarted,
     SourceSucceeded,
 )
-from fmcsa_tui.sync.http import QUOTE_LIMIT, ConfigError, FmcsaHttp, SourceError
+from fmcsa_tui.sync.http import FmcsaHttp
 from fmcsa_tui.sync.sources import FETCHERS, SourceContext
 
 ALL_SOURCES: tuple[Source, ...] = tuple(Source)
