@@ -7,6 +7,11 @@ reads the clock: records are "as of" the fixed SMS snapshot :data:`SNAPSHOT`.
 
 The functions return fresh objects on each call (callers may mutate them); the app
 caches the encoded JSON, which is what the request path needs.
+
+It is longer than the project's other modules on purpose: a third of it is data (word
+lists for names and streets, the table of real violation codes) that only reads well
+beside the one generator that draws from it; the rest is three generators (carrier,
+BASICs, inspections with their violations) sharing one drawn profile per carrier.
 """
 
 # ruff: noqa: E501  (the violation table below keeps one real violation per line)
