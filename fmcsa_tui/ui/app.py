@@ -34,7 +34,7 @@ from fmcsa_tui.sync.engine import ALL_SOURCES, StopSignals, SyncEngine
 from fmcsa_tui.sync.events import SourceFailed, SourceSucceeded
 from fmcsa_tui.ui.actions import APP_BINDINGS, ActionCommands, help_sections
 from fmcsa_tui.ui.company_list import CompanyList
-from fmcsa_tui.ui.messages import FeedMessage, RunMessage, while_on_screen
+from fmcsa_tui.ui.messages import DetailLoaded, FeedMessage, RunMessage, while_on_screen
 from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
 from fmcsa_tui.ui.widgets import ActivityPanel, DetailPane, FilterBar, StatusHeader, describe_filter
 
@@ -266,10 +266,14 @@ class FmcsaApp(App[None]):
     @work(group="detail", exclusive=True, exit_on_error=False)
     async def _load_detail(self, company_id: str) -> None:
         """A store read failing here is the feed's to report; the pane keeps what it had."""
-        doc = await self.store.get_company(company_id)
+        self.post_message(DetailLoaded(company_id, await self.store.get_company(company_id)))
+
+    @on(DetailLoaded)
+    @while_on_screen
+    def _detail_loaded(self, message: DetailLoaded) -> None:
         highlighted = self.companies.highlighted
-        if highlighted is not None and highlighted.id == company_id:
-            self.detail.document = doc
+        if highlighted is not None and highlighted.id == message.company_id:
+            self.detail.document = message.document
 
     # --- actions: resync and cancel ----------------------------------------------------
 

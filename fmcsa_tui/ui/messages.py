@@ -23,6 +23,14 @@ class FeedMessage(Message):
 
 
 @dataclass
+class DetailLoaded(Message):
+    """The highlighted carrier's whole document, read for the detail pane (None: gone)."""
+
+    company_id: str
+    document: dict[str, Any] | None
+
+
+@dataclass
 class RunMessage(Message):
     """What the run coordinator reports: an engine event, a queue change, a run's end."""
 
