@@ -37,7 +37,7 @@ Use::
     with MongoWireServer() as server:
         client = pymongo.AsyncMongoClient(server.url, tz_aware=True)
 
-or run ``python -m tests.mongo_wire --port 27017`` to try the CLI against it by hand.
+or run ``python -m tests.support.mongo_wire --port 27017`` to try the CLI against it by hand.
 """
 
 from __future__ import annotations
@@ -1166,7 +1166,7 @@ class MongoWireServer:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.mongo_wire",
+        prog="python -m tests.support.mongo_wire",
         description="Run the mongomock-backed MongoDB wire-protocol test server.",
     )
     parser.add_argument("--host", default="127.0.0.1")
