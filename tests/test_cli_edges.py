@@ -27,9 +27,9 @@ from fmcsa_tui.models import Source
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.settings import Settings, load_settings
 from fmcsa_tui.store import SqliteStore
+from tests.support.cli import Cli, assert_one_line_error
 from tests.support.hostile import HostileServer
 from tests.support.terminal import Terminal
-from tests.test_cli import Cli, assert_one_line_error
 
 STAMP = datetime(2026, 11, 21, 0, 15, 14, 513000, tzinfo=UTC)
 
