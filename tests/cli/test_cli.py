@@ -26,11 +26,6 @@ def sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
-@pytest.fixture
-def cli(env: dict[str, str], tmp_path: Path) -> Cli:
-    return Cli(env, f"sqlite:///{tmp_path / 'cli.db'}")
-
-
 # --- the done-means loop of the core issue -------------------------------------------
 
 

@@ -358,7 +358,7 @@ def test_storage_is_shared_with_the_test(server: MongoWireServer) -> None:
 
 
 def test_runs_standalone() -> None:
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     with subprocess.Popen(
         [sys.executable, "-m", "tests.support.mongo_wire", "--port", "0"],
         cwd=root,
