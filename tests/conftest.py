@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from fmcsa_tui.store import CompanyStore, MongoStore, SqliteStore
-from tests.mongo_wire import MongoWireServer
+from tests.support.mongo_wire import MongoWireServer
 
 #: A real MongoDB for the suite, when given (read at import: the settings fixture below
 #: clears every FMCSA_TUI_ variable before a test runs).

@@ -482,7 +482,7 @@ def _never_cancelled(
     on Python 3.11 cancelling a task inside that wait can leave the topology lock held
     by a finished task, and every later operation of the client then waits forever (a
     lease keeper stopped mid-outage did it: the restart test in
-    `tests/test_mongo_end_to_end.py` hung one run in three). So the caller stops waiting
+    `tests/store/test_mongo_end_to_end.py` hung one run in three). So the caller stops waiting
     at once, while the call itself ends by itself, bounded by the client's timeouts.
     """
 

@@ -26,7 +26,7 @@ from fmcsa_tui.sync.parsing import (
     parse_violations,
 )
 
-SAMPLES = Path(__file__).parent / "samples"
+SAMPLES = Path(__file__).parents[1] / "samples"
 AT = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 

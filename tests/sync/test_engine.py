@@ -32,7 +32,7 @@ from fmcsa_tui.sync.events import (
     SourceStarted,
     SourceSucceeded,
 )
-from tests import real_documents
+from tests.support import real_documents
 from tests.support.hostile import HostileServer
 
 EARLIER = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

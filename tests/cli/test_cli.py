@@ -7,11 +7,8 @@ HTTP like it would to a `fmcsa-tui sandbox` started by hand.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,47 +16,14 @@ from fmcsa_tui.models import Source
 from fmcsa_tui.sandbox.plan import FaultKind, fault_for
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.store import CompanyStore, SqliteStore
-from tests import real_documents
+from tests.support import real_documents
+from tests.support.cli import Cli, assert_one_line_error
 
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxServer]:
     with SandboxServer(SandboxConfig(hang_seconds=2.0, retry_after=1)) as server:
         yield server
-
-
-class Cli:
-    def __init__(self, env: dict[str, str], store: str) -> None:
-        self.env = env
-        self.store = store
-
-    def __call__(self, *args: str, store: bool = True) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "fmcsa_tui", *args]
-        if store:
-            command += ["--store", self.store]
-        return subprocess.run(
-            command, env=self.env, capture_output=True, text=True, timeout=120, check=False
-        )
-
-    def status(self, *args: str) -> list[dict[str, Any]]:
-        result = self("status", "--json", *args)
-        assert result.returncode == 0, result.stderr
-        records: list[dict[str, Any]] = json.loads(result.stdout)
-        return records
-
-
-@pytest.fixture
-def cli(env: dict[str, str], tmp_path: Path) -> Cli:
-    return Cli(env, f"sqlite:///{tmp_path / 'cli.db'}")
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr + result.stdout
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 # --- the done-means loop of the core issue -------------------------------------------

@@ -25,7 +25,7 @@ from pymongo.errors import (
 )
 from pymongo.write_concern import WriteConcern
 
-from tests.mongo_wire import MongoWireServer
+from tests.support.mongo_wire import MongoWireServer
 
 UTC = dt.UTC
 
@@ -358,9 +358,9 @@ def test_storage_is_shared_with_the_test(server: MongoWireServer) -> None:
 
 
 def test_runs_standalone() -> None:
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     with subprocess.Popen(
-        [sys.executable, "-m", "tests.mongo_wire", "--port", "0"],
+        [sys.executable, "-m", "tests.support.mongo_wire", "--port", "0"],
         cwd=root,
         stdout=subprocess.PIPE,
         text=True,

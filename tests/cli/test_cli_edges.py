@@ -27,16 +27,11 @@ from fmcsa_tui.models import Source
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.settings import Settings, load_settings
 from fmcsa_tui.store import SqliteStore
+from tests.support.cli import Cli, assert_one_line_error
 from tests.support.hostile import HostileServer
 from tests.support.terminal import Terminal
-from tests.test_cli import Cli, assert_one_line_error
 
 STAMP = datetime(2026, 11, 21, 0, 15, 14, 513000, tzinfo=UTC)
-
-
-@pytest.fixture
-def cli(env: dict[str, str], tmp_path: Path) -> Cli:
-    return Cli(env, f"sqlite:///{tmp_path / 'cli.db'}")
 
 
 def insert(path: Path, *docs: dict[str, Any]) -> None:
@@ -322,7 +317,7 @@ def test_sync_on_a_terminal_shows_a_progress_bar_and_no_hostile_bytes(
 
 def _documented_variables() -> dict[str, str]:
     """Every `FMCSA_TUI_*` variable in README's settings table, to its setting's name."""
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     table = readme.split("| setting (env var) |", 1)[1].split("\n\n", 1)[0]
     found: dict[str, str] = {}
     for row in table.splitlines()[2:]:

@@ -48,7 +48,7 @@ from fmcsa_tui.store import CompanyFilter, CompanyStore, MongoStore, SourceData,
 from fmcsa_tui.sync.engine import SyncEngine
 from fmcsa_tui.sync.events import RunFinished, RunRefused
 from fmcsa_tui.ui.widgets import DetailPane
-from tests.mongo_wire import MongoWireServer
+from tests.support.mongo_wire import MongoWireServer
 
 SS = "fmcsaData.syncStatus"
 LAST_SYNCS = ("csaScoresLastSync", "violationsLastSync", "inspectionsLastSync")

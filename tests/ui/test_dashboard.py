@@ -31,8 +31,8 @@ from fmcsa_tui.store.base import Changes, poll_changes
 from fmcsa_tui.ui.app import FmcsaApp
 from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
 from fmcsa_tui.ui.widgets import BulkProgress, DetailPane, FilterBar, StatusHeader
-from tests import real_documents
-from tests.mongo_wire import MongoWireServer
+from tests.support import real_documents
+from tests.support.mongo_wire import MongoWireServer
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 SIZE = (160, 45)

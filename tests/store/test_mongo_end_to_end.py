@@ -1,7 +1,7 @@
 """fmcsa-tui on the backend's MongoDB, end to end: the CLI as a process over a real socket,
 documents as Mongoose writes them, and a server that cannot be reached.
 
-The server is the suite's wire-protocol MongoDB (tests/mongo_wire.py); the driver and
+The server is the suite's wire-protocol MongoDB (tests/support/mongo_wire/); the driver and
 the socket are real.
 """
 
@@ -28,7 +28,7 @@ from fmcsa_tui.settings import Settings
 from fmcsa_tui.store import MongoStore
 from fmcsa_tui.sync.engine import SyncEngine
 from fmcsa_tui.sync.events import RunEvent, RunFinished
-from tests.mongo_wire import MongoWireServer
+from tests.support.mongo_wire import MongoWireServer
 
 EARLIER = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
 OWNER = ObjectId("5f1d7e3c9b1e8a0012345678")

@@ -2,7 +2,7 @@
 added where missing, refusals and outages are one line, and listings agree exactly with
 the embedded store on messy documents.
 
-Runs against the wire-protocol test server (`tests.mongo_wire`) through the real driver.
+Runs against the wire-protocol test server (`tests.support.mongo_wire`) through the real driver.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from fmcsa_tui.store import (
 from fmcsa_tui.store.base import LiveRefresh
 from fmcsa_tui.store.mongo import CHANGE_PIPELINE, OWNER_NEEDED, guarded_update
 from fmcsa_tui.store.updates import failure_update, set_path, success_update, targeted_sets
-from tests.mongo_wire import MongoWireServer
+from tests.support.mongo_wire import MongoWireServer
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=UTC)
 RUN = T0 + timedelta(hours=1)

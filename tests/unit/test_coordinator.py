@@ -2,27 +2,22 @@
 
 Most tests drive a FAKE engine (`GatedEngine`, defined here and used nowhere else) whose
 runs wait on a gate the test opens, so every state in between can be looked at without
-timing. The last tests run the real engine against the sandbox and a SQLite file.
+timing. tests/sync/test_coordinator_real_engine.py runs the real engine against the
+sandbox and a SQLite file.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from bson import ObjectId
 
 from fmcsa_tui.coordinator import QueueChanged, RunCoordinator, RunEnded, Submitted
 from fmcsa_tui.models import CompanySummary, Source, summarize
-from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.settings import Settings
-from fmcsa_tui.store import SqliteStore
-from fmcsa_tui.sync.engine import RunOutcome, SyncEngine, Target
+from fmcsa_tui.sync.engine import RunOutcome, Target
 from fmcsa_tui.sync.events import (
-    RunEvent,
     RunFinished,
     RunStarted,
     SourceProgress,
@@ -189,40 +184,3 @@ async def test_run_all_cancelled_cancels_every_run_and_waits_for_them() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert engine.running == set() and not coordinator.busy
-
-
-# --- the real engine ------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxConfig()) as server:
-        yield server
-
-
-async def test_run_all_with_the_real_engine_writes_every_carrier(
-    tmp_path: Path, sandbox: SandboxServer
-) -> None:
-    store = SqliteStore(tmp_path / "fleet.db")
-    await store.open()
-    docs = [{"_id": ObjectId(), "name": f"Real {n}", "dotNumber": str(1000005 + 100 * n)}
-            for n in range(6)]  # fmt: skip
-    await store.insert_documents(docs)
-    settings = Settings(
-        qc_base_url=f"{sandbox.url}/qc/services", hub_base_url=sandbox.url, webkey="k",
-        rate_limit=0, concurrency=2,
-    )  # fmt: skip
-    events: list[RunEvent | Any] = []
-    engine = SyncEngine(store, settings)
-    try:
-        coordinator = RunCoordinator(engine, listener=events.append)
-        outcomes = await coordinator.run_all(await store.list_summaries(), list(Source))
-    finally:
-        await engine.aclose()
-    assert [outcome.dot_number for outcome in outcomes] == [doc["dotNumber"] for doc in docs]
-    assert all(isinstance(outcome, RunFinished) and outcome.success for outcome in outcomes)
-    assert sum(isinstance(event, RunEnded) for event in events) == 6
-    for summary_ in await store.list_summaries():
-        assert summary_.status == "ok" and summary_.error_count == 0
-    assert await store.leased_ids() == set()
-    await store.close()

@@ -34,7 +34,7 @@ from fmcsa_tui.store import (
     redact_url,
 )
 from fmcsa_tui.store.sqlite import SCHEMA_VERSION
-from tests import real_documents
+from tests.support import real_documents
 
 # Millisecond precision throughout: BSON dates hold no more, so documents compare exactly.
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=UTC)

@@ -1,0 +1,1 @@
+"""The `fmcsa-tui` command (`fmcsa_tui.cli`) run as a process."""

@@ -1,0 +1,1 @@
+"""The sandbox (`fmcsa_tui.sandbox`): the fake FMCSA over real HTTP and its fault plan."""

@@ -1,0 +1,1 @@
+"""The stores (`fmcsa_tui.store`): the contract on every backend, MongoDB, the wire server."""

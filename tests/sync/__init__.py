@@ -1,0 +1,1 @@
+"""The sync engine (`fmcsa_tui.sync`) against the sandbox and a hostile FMCSA."""
