@@ -614,6 +614,14 @@ async def once_reachable(
             await asyncio.sleep(0.2)
 
 
+async def until(condition: Callable[[], bool], limit: float = 10) -> None:
+    """Wait for what a test is about to rely on, never for a fixed time."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
 async def test_a_server_restart_fails_calls_while_down_and_recovers_after() -> None:
     server = MongoWireServer().start()
     try:
@@ -655,7 +663,7 @@ async def test_a_cancelled_caller_leaves_the_driver_call_to_end_by_itself() -> N
         with contextlib.suppress(StoreUnavailable):  # clears pooled connections the stop closed
             await store.leased_ids()
         caller = asyncio.create_task(store.release_lease(str(doc["_id"]), "me"))
-        await asyncio.sleep(0.3)  # the call is now waiting for a server
+        await until(lambda: len(store._in_flight) == 1)  # the driver call, waiting for a server
         assert not caller.done()
         caller.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -795,7 +803,7 @@ async def test_a_replica_set_streams_list_changes_and_nothing_else(
     changes = store.watch_changes()
     try:
         pending = asyncio.ensure_future(next_ids(changes, {str(first["_id"])}))
-        await asyncio.sleep(0.3)  # the stream is open and waiting
+        await until(lambda: len(replica_set.streams_opened) == 1)  # the stream listens
         # the backend touching what no list row shows: not streamed
         await client.live.companies.update_one(
             {"_id": second["_id"]}, {"$set": {"address.city": "Lincoln", "updatedAt": AT}}
@@ -828,13 +836,13 @@ async def test_a_change_stream_resumes_by_token_after_a_restart(
     changes = store.watch_changes()
     try:
         pending = asyncio.ensure_future(next_ids(changes, {str(first["_id"])}))
-        await asyncio.sleep(0.3)
+        await until(lambda: len(replica_set.streams_opened) == 1)  # the stream listens
         await writer.record_failure(str(first["_id"]), RUN, Source.CSA_SCORES, "x", AT)
         assert await pending == {str(first["_id"])}
         seen_first = len(replica_set.events)
 
         await asyncio.to_thread(replica_set.stop)
-        await asyncio.sleep(1.5)  # the stream notices and backs off
+        await asyncio.sleep(1.5)  # an outage that long: the stream notices and backs off
         await asyncio.to_thread(replica_set.start)
         await once_reachable(
             lambda: writer.record_failure(str(second["_id"]), RUN, Source.CSA_SCORES, "y", AT),

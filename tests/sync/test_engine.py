@@ -459,9 +459,16 @@ async def test_cancelling_before_any_source_lands_changes_nothing(
         settings = engine_settings(slow.url, tmp_path / "engine.db", timeout=5)
         doc = await add(store, {"_id": ObjectId(), "name": "Never", "dotNumber": dot_for(30)})
         before = await store.get_company(str(doc["_id"]))
+        started = asyncio.Event()
+
+        def watch(event: RunEvent) -> None:
+            if isinstance(event, SourceStarted):  # requests in flight, none answered yet
+                started.set()
+
         async with SyncEngine(store, settings) as engine:
-            task = asyncio.create_task(engine.run(doc))
-            await asyncio.sleep(0.15)
+            task = asyncio.create_task(engine.run(doc, emit=watch))
+            await asyncio.wait_for(started.wait(), timeout=10)
+            assert str(doc["_id"]) in await store.leased_ids()  # the run really began
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task

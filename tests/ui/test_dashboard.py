@@ -19,6 +19,7 @@ import pytest
 from bson import ObjectId
 from rich.console import Console
 from textual.app import App, ComposeResult
+from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Label, ProgressBar
 
@@ -183,6 +184,28 @@ async def test_single_source_resync_key_touches_only_that_source(
     status = (await stored(store, doc)).sync_status
     synced = {each for each in Source if status.last_sync(each) is not None}
     assert synced == {source}
+
+
+def _fetching(app: FmcsaApp, company_id: str) -> bool:
+    """The carrier's run is past its lease with a request in flight."""
+    run = app.runs.run_of(company_id)
+    return run is not None and run.started and "fetching" in " ".join(run.states.values())
+
+
+class LeaseLooks:
+    """TEST WRAPPER: the real store, counting how often leases are read (the feed's
+    looks), so a test can wait for the feed to have looked instead of for time."""
+
+    def __init__(self, real: CompanyStore) -> None:
+        self.real = real
+        self.lease_looks = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    async def leased_ids(self, exclude_owner: str | None = None) -> set[str]:
+        self.lease_looks += 1
+        return await self.real.leased_ids(exclude_owner)
 
 
 def _last_state(shown: list[str]) -> str:
@@ -376,10 +399,10 @@ async def test_R_answered_no_runs_nothing(store: CompanyStore, sandbox: SandboxS
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, 3)
         await pilot.press("R")
-        await pilot.pause()
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("n")
-        await pilot.pause(0.3)
-        assert not app.runs.busy and not isinstance(app.screen, ConfirmScreen)
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        assert not app.runs.busy
     for doc in docs:
         assert (await stored(store, doc)).sync_status.last_run is None
 
@@ -396,9 +419,8 @@ async def test_x_cancels_the_run_and_the_store_stays_consistent(
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, 1)
         await pilot.press("r")
-        await wait_for(pilot, lambda: app.runs.busy)
-        await wait_for(pilot, lambda: _row(app, "1000405").id in app.runs)
-        await pilot.pause(0.3)
+        company_id = _row(app, "1000405").id
+        await wait_for(pilot, lambda: _fetching(app, company_id))  # requests in flight
         await pilot.press("x")
         await wait_for(pilot, lambda: not app.runs.busy)
         assert await store.leased_ids() == set()
@@ -621,7 +643,9 @@ async def test_mongodb_going_away_mid_session_shows_disconnected_and_recovers(
         async with app.run_test(size=SIZE) as pilot:
             await loaded(pilot, 3)
             await wait_for(pilot, lambda: app.detail.document is not None)
-            await pilot.pause(0.5)  # from here on only the polls touch the store
+            # from here on only the feed touches the store
+            await wait_for(pilot, lambda: not any(w.is_running for w in app.workers
+                                                 if w.group == "detail"))  # fmt: skip
             header = app.query_one(StatusHeader)
             await asyncio.to_thread(server.stop)
             await wait_for(pilot, lambda: not header.connected, limit=15)
@@ -671,7 +695,8 @@ async def test_own_runs_and_other_processes_runs_are_told_apart(
     mine, theirs = company("1000805", "Again Co"), company("1000812", "Busy Elsewhere Co")
     await store.insert_documents([mine, theirs])
     settings = settings_for(slow_sandbox.url, timeout=1, max_attempts=1)  # a run takes ~1 s
-    app = FmcsaApp(store, settings, poll_interval=0.2)
+    counting = LeaseLooks(store)
+    app = FmcsaApp(counting, settings, poll_interval=0.2)  # type: ignore[arg-type]
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, 2)
         header = app.query_one(StatusHeader)
@@ -680,8 +705,10 @@ async def test_own_runs_and_other_processes_runs_are_told_apart(
         await wait_for(pilot, lambda: theirs_id in app.runs.elsewhere)
         await pilot.press("r")  # the first row: ours
         await wait_for(pilot, lambda: mine_id in app.runs.syncing_ids())
-        await pilot.pause(0.5)  # polls run while our lease is live in the store
-        assert mine_id in await store.leased_ids() and mine_id not in app.runs.elsewhere
+        assert mine_id in await store.leased_ids()  # our lease is live in the store...
+        looks = counting.lease_looks
+        await wait_for(pilot, lambda: counting.lease_looks >= looks + 2)  # ...the feed looks
+        assert mine_id not in app.runs.elsewhere  # ...and does not count it as theirs
         assert header.counts[3] == 2  # ours and theirs
         await wait_for(pilot, lambda: not app.runs.busy)
         assert header.counts[3] == 1  # only theirs
@@ -727,9 +754,9 @@ async def test_command_palette_runs_the_same_actions(
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, 6)
         await pilot.press("ctrl+p")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
         await pilot.press(*"cycle the failed")
-        await pilot.pause(0.5)
+        await wait_for(pilot, lambda: app.screen.query_one(CommandList).option_count > 0)
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.companies.filter.failed_source == "any", limit=5)
         assert sorted(visible_dots(app)) == ["1000105", "1000106"]  # type: ignore[type-var]
