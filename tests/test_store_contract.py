@@ -34,6 +34,7 @@ from fmcsa_tui.store import (
     redact_url,
 )
 from fmcsa_tui.store.sqlite import SCHEMA_VERSION
+from fmcsa_tui.ui.rows import CompanyRows
 from tests import real_documents
 
 # Millisecond precision throughout: BSON dates hold no more, so documents compare exactly.
@@ -367,11 +368,18 @@ async def test_a_basic_stored_as_text_never_makes_a_carrier_unreadable(
 
 
 async def test_listing_is_in_numeric_dot_order(store: CompanyStore) -> None:
-    dots: list[Any] = ["1000000", "99999", "100000", 123456, "20000"]
+    dots: list[Any] = ["1000000", "99999", "100000", 123456, "20000", "ABC12", "00123", " 042"]
     await store.insert_documents([synced_doc("x", dotNumber=dot) for dot in dots])
     await store.insert_documents([{"name": "No DOT at all"}])
-    listed = [row.dot_number for row in await store.list_summaries()]
-    assert listed == ["20000", "99999", "100000", "123456", "1000000", None]
+    rows = await store.list_summaries()
+    listed = [row.dot_number for row in rows]
+    # shorter first, then character by character: numbers numerically, text in its place
+    assert listed == [
+        "042", "00123", "20000", "99999", "ABC12", "100000", "123456", "1000000", None
+    ]  # fmt: skip
+    model = CompanyRows()  # the dashboard's list sorts by DOT the same way
+    model.set_rows(reversed(rows))
+    assert model.visible_summaries() == rows
 
 
 # --- filters --------------------------------------------------------------------------
@@ -486,9 +494,9 @@ async def test_store_filters_agree_with_the_in_memory_rule(store: CompanyStore) 
     everything = await store.list_summaries()
     statuses: list[StatusFilter | None] = [None, "never", "ok", "failed"]
     choices = itertools.product(
-        ["", "carrier", "6000", "%"],
+        ["", "carrier", "6000", "%", "\x1f", "1\x1fg"],  # a separator: SQL only narrows
         statuses,
-        [None, "any", "csa_scores", "entity_linking"],
+        [None, "any", "csa_scores", "entity_linking", "a|b"],
         [None, timedelta(hours=24)],
     )
     for text, status, source, age in choices:

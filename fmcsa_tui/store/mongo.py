@@ -61,7 +61,6 @@ from fmcsa_tui.models import (
 from fmcsa_tui.store.base import (
     AddResult,
     Changes,
-    CompanyFilter,
     LiveRefresh,
     NewCompany,
     SourceData,
@@ -69,6 +68,14 @@ from fmcsa_tui.store.base import (
     StoreUnavailable,
     poll_changes,
     redact_url,
+)
+from fmcsa_tui.store.listing import (
+    CompanyFilter,
+    Condition,
+    all_hold,
+    changed_since,
+    first_rows,
+    in_dot_order,
 )
 from fmcsa_tui.store.updates import (
     ERRORS_PATH,
@@ -300,12 +307,6 @@ def _key_pattern(key: Any) -> tuple[tuple[str, Any], ...]:
     return tuple(pattern)
 
 
-def _dot_order(summary: CompanySummary) -> tuple[bool, int, str]:
-    """Numeric DOT order as the embedded store sorts: no DOT last, shorter first."""
-    dot = summary.dot_number
-    return (dot is None, len(dot or ""), dot or "")
-
-
 def _decode(raw: RawBSONDocument) -> Doc:
     return bson.decode(raw.raw, codec_options=_LIST_CODEC)
 
@@ -313,17 +314,17 @@ def _decode(raw: RawBSONDocument) -> Doc:
 def _rows(
     light: list[RawBSONDocument],
     whole: list[RawBSONDocument],
-    keep: Callable[[CompanySummary], bool] | None,
+    conditions: Sequence[Condition],
     limit: int | None,
 ) -> list[CompanySummary]:
-    """Summaries of the light documents and of the whole ones, kept, sorted."""
+    """Summaries of the light documents and of the whole ones that the conditions
+    hold for, in DOT order."""
     rows = [
         summary
         for summary in map(summarize, map(_decode, [*light, *whole]))
-        if keep is None or keep(summary)
+        if all_hold(conditions, summary)
     ]
-    rows.sort(key=_dot_order)
-    return rows if limit is None or limit < 0 else rows[:limit]
+    return first_rows(in_dot_order(rows), limit)
 
 
 def _text_clause(text: str) -> Doc | None:
@@ -384,29 +385,66 @@ _NO_SYNC_STATUS: Final = (
 )
 
 
-def _filter_query(flt: CompanyFilter, now: datetime) -> Doc:
-    """The filter as a query that narrows without ever dropping a match; Python decides."""
-    clauses: list[Doc] = []
-    if flt.text and (text := _text_clause(flt.text)) is not None:
-        clauses.append(text)
-    if flt.status == "never":
-        clauses.append({"$or": [{_LAST_RUN: {"$not": {"$type": "date"}}}, *_NO_SYNC_STATUS]})
-    elif flt.status == "ok":
-        clauses.append({_LAST_RUN: {"$ne": None}, f"{ERRORS_PATH}.0": {"$exists": False}})
-    elif flt.status == "failed":
-        clauses.append(_failed_clause())
-    if flt.failed_source == "any":
-        clauses.append(_failed_clause())
-    elif flt.failed_source is not None and (src := _source_clause(flt.failed_source)):
-        clauses.append(src)
-    if flt.stale_after is not None:
-        cutoff = now - flt.stale_after
-        dated = [
-            clause
-            for path in _LAST_SYNCS
-            for clause in ({path: {"$not": {"$type": "date"}}}, {path: {"$lt": cutoff}})
+def _no_date(path: str) -> list[Doc]:
+    """A superset of the documents whose `path` reads as no date: not a date, or an array
+    (which `$type` looks inside: ``[date]`` has the type date, yet is no date)."""
+    return [{path: {"$not": {"$type": "date"}}}, {path: {"$type": "array"}}]
+
+
+def _never_clause() -> Doc:
+    return {"$or": [*_no_date(_LAST_RUN), *_NO_SYNC_STATUS]}
+
+
+def _ok_clause() -> Doc:
+    return {_LAST_RUN: {"$ne": None}, f"{ERRORS_PATH}.0": {"$exists": False}}
+
+
+def _stale_clause(cutoff: datetime) -> Doc:
+    """A superset of the documents with a source whose last success is none or older."""
+    dated = [
+        clause for path in _LAST_SYNCS for clause in (*_no_date(path), {path: {"$lt": cutoff}})
+    ]
+    return {"$or": [*dated, *_NO_SYNC_STATUS]}
+
+
+def _changed_clause(since: datetime) -> Doc:
+    """A superset of the documents written at or after `since` (text dates included)."""
+    return {
+        "$or": [
+            {"updatedAt": {"$gte": since}},
+            {"updatedAt": {"$exists": True, "$ne": None, "$not": {"$type": "date"}}},
         ]
-        clauses.append({"$or": [*dated, *_NO_SYNC_STATUS]})
+    }
+
+
+_STATUS_CLAUSES: Final[dict[str, Callable[[], Doc]]] = {
+    "never": _never_clause,
+    "ok": _ok_clause,
+    "failed": _failed_clause,
+}
+
+
+def _narrowing(condition: Condition) -> Doc | None:
+    """A query for a superset of the documents the condition holds for, or None when
+    nothing narrows it (`Condition.holds` decides every row in the end)."""
+    value = condition.value
+    match (condition.fact, condition.test):
+        case ("search", "has_text"):
+            return _text_clause(value)
+        case ("status", "is") if value in _STATUS_CLAUSES:
+            return _STATUS_CLAUSES[value]()
+        case ("error_sources", "has"):
+            return _source_clause(value)
+        case ("oldest_success", "missing_or_before"):
+            return _stale_clause(value)
+        case ("updated_at", "at_or_after"):
+            return _changed_clause(value)
+    return None
+
+
+def narrowing_query(conditions: Sequence[Condition]) -> Doc:
+    """The conditions as a query that narrows without ever dropping a match."""
+    clauses = [clause for clause in map(_narrowing, conditions) if clause is not None]
     if not clauses:
         return {}
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -656,31 +694,25 @@ class MongoStore:
     async def list_summaries(
         self, flt: CompanyFilter | None = None, limit: int | None = None
     ) -> list[CompanySummary]:
-        if flt is None:
-            return await self._summaries({}, None, limit)
-        now = utcnow()
-        return await self._summaries(
-            _filter_query(flt, now), lambda summary: flt.matches(summary, now), limit
-        )
+        conditions = () if flt is None else flt.conditions(utcnow())
+        return await self._summaries(conditions, limit)
 
     async def _summaries(
-        self,
-        query: Doc,
-        keep: Callable[[CompanySummary], bool] | None,
-        limit: int | None = None,
+        self, conditions: Sequence[Condition], limit: int | None = None
     ) -> list[CompanySummary]:
-        """Rows for `query` (a superset), decided by `keep`, in DOT order.
+        """Rows the conditions hold for, in DOT order: a query narrows, Python decides.
 
-        The sort is the embedded store's (numeric by length), which no index gives, so
-        every candidate comes over and `limit` applies after sorting.
+        The DOT order is the embedded store's, which no index gives, so every candidate
+        comes over and `limit` applies after sorting.
         """
+        query = narrowing_query(conditions)
         companies = self._raw_companies()
         plain = {"$and": [query, _NOT_SUSPECT]} if query else _NOT_SUSPECT
         suspects = {"$and": [query, _SUSPECT]} if query else _SUSPECT
         with self._driver_errors():
             light = await companies.find(plain, _SUMMARY_FIELDS).to_list(None)
             whole = await companies.find(suspects).to_list(None)
-        return await asyncio.to_thread(_rows, light, whole, keep, limit)
+        return await asyncio.to_thread(_rows, light, whole, conditions, limit)
 
     @_never_cancelled
     async def get_company(self, ref: str) -> Doc | None:
@@ -711,18 +743,7 @@ class MongoStore:
 
     @_never_cancelled
     async def changed_since(self, since: datetime) -> list[CompanySummary]:
-        since = as_utc(since)
-        query = {
-            "$or": [
-                {"updatedAt": {"$gte": since}},
-                {"updatedAt": {"$exists": True, "$ne": None, "$not": {"$type": "date"}}},
-            ]
-        }
-
-        def keep(summary: CompanySummary) -> bool:
-            return summary.updated_at is not None and summary.updated_at >= since
-
-        return await self._summaries(query, keep)
+        return await self._summaries((changed_since(as_utc(since)),))
 
     @_never_cancelled
     async def inspections_for(self, company_id: str) -> list[Doc]:

@@ -30,13 +30,24 @@ from fmcsa_tui.models import CompanySummary, Source, parse_when, summarize, utcn
 from fmcsa_tui.store.base import (
     AddResult,
     Changes,
-    CompanyFilter,
     LiveRefresh,
     NewCompany,
     SourceData,
     StoreError,
     StoreUnavailable,
     poll_changes,
+)
+from fmcsa_tui.store.listing import (
+    DOT_ORDER_SQL,
+    SEARCH_SEPARATOR,
+    CompanyFilter,
+    Condition,
+    Fact,
+    all_hold,
+    changed_since,
+    first_rows,
+    joined_search_decides,
+    search_text,
 )
 from fmcsa_tui.store.updates import (
     SourceUpdate,
@@ -57,7 +68,6 @@ T = TypeVar("T")
 #: stored as text no longer makes a document unreadable): rows written by 1 are redone.
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000
-_SEARCH_SEPARATOR = "\x1f"  # between the folded DOT, name and MC; never typed by people
 _READ_OPTIONS = JSONOptions(tz_aware=True, tzinfo=UTC)
 
 _SCHEMA = (
@@ -80,7 +90,7 @@ _SCHEMA = (
         problem TEXT,
         doc TEXT NOT NULL
     )""",
-    "CREATE INDEX IF NOT EXISTS companies_dot_order ON companies (dot IS NULL, length(dot), dot)",
+    f"CREATE INDEX IF NOT EXISTS companies_dot_order ON companies ({DOT_ORDER_SQL})",
     "CREATE INDEX IF NOT EXISTS companies_status ON companies (status)",
     "CREATE INDEX IF NOT EXISTS companies_updated_at ON companies (updated_at)",
     """CREATE TABLE IF NOT EXISTS fmcsainspections (
@@ -103,7 +113,6 @@ _SUMMARY_COLUMNS = (
     "id, dot, name, mc, status, last_run, success, csa_last_sync, viol_last_sync,"
     " insp_last_sync, error_sources, error_count, updated_at, problem"
 )
-_DOT_ORDER = "ORDER BY dot IS NULL, length(dot), dot"
 _ROW_COLUMNS = (
     "id, dot, name, mc, search, status, last_run, success, csa_last_sync, viol_last_sync,"
     " insp_last_sync, error_sources, error_count, updated_at, problem, doc"
@@ -152,11 +161,6 @@ def decode(text: str) -> dict[str, Any]:
     return cast(dict[str, Any], json_util.loads(text, json_options=_READ_OPTIONS))
 
 
-def _search_text(summary: CompanySummary) -> str:
-    parts = (summary.dot_number, summary.name, summary.mc_number)
-    return _SEARCH_SEPARATOR.join(part.casefold() for part in parts if part)
-
-
 def _error_sources_text(sources: frozenset[str]) -> str:
     """``|a|b|``: a source matches as ``|name|`` whatever its name."""
     return f"|{'|'.join(sorted(sources))}|" if sources else ""
@@ -192,7 +196,7 @@ def derived_values(stored: dict[str, Any]) -> tuple[Any, ...]:
         summary.dot_number,
         summary.name,
         summary.mc_number,
-        _search_text(summary),
+        search_text(summary),
         summary.status,
         iso(summary.last_run),
         None if summary.success is None else int(summary.success),
@@ -243,32 +247,56 @@ def _summary(row: tuple[Any, ...]) -> CompanySummary:
     )
 
 
-def _where(flt: CompanyFilter | None, now: datetime) -> tuple[str, list[Any]]:
-    """The filter as SQL; the same rule as `CompanyFilter.matches`."""
-    if flt is None:
-        return "", []
+#: Where each fact of the filter rule is, as SQL over the derived columns.
+_FACT_SQL: dict[Fact, str] = {
+    "search": "search",
+    "status": "status",
+    "error_sources": "error_sources",
+    # min() of several values is NULL when one is: no success yet, as `oldest_success`
+    "oldest_success": "min(csa_last_sync, viol_last_sync, insp_last_sync)",
+    "updated_at": "updated_at",
+}
+
+
+def _where(conditions: Sequence[Condition]) -> tuple[str, list[Any], bool]:
+    """The conditions as a WHERE clause, its parameters, and whether it decides them
+    exactly (otherwise it only narrows, and `Condition.holds` decides)."""
     clauses: list[str] = []
     params: list[Any] = []
-    if flt.text:
-        # instr() on casefolded text: Unicode-aware like casefold(), no LIKE wildcards.
-        clauses.append("instr(search, ?) > 0")
-        params.append(flt.text.casefold())
-    if flt.status is not None:
-        clauses.append("status = ?")
-        params.append(flt.status)
-    if flt.failed_source == "any":
-        clauses.append("status = 'failed'")
-    elif flt.failed_source is not None:
-        clauses.append("instr(error_sources, ?) > 0")
-        params.append(f"|{flt.failed_source}|")
-    if flt.stale_after is not None:
-        clauses.append(
-            "status != 'unreadable' AND (csa_last_sync IS NULL OR csa_last_sync < ?"
-            " OR viol_last_sync IS NULL OR viol_last_sync < ?"
-            " OR insp_last_sync IS NULL OR insp_last_sync < ?)"
-        )
-        params.extend([iso(now - flt.stale_after)] * 3)
-    return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+    exact = True
+    for condition in conditions:
+        sql, values, decides = _condition_sql(condition)
+        clauses.append(sql)
+        params.extend(values)
+        exact = exact and decides
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), params, exact
+
+
+def _condition_sql(condition: Condition) -> tuple[str, list[Any], bool]:
+    """One condition as SQL: the clause, its parameters, and whether it is exact."""
+    column, value = _FACT_SQL[condition.fact], condition.value
+    if isinstance(value, datetime):
+        value = iso(value)
+    match condition.test:
+        case "has_text":  # instr(), not LIKE: no wildcards, and Unicode-aware casefolding
+            if joined_search_decides(value):
+                return f"instr({column}, ?) > 0", [value], True
+            pieces = [piece for piece in value.split(SEARCH_SEPARATOR) if piece]
+            return (
+                " AND ".join([f"instr({column}, ?) > 0" for piece in pieces] or ["1"]),
+                pieces,
+                False,
+            )
+        case "has":  # error sources are stored as |a|b|
+            return f"instr({column}, ?) > 0", [f"|{value}|"], "|" not in value
+        case "is":
+            return f"{column} = ?", [value], True
+        case "is_not":
+            return f"{column} != ?", [value], True
+        case "missing_or_before":
+            return f"({column} IS NULL OR {column} < ?)", [value], True
+        case "at_or_after":
+            return f"{column} >= ?", [value], True
 
 
 # --- work done on the pool threads ----------------------------------------------------
@@ -345,12 +373,16 @@ def _is_store(conn: sqlite3.Connection) -> bool:
 
 
 def _list(
-    conn: sqlite3.Connection, where: str, params: list[Any], limit: int | None = None
+    conn: sqlite3.Connection, conditions: Sequence[Condition], limit: int | None
 ) -> list[CompanySummary]:
-    sql = f"SELECT {_SUMMARY_COLUMNS} FROM companies {where} {_DOT_ORDER}"
-    if limit is not None:
+    where, params, exact = _where(conditions)
+    sql = f"SELECT {_SUMMARY_COLUMNS} FROM companies {where} ORDER BY {DOT_ORDER_SQL}"
+    if limit is not None and exact:
         sql += f" LIMIT {int(limit)}"
-    return [_summary(row) for row in conn.execute(sql, params)]
+    rows = [_summary(row) for row in conn.execute(sql, params)]
+    if exact:
+        return rows
+    return first_rows([row for row in rows if all_hold(conditions, row)], limit)
 
 
 def _get(conn: sqlite3.Connection, ref: str) -> dict[str, Any] | None:
@@ -600,8 +632,8 @@ class SqliteStore:
     async def list_summaries(
         self, flt: CompanyFilter | None = None, limit: int | None = None
     ) -> list[CompanySummary]:
-        where, params = _where(flt, utcnow())
-        return await self._call(_list, where, params, limit)
+        conditions = () if flt is None else flt.conditions(utcnow())
+        return await self._call(_list, conditions, limit)
 
     async def get_company(self, ref: str) -> dict[str, Any] | None:
         ref = ref.strip()
@@ -613,7 +645,7 @@ class SqliteStore:
         return await self._call(_get_many, list(ids))
 
     async def changed_since(self, since: datetime) -> list[CompanySummary]:
-        return await self._call(_list, "WHERE updated_at >= ?", [iso(since)])
+        return await self._call(_list, (changed_since(as_utc(since)),), None)
 
     async def inspections_for(self, company_id: str) -> list[dict[str, Any]]:
         return await self._call(_inspections, company_id)
