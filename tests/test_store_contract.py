@@ -696,6 +696,24 @@ async def test_inspections_upsert_without_duplicates(store: CompanyStore) -> Non
     assert (await one(store, company_id))["fmcsaData"]["syncStatus"]["violationsLastSync"] == AT
 
 
+async def test_inspections_are_newest_first_undated_last_then_by_report_number(
+    store: CompanyStore,
+) -> None:
+    doc = synced_doc("740002")
+    await store.insert_documents([doc])
+    batch = [
+        inspection("R1", 3),
+        inspection("R3", 3),
+        {**inspection("R2", 1), "inspectionDate": "2024-03-07"},  # a date as text
+        {**inspection("R9", 1), "inspectionDate": None},
+        {**inspection("R8", 1), "inspectionDate": "not a date"},
+    ]
+    data = SourceData(Source.VIOLATIONS, {}, inspections=batch)
+    await store.record_success(str(doc["_id"]), RUN, data, AT)
+    stored = await store.inspections_for(str(doc["_id"]))
+    assert [i["reportNumber"] for i in stored] == ["R2", "R3", "R1", "R9", "R8"]
+
+
 async def test_a_rejected_write_changes_nothing(store: CompanyStore) -> None:
     doc = synced_doc("750000")
     await store.insert_documents([doc])

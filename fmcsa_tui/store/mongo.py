@@ -53,8 +53,6 @@ from pymongo.uri_parser import split_options
 from fmcsa_tui.models import (
     CompanySummary,
     Source,
-    parse_dot,
-    parse_when,
     summarize,
     utcnow,
 )
@@ -63,17 +61,23 @@ from fmcsa_tui.store.base import (
     Changes,
     LiveRefresh,
     NewCompany,
-    SourceData,
     StoreError,
     StoreUnavailable,
     poll_changes,
     redact_url,
 )
+from fmcsa_tui.store.flow import (
+    StoreFlow,
+    Wanted,
+    cannot_insert,
+    dot_taken,
+    id_taken,
+    no_company,
+    plan_additions,
+)
 from fmcsa_tui.store.listing import (
-    CompanyFilter,
     Condition,
     all_hold,
-    changed_since,
     first_rows,
     in_dot_order,
 )
@@ -81,13 +85,9 @@ from fmcsa_tui.store.updates import (
     ERRORS_PATH,
     SYNC_STATUS,
     SourceUpdate,
-    as_utc,
     bumps_version,
-    failure_update,
     new_company_doc,
     plan_write,
-    report_number,
-    success_update,
     targeted_sets,
 )
 
@@ -531,7 +531,7 @@ def _never_cancelled(
     return call
 
 
-class MongoStore:
+class MongoStore(StoreFlow):
     """`CompanyStore` on the backend's MongoDB database."""
 
     def __init__(
@@ -688,19 +688,13 @@ class MongoStore:
             reason = _brief(error, self._hosts)
             raise StoreUnavailable(f"MongoDB at {self._hosts} is unreachable: {reason}") from error
 
-    # --- reading
+    # --- reading: the primitives of `StoreFlow`, and get_companies
 
     @_never_cancelled
-    async def list_summaries(
-        self, flt: CompanyFilter | None = None, limit: int | None = None
+    async def _list(
+        self, conditions: Sequence[Condition], limit: int | None
     ) -> list[CompanySummary]:
-        conditions = () if flt is None else flt.conditions(utcnow())
-        return await self._summaries(conditions, limit)
-
-    async def _summaries(
-        self, conditions: Sequence[Condition], limit: int | None = None
-    ) -> list[CompanySummary]:
-        """Rows the conditions hold for, in DOT order: a query narrows, Python decides.
+        """A query narrows, Python decides (see `narrowing_query`).
 
         The DOT order is the embedded store's, which no index gives, so every candidate
         comes over and `limit` applies after sorting.
@@ -715,16 +709,18 @@ class MongoStore:
         return await asyncio.to_thread(_rows, light, whole, conditions, limit)
 
     @_never_cancelled
-    async def get_company(self, ref: str) -> Doc | None:
-        ref = ref.strip()
-        if not ref:
-            return None
-        companies = self._collection("companies")
+    async def _company_with_dot(self, dot: str) -> Doc | None:
         with self._driver_errors():
-            doc = await companies.find_one({"dotNumber": {"$in": _dot_values([ref])}})
-            if doc is None:
-                doc = await companies.find_one({"_id": {"$in": _id_values(ref)}})
-        return doc
+            return await self._collection("companies").find_one(
+                {"dotNumber": {"$in": _dot_values([dot])}}
+            )
+
+    @_never_cancelled
+    async def _company_with_id(self, company_id: str) -> Doc | None:
+        with self._driver_errors():
+            return await self._collection("companies").find_one(
+                {"_id": {"$in": _id_values(company_id)}}
+            )
 
     @_never_cancelled
     async def get_companies(self, ids: Sequence[str]) -> dict[str, Doc]:
@@ -742,64 +738,29 @@ class MongoStore:
         return found
 
     @_never_cancelled
-    async def changed_since(self, since: datetime) -> list[CompanySummary]:
-        return await self._summaries((changed_since(as_utc(since)),))
-
-    @_never_cancelled
-    async def inspections_for(self, company_id: str) -> list[Doc]:
+    async def _inspections(self, company_id: str) -> list[Doc]:
         inspections = self._collection("inspections")
         with self._driver_errors():
-            docs = await inspections.find({"companyId": {"$in": _id_values(company_id)}}).to_list(
-                None
-            )
-        # Newest first, undated last, then by report number: the embedded store's order.
-        docs.sort(key=lambda doc: str(doc.get("reportNumber", "")).strip(), reverse=True)
-        dates = {id(doc): parse_when(doc.get("inspectionDate")) for doc in docs}
-        docs.sort(key=lambda doc: (dates[id(doc)] is None, -(dates[id(doc)] or _EPOCH).timestamp()))
-        return docs
+            query = {"companyId": {"$in": _id_values(company_id)}}
+            return await inspections.find(query).to_list(None)
 
     # --- adding
 
     @_never_cancelled
-    async def add_companies(self, companies: Iterable[NewCompany]) -> AddResult:
-        wanted = list(companies)
-        dots = []
-        for company in wanted:
-            dot = company.dot_number.strip()
-            if not dot:
-                raise StoreError("a company needs a DOT number")
-            if parse_dot(dot, new=True) != dot:
-                raise StoreError(f"DOT number {dot!r} is not 5-8 digits, as the backend requires")
-            dots.append(dot)
+    async def _add(self, wanted: Wanted, now: datetime) -> AddResult:
         collection = self._collection("companies")
+        dots = [dot for dot, _ in wanted]
         with self._driver_errors():
             stored = collection.find({"dotNumber": {"$in": _dot_values(dots)}}, {"dotNumber": 1})
-            present = {_dot_text(doc.get("dotNumber")) async for doc in stored}
-        now = utcnow()
-        added: list[str] = []
-        existing: list[str] = []
-        docs: list[Doc] = []
-        for company, dot in zip(wanted, dots, strict=True):
-            if dot in present:
-                existing.append(dot)
-                continue
-            present.add(dot)
-            docs.append(_mongoose_company(company, dot, now))
-            added.append(dot)
+            present = {dot async for doc in stored if (dot := _dot_text(doc.get("dotNumber")))}
+        docs, result = plan_additions(wanted, present, _mongoose_company, now)
         await self._insert_all(docs)
-        return AddResult(added=added, existing=existing)
+        return result
 
     @_never_cancelled
-    async def insert_documents(self, docs: Sequence[Doc]) -> int:
-        stored = []
-        for doc in docs:
-            copy = dict(doc)  # the caller's document keeps no `_id` it did not have
-            if copy.get("_id") is None:
-                copy["_id"] = ObjectId()
-            stored.append(copy)
-        await self._refuse_collisions(stored)
-        await self._insert_all(stored)
-        return len(stored)
+    async def _insert(self, docs: list[Doc]) -> None:
+        await self._refuse_collisions(docs)
+        await self._insert_all(docs)
 
     async def _refuse_collisions(self, docs: list[Doc]) -> None:
         """Refuse, before inserting anything, a DOT or `_id` already taken."""
@@ -808,7 +769,7 @@ class MongoStore:
             dot = _dot_text(doc.get("dotNumber"))
             if dot is not None:
                 if dot in dots:
-                    raise StoreError(f"DOT number {dot} is already in the store")
+                    raise dot_taken(dot)
                 dots[dot] = None
         ids = [doc["_id"] for doc in docs]
         if len({bson.encode({"v": value}) for value in ids}) < len(ids):
@@ -821,14 +782,13 @@ class MongoStore:
                 query = {"dotNumber": {"$in": _dot_values(chunk)}}
                 taken = await collection.find_one(query, {"dotNumber": 1})
                 if taken is not None:
-                    dot = _dot_text(taken.get("dotNumber"))
-                    raise StoreError(f"DOT number {dot} is already in the store")
+                    raise dot_taken(_dot_text(taken.get("dotNumber")))
             for start in range(0, len(ids), _ID_BATCH):
                 taken = await collection.find_one(
                     {"_id": {"$in": ids[start : start + _ID_BATCH]}}, {"_id": 1}
                 )
                 if taken is not None:
-                    raise StoreError(f"a company with _id {taken['_id']} is already in the store")
+                    raise id_taken(taken["_id"])
 
     async def _insert_all(self, docs: list[Doc]) -> None:
         """Insert all or nothing: what an ordered insert put in before failing comes out."""
@@ -842,33 +802,17 @@ class MongoStore:
                 inserted = docs[: int(error.details.get("nInserted", 0))]
                 if inserted:
                     await collection.delete_many({"_id": {"$in": [d["_id"] for d in inserted]}})
-                raise StoreError(_collision(error, docs)) from error
+                raise _collision(error, docs) from error
 
     # --- writing
 
     @_never_cancelled
-    async def record_success(
-        self, company_id: str, run_started: datetime, data: SourceData, at: datetime
-    ) -> None:
-        update = success_update(run_started, data, at)
-        await self._record(company_id, update, data.inspections)
-
-    @_never_cancelled
-    async def record_failure(
-        self, company_id: str, run_started: datetime, source: Source, error: str, at: datetime
-    ) -> None:
-        await self._record(company_id, failure_update(run_started, source, error, at), None)
-
-    async def _record(
-        self, company_id: str, update: SourceUpdate, inspections: list[Doc] | None
-    ) -> None:
+    async def _record(self, company_id: str, update: SourceUpdate, inspections: list[Doc]) -> None:
         """Inspections first (an idempotent upsert), then one guarded company update.
 
         The update is a single `update_one`, so a failure leaves the company as it was;
         a miss (someone changed the errors meanwhile) reads again and retries.
         """
-        for inspection in inspections or ():
-            report_number(inspection)  # refuse a bad one before writing anything
         companies = self._collection("companies")
         roots = {path.split(".", 1)[0] for path in update.fields} | {"fmcsaData", "name", "__v"}
         projection = dict.fromkeys(sorted(roots), 1)
@@ -876,7 +820,7 @@ class MongoStore:
             for attempt in range(_CAS_ATTEMPTS):
                 doc = await companies.find_one({"_id": {"$in": _id_values(company_id)}}, projection)
                 if doc is None:
-                    raise StoreError(f"no company with id {company_id}")
+                    raise no_company(company_id)
                 if attempt == 0 and inspections:
                     await self._upsert_inspections(doc["_id"], inspections)
                 guard, change = guarded_update(doc, update)
@@ -1036,10 +980,7 @@ class MongoStore:
         return await companies.watch(CHANGE_PIPELINE, resume_after=token, max_await_time_ms=250)
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _mongoose_company(company: NewCompany, dot: str, now: datetime) -> Doc:
+def _mongoose_company(company: NewCompany, now: datetime) -> Doc:
     """A new company as Mongoose writes it; the schema's required fields are checked."""
     name = company.name.strip()
     owner = company.extra.get("ownerId")
@@ -1052,15 +993,15 @@ def _mongoose_company(company: NewCompany, dot: str, now: datetime) -> Doc:
     elif not isinstance(owner, ObjectId):
         raise StoreError(f"ownerId {owner!r} is not an ObjectId (24 hex digits)")
     extra = {**company.extra, "ownerId": owner}
-    return new_company_doc(NewCompany(dot, name, company.mc_number, extra), now)
+    return new_company_doc(NewCompany(company.dot_number, name, company.mc_number, extra), now)
 
 
-def _collision(error: BulkWriteError, docs: list[Doc]) -> str:
+def _collision(error: BulkWriteError, docs: list[Doc]) -> StoreError:
     first = (error.details.get("writeErrors") or [{}])[0]
     doc = docs[first.get("index", 0)] if first.get("index", 0) < len(docs) else {}
     if first.get("code") == 11000:
         message = str(first.get("errmsg", ""))
         if "dotNumber" in message or "dotNumber" in (first.get("keyValue") or {}):
-            return f"DOT number {_dot_text(doc.get('dotNumber'))} is already in the store"
-        return f"a company with _id {doc.get('_id')} is already in the store"
-    return f"cannot insert company: {_brief(error)}"
+            return dot_taken(_dot_text(doc.get("dotNumber")))
+        return id_taken(doc.get("_id"))
+    return cannot_insert(_brief(error))

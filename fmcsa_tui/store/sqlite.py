@@ -15,36 +15,41 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, cast
 
 from bson import ObjectId, json_util
 from bson.json_util import RELAXED_JSON_OPTIONS, JSONOptions
 
-from fmcsa_tui.models import CompanySummary, Source, parse_when, summarize, utcnow
+from fmcsa_tui.models import CompanySummary, parse_when, summarize, utcnow
 from fmcsa_tui.store.base import (
     AddResult,
     Changes,
     LiveRefresh,
-    NewCompany,
-    SourceData,
     StoreError,
     StoreUnavailable,
     poll_changes,
 )
+from fmcsa_tui.store.flow import (
+    StoreFlow,
+    Wanted,
+    cannot_insert,
+    dot_taken,
+    id_taken,
+    no_company,
+    plan_additions,
+)
 from fmcsa_tui.store.listing import (
     DOT_ORDER_SQL,
     SEARCH_SEPARATOR,
-    CompanyFilter,
     Condition,
     Fact,
     all_hold,
-    changed_since,
     first_rows,
     joined_search_decides,
     search_text,
@@ -53,14 +58,13 @@ from fmcsa_tui.store.updates import (
     SourceUpdate,
     apply_update,
     as_utc,
-    failure_update,
     new_company_doc,
     report_number,
-    success_update,
 )
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
+Doc = dict[str, Any]
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -385,12 +389,9 @@ def _list(
     return first_rows([row for row in rows if all_hold(conditions, row)], limit)
 
 
-def _get(conn: sqlite3.Connection, ref: str) -> dict[str, Any] | None:
-    for column in ("dot", "id"):
-        row = conn.execute(f"SELECT doc FROM companies WHERE {column} = ?", (ref,)).fetchone()
-        if row is not None:
-            return decode(row[0])
-    return None
+def _get(conn: sqlite3.Connection, column: Literal["dot", "id"], ref: str) -> Doc | None:
+    row = conn.execute(f"SELECT doc FROM companies WHERE {column} = ?", (ref,)).fetchone()
+    return None if row is None else decode(row[0])
 
 
 _BATCH = 500  # ids per query, under SQLite's bound-parameter limit
@@ -418,49 +419,42 @@ def _insert(conn: sqlite3.Connection, doc: dict[str, Any]) -> None:
 
 def _collision(error: sqlite3.IntegrityError, values: tuple[Any, ...]) -> StoreError:
     if "companies.dot" in str(error):
-        return StoreError(f"DOT number {values[1]} is already in the store")
+        return dot_taken(values[1])
     if "companies.id" in str(error):
-        return StoreError(f"a company with _id {values[0]} is already in the store")
-    return StoreError(f"cannot insert company: {error}")
+        return id_taken(values[0])
+    return cannot_insert(error)
 
 
-def _add(conn: sqlite3.Connection, companies: list[NewCompany], now: datetime) -> AddResult:
-    added: list[str] = []
-    existing: list[str] = []
+def _add(conn: sqlite3.Connection, wanted: Wanted, now: datetime) -> AddResult:
+    """Look for the DOTs and insert the new companies in one transaction."""
     with _write_transaction(conn):
-        for company in companies:
-            dot = company.dot_number.strip()
-            if not dot:
-                raise StoreError("a company needs a DOT number")
-            if conn.execute("SELECT 1 FROM companies WHERE dot = ?", (dot,)).fetchone():
-                existing.append(dot)
-                continue
-            _insert(conn, new_company_doc(company, now))
-            added.append(dot)
-    return AddResult(added=added, existing=existing)
+        present = set[str]()
+        dots = [dot for dot, _ in wanted]
+        for start in range(0, len(dots), _BATCH):
+            chunk = dots[start : start + _BATCH]
+            marks = ",".join("?" * len(chunk))
+            rows = conn.execute(f"SELECT dot FROM companies WHERE dot IN ({marks})", chunk)
+            present.update(dot for (dot,) in rows)
+        docs, result = plan_additions(wanted, present, new_company_doc, now)
+        for doc in docs:
+            _insert(conn, doc)
+    return result
 
 
-def _insert_raw(conn: sqlite3.Connection, docs: Sequence[dict[str, Any]]) -> int:
+def _insert_all(conn: sqlite3.Connection, docs: list[Doc]) -> None:
     with _write_transaction(conn):
         for doc in docs:
-            stored = dict(doc)
-            if stored.get("_id") is None:
-                stored["_id"] = ObjectId()
-            _insert(conn, stored)
-    return len(docs)
+            _insert(conn, doc)
 
 
 def _record(
-    conn: sqlite3.Connection,
-    company_id: str,
-    update: SourceUpdate,
-    inspections: list[dict[str, Any]] | None,
+    conn: sqlite3.Connection, company_id: str, update: SourceUpdate, inspections: list[Doc]
 ) -> None:
     """Read, apply and write back the document, and its inspections, in one transaction."""
     with _write_transaction(conn):
         row = conn.execute("SELECT doc FROM companies WHERE id = ?", (company_id,)).fetchone()
         if row is None:
-            raise StoreError(f"no company with id {company_id}")
+            raise no_company(company_id)
         doc = decode(row[0])
         apply_update(doc, update)
         values = row_values(doc)
@@ -468,7 +462,7 @@ def _record(
             conn.execute(_UPDATE_COMPANY, (*values, company_id))
         except sqlite3.IntegrityError as error:
             raise _collision(error, values) from error
-        for inspection in inspections or ():
+        for inspection in inspections:
             _upsert_inspection(conn, company_id, doc["_id"], inspection)
 
 
@@ -488,12 +482,8 @@ def _upsert_inspection(
     conn.execute(_UPSERT_INSPECTION, (company_id, number, encode(doc), when))
 
 
-def _inspections(conn: sqlite3.Connection, company_id: str) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        "SELECT doc FROM fmcsainspections WHERE company_id = ?"
-        " ORDER BY inspection_date IS NULL, inspection_date DESC, report_number DESC",
-        (company_id,),
-    )
+def _inspections(conn: sqlite3.Connection, company_id: str) -> list[Doc]:
+    rows = conn.execute("SELECT doc FROM fmcsainspections WHERE company_id = ?", (company_id,))
     return [decode(text) for (text,) in rows]
 
 
@@ -530,7 +520,7 @@ def _leased(conn: sqlite3.Connection, exclude_owner: str | None) -> set[str]:
 # --- the store ------------------------------------------------------------------------
 
 
-class SqliteStore:
+class SqliteStore(StoreFlow):
     """`CompanyStore` on a SQLite file; safe to share the file between processes."""
 
     def __init__(self, path: Path) -> None:
@@ -627,48 +617,35 @@ class SqliteStore:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(executor, partial(self._guarded, fn, *args, **kwargs))
 
-    # --- reading
+    # --- the primitives of `StoreFlow`
 
-    async def list_summaries(
-        self, flt: CompanyFilter | None = None, limit: int | None = None
+    async def _list(
+        self, conditions: Sequence[Condition], limit: int | None
     ) -> list[CompanySummary]:
-        conditions = () if flt is None else flt.conditions(utcnow())
         return await self._call(_list, conditions, limit)
 
-    async def get_company(self, ref: str) -> dict[str, Any] | None:
-        ref = ref.strip()
-        if not ref:
-            return None
-        return await self._call(_get, ref)
+    async def _company_with_dot(self, dot: str) -> Doc | None:
+        return await self._call(_get, "dot", dot)
 
-    async def get_companies(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        return await self._call(_get_many, list(ids))
+    async def _company_with_id(self, company_id: str) -> Doc | None:
+        return await self._call(_get, "id", company_id)
 
-    async def changed_since(self, since: datetime) -> list[CompanySummary]:
-        return await self._call(_list, (changed_since(as_utc(since)),), None)
-
-    async def inspections_for(self, company_id: str) -> list[dict[str, Any]]:
+    async def _inspections(self, company_id: str) -> list[Doc]:
         return await self._call(_inspections, company_id)
 
-    # --- writing
+    async def _add(self, wanted: Wanted, now: datetime) -> AddResult:
+        return await self._call(_add, wanted, now)
 
-    async def add_companies(self, companies: Iterable[NewCompany]) -> AddResult:
-        return await self._call(_add, list(companies), utcnow())
+    async def _insert(self, docs: list[Doc]) -> None:
+        await self._call(_insert_all, docs)
 
-    async def insert_documents(self, docs: Sequence[dict[str, Any]]) -> int:
-        return await self._call(_insert_raw, list(docs))
+    async def _record(self, company_id: str, update: SourceUpdate, inspections: list[Doc]) -> None:
+        await self._call(_record, company_id, update, inspections)
 
-    async def record_success(
-        self, company_id: str, run_started: datetime, data: SourceData, at: datetime
-    ) -> None:
-        update = success_update(run_started, data, at)
-        await self._call(_record, company_id, update, data.inspections)
+    # --- reading
 
-    async def record_failure(
-        self, company_id: str, run_started: datetime, source: Source, error: str, at: datetime
-    ) -> None:
-        update = failure_update(run_started, source, error, at)
-        await self._call(_record, company_id, update, None)
+    async def get_companies(self, ids: Sequence[str]) -> dict[str, Doc]:
+        return await self._call(_get_many, list(ids))
 
     # --- leases
 
