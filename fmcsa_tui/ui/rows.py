@@ -263,12 +263,13 @@ class CompanyRows:
         rows, index, search = self._rows, self._index, self._search
         keys = self._keys.get(self.sort_column)
         get_key = _SORT_KEYS[self.sort_column][0]
-        other_keys = [
+        # every other column built so far, sort keys and filter facts alike
+        other_columns = [
             (_SORT_KEYS[column][0], values)
             for column, values in self._keys.items()
             if column != self.sort_column
         ]
-        other_keys += [(FACTS[fact], values) for fact, values in self._facts.items()]
+        other_columns += [(FACTS[fact], values) for fact, values in self._facts.items()]
         key_changed = False
         counts = self.status_counts
         for summary in summaries:
@@ -280,7 +281,7 @@ class CompanyRows:
                 search.append(search_text(summary))
                 if keys is not None:
                     keys.append(get_key(summary))
-                for key_of, values in other_keys:
+                for key_of, values in other_columns:
                     values.append(key_of(summary))
                 continue
             counts[rows[at].status] -= 1
@@ -291,7 +292,7 @@ class CompanyRows:
                 if key != keys[at]:
                     keys[at] = key
                     key_changed = True
-            for key_of, values in other_keys:
+            for key_of, values in other_columns:
                 values[at] = key_of(summary)
         return key_changed
 

@@ -47,8 +47,8 @@ class MongoStore(MongoConnection, StoreFlow):
     ) -> list[CompanySummary]:
         """A query narrows, Python decides (see `queries.narrowing_query`).
 
-        The DOT order is the embedded store's, which no index gives, so every candidate
-        comes over and `limit` applies after sorting.
+        The DOT order (`listing.dot_order`) is not one an index gives, so every
+        candidate comes over and `limit` applies after sorting.
         """
         plain, suspects = queries.light_and_whole(queries.narrowing_query(conditions))
         companies = self._raw_companies()

@@ -50,12 +50,10 @@ def _condition_sql(condition: Condition) -> tuple[str, list[Any], bool]:
         case "has_text":  # instr(), not LIKE: no wildcards, and Unicode-aware casefolding
             if joined_search_decides(value):
                 return f"instr({column}, ?) > 0", [value], True
+            # every piece between separators is in the search text: a superset
             pieces = [piece for piece in value.split(SEARCH_SEPARATOR) if piece]
-            return (
-                " AND ".join([f"instr({column}, ?) > 0" for piece in pieces] or ["1"]),
-                pieces,
-                False,
-            )
+            clause = " AND ".join([f"instr({column}, ?) > 0"] * len(pieces)) or "1"
+            return clause, pieces, False
         case "has":  # error sources are stored as |a|b|
             return f"instr({column}, ?) > 0", [f"|{value}|"], "|" not in value
         case "is":
