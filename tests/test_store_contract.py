@@ -499,11 +499,15 @@ async def test_store_filters_agree_with_the_in_memory_rule(store: CompanyStore) 
         [None, "any", "csa_scores", "entity_linking", "a|b"],
         [None, timedelta(hours=24)],
     )
+    model = CompanyRows()  # the dashboard's list filters by the same rule
+    model.set_rows(everything)
     for text, status, source, age in choices:
         flt = CompanyFilter(text=text, status=status, failed_source=source, stale_after=age)
         now = datetime.now(UTC)
         expected = [row.id for row in everything if flt.matches(row, now)]
         assert [row.id for row in await store.list_summaries(flt)] == expected, flt
+        model.set_filter(flt, now)
+        assert [row.id for row in model.visible_summaries()] == expected, flt
 
 
 # --- record_success / record_failure --------------------------------------------------
