@@ -459,17 +459,24 @@ class CompanySummary:
             Source.INSPECTIONS: self.inspections_last_sync,
         }[source]
 
+    @property
+    def oldest_success(self) -> datetime | None:
+        """The oldest last success of the three sources; None while one has never had one.
+
+        Staleness is judged by it alone: some source has gone without success for longer
+        than an age exactly when this is None or older than that age.
+        """
+        csa = self.csa_scores_last_sync
+        violations = self.violations_last_sync
+        inspections = self.inspections_last_sync
+        if csa is None or violations is None or inspections is None:
+            return None
+        return min(csa, violations, inspections)
+
     def is_stale(self, max_age: timedelta, now: datetime | None = None) -> bool:
         """True when some source has had no success for longer than `max_age`."""
-        cutoff = (now or utcnow()) - max_age
-        return any(
-            stamp is None or stamp < cutoff
-            for stamp in (
-                self.csa_scores_last_sync,
-                self.violations_last_sync,
-                self.inspections_last_sync,
-            )
-        )
+        oldest = self.oldest_success
+        return oldest is None or oldest < (now or utcnow()) - max_age
 
 
 def summarize(doc: dict[str, Any]) -> CompanySummary:

@@ -6,15 +6,14 @@ from pathlib import Path
 
 from fmcsa_tui.store.base import (
     AddResult,
-    CompanyFilter,
     CompanyStore,
     NewCompany,
     SourceData,
-    StatusFilter,
     StoreError,
     StoreUnavailable,
     redact_url,
 )
+from fmcsa_tui.store.listing import CompanyFilter, StatusFilter
 from fmcsa_tui.store.mongo import MongoStore
 from fmcsa_tui.store.sqlite import SqliteStore
 

@@ -19,12 +19,10 @@ from collections.abc import AsyncGenerator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from fmcsa_tui.models import CompanySummary, Source, utcnow
-
-StatusFilter = Literal["never", "ok", "failed"]
-
+from fmcsa_tui.store.listing import CompanyFilter
 
 # `scheme://user:password@`: the user part stops at `/`, so paths are never touched.
 _USERINFO = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:@/?#]*):[^@]*@")
@@ -43,36 +41,6 @@ class StoreError(Exception):
 
 class StoreUnavailable(StoreError):
     """The store cannot be reached or opened."""
-
-
-@dataclass(frozen=True, slots=True)
-class CompanyFilter:
-    """What a listing asks for. Every field narrows; the default lists everything."""
-
-    text: str = ""  # case-insensitive substring of DOT, name or MC number
-    status: StatusFilter | None = None
-    failed_source: str | None = None  # "any", or a source name (enum or not)
-    stale_after: timedelta | None = None  # some source without success for longer
-
-    def matches(self, summary: CompanySummary, now: datetime) -> bool:
-        """The same rule the stores implement as queries, for in-memory filtering."""
-        if self.text:
-            needle = self.text.casefold()
-            haystacks = (summary.dot_number, summary.name, summary.mc_number)
-            if not any(h is not None and needle in h.casefold() for h in haystacks):
-                return False
-        if self.status is not None and summary.status != self.status:
-            return False
-        if self.failed_source is not None:
-            if self.failed_source == "any":
-                if summary.status != "failed":
-                    return False
-            elif self.failed_source not in summary.error_sources:
-                return False
-        if self.stale_after is None:
-            return True
-        # An unreadable document has no sync dates to judge: it drops out, as in the stores.
-        return summary.status != "unreadable" and summary.is_stale(self.stale_after, now)
 
 
 class LiveRefresh(StrEnum):

@@ -198,11 +198,20 @@ def report_number(inspection: dict[str, Any]) -> str:
     return text
 
 
-def new_company_doc(company: NewCompany, now: datetime) -> dict[str, Any]:
-    """A company as Mongoose creates it: never synced, so no `fmcsaData` yet."""
-    dot = company.dot_number.strip()
+def checked_dot(dot_number: str) -> str:
+    """A new company's DOT number, trimmed; refused unless 5-8 digits, as the backend
+    requires of the companies it creates."""
+    dot = dot_number.strip()
+    if not dot:
+        raise StoreError("a company needs a DOT number")
     if parse_dot(dot, new=True) != dot:
         raise StoreError(f"DOT number {dot!r} is not 5-8 digits, as the backend requires")
+    return dot
+
+
+def new_company_doc(company: NewCompany, now: datetime) -> dict[str, Any]:
+    """A company as Mongoose creates it: never synced, so no `fmcsaData` yet."""
+    dot = checked_dot(company.dot_number)
     now = as_utc(now)
     doc: dict[str, Any] = {
         "_id": ObjectId(),

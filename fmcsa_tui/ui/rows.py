@@ -1,11 +1,15 @@
 """The company list's data model: rows, sort and filter, without any widget.
 
+The filter is the stores' rule (`fmcsa_tui.store.listing`): the model applies each of
+the filter's conditions, with the rule's own facts and tests, to its rows.
+
 Built for 100,000 rows. Everything a keystroke needs is precomputed per row: the
-casefolded search text ``dot \\x1f name \\x1f mc`` and, per column on first use, the sort
-key. Sorting sorts row indices; filtering runs C-level loops (`map`/`compress`) over
-the search texts kept in display order. A text filter that contains a recent one (the
-operator typed another character) narrows that one's result instead of scanning every
-row, and a recent text (backspace) is answered from its cached result.
+search text (`search_text`) and, per sort column and per fact on first use, the sort
+key or the fact. Sorting sorts row indices; filtering runs C-level loops
+(`map`/`compress`) over those columns, the search texts kept in display order. A text
+filter that contains a recent one (the operator typed another character) narrows that
+one's result instead of scanning every row, and a recent text (backspace) is answered
+from its cached result.
 """
 
 from __future__ import annotations
@@ -19,7 +23,16 @@ from operator import attrgetter, contains
 from typing import Any, Final, Literal
 
 from fmcsa_tui.models import CompanySummary, Source, Status
-from fmcsa_tui.store.base import CompanyFilter
+from fmcsa_tui.store.listing import (
+    FACTS,
+    TESTS,
+    CompanyFilter,
+    Condition,
+    Fact,
+    dot_order,
+    joined_search_decides,
+    search_text,
+)
 
 __all__ = [
     "COLUMNS",
@@ -72,16 +85,9 @@ def column_widths(width: int) -> tuple[int, ...]:
     return tuple(column.width or max(column.min_width, width - _FIXED_WIDTH) for column in COLUMNS)
 
 
-def search_text(summary: CompanySummary) -> str:
-    """The casefolded haystack of `CompanyFilter.text`: ``dot \\x1f name \\x1f mc``."""
-    return "\x1f".join(
-        (summary.dot_number or "", summary.name or "", summary.mc_number or "")
-    ).casefold()
-
-
-def _dot_key(summary: CompanySummary) -> int | None:
+def _dot_key(summary: CompanySummary) -> str | None:
     dot = summary.dot_number
-    return int(dot) if dot and dot.isdecimal() else None
+    return None if dot is None else dot_order(dot)
 
 
 def _name_key(summary: CompanySummary) -> str | None:
@@ -120,24 +126,6 @@ def sort_key(column: str, summary: CompanySummary) -> Any:
     return _SORT_KEYS[column][0](summary)
 
 
-def _oldest_sync(summary: CompanySummary) -> datetime | None:
-    """The oldest last-success of the three sources; None when one never succeeded."""
-    csa = summary.csa_scores_last_sync
-    violations = summary.violations_last_sync
-    inspections = summary.inspections_last_sync
-    if csa is None or violations is None or inspections is None:
-        return None
-    return min(csa, violations, inspections)
-
-
-def _text_matches(summary: CompanySummary, needle: str) -> bool:
-    """`CompanyFilter.matches`' text rule, field by field (for needles with \\x1f)."""
-    return any(
-        haystack is not None and needle in haystack.casefold()
-        for haystack in (summary.dot_number, summary.name, summary.mc_number)
-    )
-
-
 class CompanyRows:
     """Company summaries in sort order, and the filtered view of them.
 
@@ -149,8 +137,8 @@ class CompanyRows:
         self._rows: list[CompanySummary] = []
         self._index: dict[str, int] = {}  # company id -> row index
         self._search: list[str] = []
-        self._oldest: list[datetime | None] | None = None  # built for the first stale filter
         self._keys: dict[str, list[Any]] = {}  # sort column -> key per row, built lazily
+        self._facts: dict[Fact, list[Any]] = {}  # filter fact -> value per row, built lazily
         self._order: list[int] = []  # every row, in sort order
         self._order_search: list[str] = []  # search texts in `_order` order (copies)
         self._position: list[int] | None = None  # row index -> place in `_order`, lazily
@@ -204,7 +192,7 @@ class CompanyRows:
         index = {summary.id: at for at, summary in enumerate(rows)}
         self.status_counts = Counter()
         self._keys = {}
-        self._oldest = None
+        self._facts = {}
         if len(index) == len(rows):
             self._rows, self._index = rows, index
             self._search = list(map(search_text, rows))
@@ -248,22 +236,24 @@ class CompanyRows:
 
         self._rows = kept(self._rows)
         self._search = kept(self._search)
-        self._oldest = None if self._oldest is None else kept(self._oldest)
         self._keys = {column: kept(keys) for column, keys in self._keys.items()}
+        self._facts = {fact: kept(values) for fact, values in self._facts.items()}
         self._index = {summary.id: new for new, summary in enumerate(self._rows)}
         self._order = [new_index[old] for old in self._order if new_index[old] >= 0]
         self._order_changed()
 
     def _add(self, summaries: Iterable[CompanySummary]) -> bool:
         """Append new rows, replace known ones; True when a replaced row's sort key changed."""
-        rows, index, search, oldest = self._rows, self._index, self._search, self._oldest
+        rows, index, search = self._rows, self._index, self._search
         keys = self._keys.get(self.sort_column)
         get_key = _SORT_KEYS[self.sort_column][0]
-        other_keys = [
+        # every other column built so far, sort keys and filter facts alike
+        other_columns = [
             (_SORT_KEYS[column][0], values)
             for column, values in self._keys.items()
             if column != self.sort_column
         ]
+        other_columns += [(FACTS[fact], values) for fact, values in self._facts.items()]
         key_changed = False
         counts = self.status_counts
         for summary in summaries:
@@ -273,24 +263,20 @@ class CompanyRows:
                 index[summary.id] = len(rows)
                 rows.append(summary)
                 search.append(search_text(summary))
-                if oldest is not None:
-                    oldest.append(_oldest_sync(summary))
                 if keys is not None:
                     keys.append(get_key(summary))
-                for key_of, values in other_keys:
+                for key_of, values in other_columns:
                     values.append(key_of(summary))
                 continue
             counts[rows[at].status] -= 1
             rows[at] = summary
             search[at] = search_text(summary)
-            if oldest is not None:
-                oldest[at] = _oldest_sync(summary)
             if keys is not None:
                 key = get_key(summary)
                 if key != keys[at]:
                     keys[at] = key
                     key_changed = True
-            for key_of, values in other_keys:
+            for key_of, values in other_columns:
                 values[at] = key_of(summary)
         return key_changed
 
@@ -359,9 +345,8 @@ class CompanyRows:
         self.view = self._filtered()
 
     def _text_filtered(self, needle: str) -> list[int]:
-        if "\x1f" in needle:  # could span two fields of the joined search text
-            rows = self._rows
-            return [index for index in self._order if _text_matches(rows[index], needle)]
+        """`_order` narrowed to the rows whose search text holds `needle` (see
+        `joined_search_decides`), from the cache of recent texts when it can."""
         cache = self._text_cache
         if needle in cache:  # back to an earlier text (backspace)
             cache[needle] = cache.pop(needle)
@@ -378,29 +363,28 @@ class CompanyRows:
         return cache[needle][0]
 
     def _filtered(self) -> list[int]:
-        """The view: `_order` narrowed by `CompanyFilter.matches`, rule for rule."""
-        flt = self._filter
-        view = self._text_filtered(flt.text.casefold()) if flt.text else self._order
-        rows = self._rows
-        if flt.status is not None:
-            wanted = flt.status
-            view = [index for index in view if rows[index].status == wanted]
-        if flt.failed_source == "any":
-            view = [index for index in view if rows[index].status == "failed"]
-        elif flt.failed_source is not None:
-            source = flt.failed_source
-            view = [index for index in view if source in rows[index].error_sources]
-        if flt.stale_after is not None:
-            if self._now is None:
-                raise ValueError("a stale filter needs the time")
-            cutoff = self._now - flt.stale_after
-            if self._oldest is None:
-                self._oldest = list(map(_oldest_sync, rows))
-            oldest = self._oldest
-            view = [
-                index
-                for index in view
-                if rows[index].status != "unreadable"
-                and ((stamp := oldest[index]) is None or stamp < cutoff)
-            ]
+        """The view: `_order` narrowed by every condition of the filter.
+
+        A text the joined search texts decide goes first, through the cache; every
+        other condition is its test over the column of its fact.
+        """
+        conditions = self._filter.conditions(self._now)
+        text = next((c for c in conditions if _joined_text(c)), None)
+        view = self._order if text is None else self._text_filtered(text.value)
+        for condition in conditions:
+            if condition is not text:
+                facts = self._fact_column(condition.fact)
+                test, value = TESTS[condition.test], condition.value
+                view = list(compress(view, map(test, map(facts.__getitem__, view), repeat(value))))
         return view
+
+    def _fact_column(self, fact: Fact) -> list[Any]:
+        """The fact of every row, by row index; kept up to date once built."""
+        values = self._facts.get(fact)
+        if values is None:
+            values = self._facts[fact] = list(map(FACTS[fact], self._rows))
+        return values
+
+
+def _joined_text(condition: Condition) -> bool:
+    return condition.test == "has_text" and joined_search_decides(condition.value)

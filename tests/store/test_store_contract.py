@@ -34,6 +34,7 @@ from fmcsa_tui.store import (
     redact_url,
 )
 from fmcsa_tui.store.sqlite import SCHEMA_VERSION
+from fmcsa_tui.ui.rows import CompanyRows
 from tests.support import real_documents
 
 # Millisecond precision throughout: BSON dates hold no more, so documents compare exactly.
@@ -367,11 +368,18 @@ async def test_a_basic_stored_as_text_never_makes_a_carrier_unreadable(
 
 
 async def test_listing_is_in_numeric_dot_order(store: CompanyStore) -> None:
-    dots: list[Any] = ["1000000", "99999", "100000", 123456, "20000"]
+    dots: list[Any] = ["1000000", "99999", "100000", 123456, "20000", "ABC12", "00123", " 042"]
     await store.insert_documents([synced_doc("x", dotNumber=dot) for dot in dots])
     await store.insert_documents([{"name": "No DOT at all"}])
-    listed = [row.dot_number for row in await store.list_summaries()]
-    assert listed == ["20000", "99999", "100000", "123456", "1000000", None]
+    rows = await store.list_summaries()
+    listed = [row.dot_number for row in rows]
+    # shorter first, then character by character: numbers numerically, text in its place
+    assert listed == [
+        "042", "00123", "20000", "99999", "ABC12", "100000", "123456", "1000000", None
+    ]  # fmt: skip
+    model = CompanyRows()  # the dashboard's list sorts by DOT the same way
+    model.set_rows(reversed(rows))
+    assert model.visible_summaries() == rows
 
 
 # --- filters --------------------------------------------------------------------------
@@ -486,16 +494,20 @@ async def test_store_filters_agree_with_the_in_memory_rule(store: CompanyStore) 
     everything = await store.list_summaries()
     statuses: list[StatusFilter | None] = [None, "never", "ok", "failed"]
     choices = itertools.product(
-        ["", "carrier", "6000", "%"],
+        ["", "carrier", "6000", "%", "\x1f", "1\x1fg"],  # a separator: SQL only narrows
         statuses,
-        [None, "any", "csa_scores", "entity_linking"],
+        [None, "any", "csa_scores", "entity_linking", "a|b"],
         [None, timedelta(hours=24)],
     )
+    model = CompanyRows()  # the dashboard's list filters by the same rule
+    model.set_rows(everything)
     for text, status, source, age in choices:
         flt = CompanyFilter(text=text, status=status, failed_source=source, stale_after=age)
         now = datetime.now(UTC)
         expected = [row.id for row in everything if flt.matches(row, now)]
         assert [row.id for row in await store.list_summaries(flt)] == expected, flt
+        model.set_filter(flt, now)
+        assert [row.id for row in model.visible_summaries()] == expected, flt
 
 
 # --- record_success / record_failure --------------------------------------------------
@@ -686,6 +698,24 @@ async def test_inspections_upsert_without_duplicates(store: CompanyStore) -> Non
     assert stored[2]["_id"] == a1_id and stored[2]["state"] == "OK"
     assert await store.inspections_for(str(other["_id"])) == []
     assert (await one(store, company_id))["fmcsaData"]["syncStatus"]["violationsLastSync"] == AT
+
+
+async def test_inspections_are_newest_first_undated_last_then_by_report_number(
+    store: CompanyStore,
+) -> None:
+    doc = synced_doc("740002")
+    await store.insert_documents([doc])
+    batch = [
+        inspection("R1", 3),
+        inspection("R3", 3),
+        {**inspection("R2", 1), "inspectionDate": "2024-03-07"},  # a date as text
+        {**inspection("R9", 1), "inspectionDate": None},
+        {**inspection("R8", 1), "inspectionDate": "not a date"},
+    ]
+    data = SourceData(Source.VIOLATIONS, {}, inspections=batch)
+    await store.record_success(str(doc["_id"]), RUN, data, AT)
+    stored = await store.inspections_for(str(doc["_id"]))
+    assert [i["reportNumber"] for i in stored] == ["R2", "R3", "R1", "R9", "R8"]
 
 
 async def test_a_rejected_write_changes_nothing(store: CompanyStore) -> None:

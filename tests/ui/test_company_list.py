@@ -359,8 +359,8 @@ async def test_widget_filter_shows_what_matches_in_sort_order() -> None:
 
 
 def sort_value(column: str, s: CompanySummary) -> Any:
-    if column == "dot":
-        return int(s.dot_number) if s.dot_number and s.dot_number.isdecimal() else None
+    if column == "dot":  # the stores' DOT order: shorter first, then by character
+        return None if s.dot_number is None else (len(s.dot_number), s.dot_number)
     if column == "name":
         return s.name.casefold() if s.name else None
     if column == "status":

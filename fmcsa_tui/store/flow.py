@@ -1,0 +1,207 @@
+"""The flow every store shares, written once; a backend supplies only its primitives.
+
+`StoreFlow` is the backend-neutral half of a `CompanyStore`: it builds a source's
+`SourceUpdate` and refuses bad inspections before anything is written, gives inserted
+documents their `_id`s, trims a reference and looks it up by DOT number, then by `_id`,
+checks the DOT numbers of new companies and plans which are new, and puts inspections
+in their order. A backend implements the abstract primitives (read, write a planned
+change atomically, insert, list rows) and what is its own alone (leases, the change
+feed, opening). The messages both stores give for the same refusal are here too.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+
+from fmcsa_tui.models import CompanySummary, Source, parse_when, utcnow
+from fmcsa_tui.store.base import AddResult, NewCompany, SourceData, StoreError
+from fmcsa_tui.store.listing import CompanyFilter, Condition, changed_since
+from fmcsa_tui.store.updates import (
+    SourceUpdate,
+    as_utc,
+    checked_dot,
+    failure_update,
+    report_number,
+    success_update,
+)
+
+__all__ = [
+    "StoreFlow",
+    "cannot_insert",
+    "dot_taken",
+    "id_taken",
+    "newest_first",
+    "no_company",
+    "plan_additions",
+    "with_ids",
+]
+
+Doc = dict[str, Any]
+#: New companies with their checked DOT numbers, in the order they were given.
+Wanted = list[tuple[str, NewCompany]]
+
+
+class StoreFlow(ABC):
+    """The shared half of a store: each public call in terms of the primitives."""
+
+    # --- primitives
+
+    @abstractmethod
+    async def _list(
+        self, conditions: Sequence[Condition], limit: int | None
+    ) -> list[CompanySummary]:
+        """Rows the conditions all hold for, in DOT order, the first `limit` of them."""
+
+    @abstractmethod
+    async def _company_with_dot(self, dot: str) -> Doc | None:
+        """The raw document whose DOT number is `dot` (trimmed), or None."""
+
+    @abstractmethod
+    async def _company_with_id(self, company_id: str) -> Doc | None:
+        """The raw document whose `_id` is `company_id` (trimmed), or None."""
+
+    @abstractmethod
+    async def _inspections(self, company_id: str) -> list[Doc]:
+        """The company's inspection documents, in any order."""
+
+    @abstractmethod
+    async def _add(self, wanted: Wanted, now: datetime) -> AddResult:
+        """Add the companies not present yet (see `plan_additions`), all or nothing."""
+
+    @abstractmethod
+    async def _insert(self, docs: list[Doc]) -> None:
+        """Insert documents that all have an `_id`, all or nothing; refuse a DOT or
+        `_id` already taken (`dot_taken`, `id_taken`)."""
+
+    @abstractmethod
+    async def _record(self, company_id: str, update: SourceUpdate, inspections: list[Doc]) -> None:
+        """Apply one source's update to the company as it is when written (never over a
+        concurrent change of its errors), and upsert its inspections; raise
+        `no_company` when there is none."""
+
+    # --- reading
+
+    async def list_summaries(
+        self, flt: CompanyFilter | None = None, limit: int | None = None
+    ) -> list[CompanySummary]:
+        conditions = () if flt is None else flt.conditions(utcnow())
+        return await self._list(conditions, limit)
+
+    async def changed_since(self, since: datetime) -> list[CompanySummary]:
+        return await self._list((changed_since(as_utc(since)),), None)
+
+    async def get_company(self, ref: str) -> Doc | None:
+        """By DOT number first, then by `_id`; surrounding spaces do not count."""
+        ref = ref.strip()
+        if not ref:
+            return None
+        found = await self._company_with_dot(ref)
+        return found if found is not None else await self._company_with_id(ref)
+
+    async def inspections_for(self, company_id: str) -> list[Doc]:
+        return newest_first(await self._inspections(company_id))
+
+    # --- adding
+
+    async def add_companies(self, companies: Iterable[NewCompany]) -> AddResult:
+        """Every DOT number is checked before anything is looked up or written."""
+        wanted = [(checked_dot(company.dot_number), company) for company in companies]
+        return await self._add(wanted, utcnow())
+
+    async def insert_documents(self, docs: Sequence[Doc]) -> int:
+        stored = with_ids(docs)
+        await self._insert(stored)
+        return len(stored)
+
+    # --- writing
+
+    async def record_success(
+        self, company_id: str, run_started: datetime, data: SourceData, at: datetime
+    ) -> None:
+        inspections = list(data.inspections or ())
+        for inspection in inspections:
+            report_number(inspection)  # refuse a bad one before writing anything
+        await self._record(company_id, success_update(run_started, data, at), inspections)
+
+    async def record_failure(
+        self, company_id: str, run_started: datetime, source: Source, error: str, at: datetime
+    ) -> None:
+        await self._record(company_id, failure_update(run_started, source, error, at), [])
+
+
+# --- shared steps ---------------------------------------------------------------------
+
+
+def with_ids(docs: Iterable[Doc]) -> list[Doc]:
+    """Copies to insert, each with an `_id` (a new ObjectId for a missing or null one);
+    the caller's documents keep no `_id` they did not have."""
+    stored = []
+    for doc in docs:
+        copy = dict(doc)
+        if copy.get("_id") is None:
+            copy["_id"] = ObjectId()
+        stored.append(copy)
+    return stored
+
+
+def plan_additions(
+    wanted: Wanted,
+    present: set[str],
+    new_document: Callable[[NewCompany, datetime], Doc],
+    now: datetime,
+) -> tuple[list[Doc], AddResult]:
+    """The documents to insert for the companies whose DOT is not `present` (nor given
+    twice), and what the caller is told; a company already there is left untouched."""
+    seen = set(present)
+    docs: list[Doc] = []
+    added: list[str] = []
+    existing: list[str] = []
+    for dot, company in wanted:
+        if dot in seen:
+            existing.append(dot)
+            continue
+        seen.add(dot)
+        docs.append(new_document(company, now))
+        added.append(dot)
+    return docs, AddResult(added=added, existing=existing)
+
+
+def _report_text(inspection: Doc) -> str:
+    value = inspection.get("reportNumber")
+    return "" if value is None or isinstance(value, bool | dict | list) else str(value).strip()
+
+
+def newest_first(inspections: list[Doc]) -> list[Doc]:
+    """Inspections newest first, undated last; one date's by report number, highest first."""
+    ordered = sorted(inspections, key=_report_text, reverse=True)
+    dates = {id(doc): parse_when(doc.get("inspectionDate")) for doc in ordered}
+    ordered.sort(key=lambda doc: _newest_first_key(dates[id(doc)]))
+    return ordered
+
+
+def _newest_first_key(when: datetime | None) -> tuple[bool, float]:
+    return (when is None, 0.0 if when is None else -when.timestamp())
+
+
+# --- messages both stores give --------------------------------------------------------
+
+
+def dot_taken(dot: object) -> StoreError:
+    return StoreError(f"DOT number {dot} is already in the store")
+
+
+def id_taken(company_id: object) -> StoreError:
+    return StoreError(f"a company with _id {company_id} is already in the store")
+
+
+def cannot_insert(reason: object) -> StoreError:
+    return StoreError(f"cannot insert company: {reason}")
+
+
+def no_company(company_id: str) -> StoreError:
+    return StoreError(f"no company with id {company_id}")

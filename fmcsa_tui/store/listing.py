@@ -1,0 +1,185 @@
+"""What a listing holds and in which order, written once for both stores and the list.
+
+The filter rule: a `CompanyFilter` means the conjunction of its `conditions`. Each
+`Condition` compares one *fact* of a list row with a value by one *test*; `FACTS` and
+`TESTS` say what every fact and test is, and `Condition.holds` is the rule in Python.
+Nothing else says what a filter means: SQLite renders each condition as SQL over the
+columns that hold the facts, MongoDB as a query that only narrows what comes over the
+wire, and the list model applies the tests to its cached columns of facts. A renderer
+that cannot say a condition exactly narrows instead, and `holds` decides.
+
+The DOT order: `dot_order` is the one sort key of a DOT number (`DOT_ORDER_SQL` is the
+same order in SQL, for the embedded store's index).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final, Literal
+
+from fmcsa_tui.models import CompanySummary
+
+__all__ = [
+    "DOT_ORDER_SQL",
+    "FACTS",
+    "SEARCH_SEPARATOR",
+    "TESTS",
+    "CompanyFilter",
+    "Condition",
+    "Fact",
+    "StatusFilter",
+    "Test",
+    "all_hold",
+    "changed_since",
+    "dot_order",
+    "first_rows",
+    "in_dot_order",
+    "joined_search_decides",
+    "search_fields",
+    "search_text",
+]
+
+StatusFilter = Literal["never", "ok", "failed"]
+
+#: What a condition looks at in a list row (see `FACTS`).
+Fact = Literal["search", "status", "error_sources", "oldest_success", "updated_at"]
+#: How a condition compares that fact with its value (see `TESTS`).
+Test = Literal["has_text", "is", "is_not", "has", "missing_or_before", "at_or_after"]
+
+#: Between the fields of a search text; never typed by people.
+SEARCH_SEPARATOR: Final = "\x1f"
+
+
+def search_fields(summary: CompanySummary) -> tuple[str, ...]:
+    """Where the text filter looks: the DOT, name and MC number, casefolded."""
+    fields = (summary.dot_number, summary.name, summary.mc_number)
+    return tuple(field.casefold() for field in fields if field)
+
+
+def search_text(summary: CompanySummary) -> str:
+    """The search fields as one string to scan: the three joined by `SEARCH_SEPARATOR`,
+    then casefolded (casefolding is character by character, so this is the same as
+    joining the folded fields, and three times faster for 100,000 rows)."""
+    fields = (summary.dot_number or "", summary.name or "", summary.mc_number or "")
+    return SEARCH_SEPARATOR.join(fields).casefold()
+
+
+def joined_search_decides(needle: str) -> bool:
+    """Whether `needle in search_text(row)` is the text test itself: it is for a needle
+    without the separator, whose every match lies inside one field."""
+    return SEARCH_SEPARATOR not in needle
+
+
+def _has_text(fields: tuple[str, ...], needle: str) -> bool:
+    return any(needle in field for field in fields)
+
+
+def _missing_or_before(moment: datetime | None, cutoff: datetime) -> bool:
+    return moment is None or moment < cutoff
+
+
+def _at_or_after(moment: datetime | None, since: datetime) -> bool:
+    return moment is not None and moment >= since
+
+
+FACTS: Final[dict[Fact, Callable[[CompanySummary], Any]]] = {
+    "search": search_fields,
+    "status": operator.attrgetter("status"),
+    "error_sources": operator.attrgetter("error_sources"),
+    "oldest_success": operator.attrgetter("oldest_success"),
+    "updated_at": operator.attrgetter("updated_at"),
+}
+#: Each test takes the fact first and the condition's value second.
+TESTS: Final[dict[Test, Callable[[Any, Any], bool]]] = {
+    "has_text": _has_text,  # the (casefolded) value is part of one search field
+    "is": operator.eq,
+    "is_not": operator.ne,
+    "has": operator.contains,  # the value is one of a set
+    "missing_or_before": _missing_or_before,
+    "at_or_after": _at_or_after,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One part of the filter rule: `TESTS[test](FACTS[fact](row), value)`."""
+
+    fact: Fact
+    test: Test
+    value: Any
+
+    def holds(self, summary: CompanySummary) -> bool:
+        return TESTS[self.test](FACTS[self.fact](summary), self.value)
+
+
+def all_hold(conditions: Sequence[Condition], summary: CompanySummary) -> bool:
+    return all(condition.holds(summary) for condition in conditions)
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyFilter:
+    """What a listing asks for. Every field narrows; the default lists everything."""
+
+    text: str = ""  # case-insensitive substring of DOT, name or MC number
+    status: StatusFilter | None = None
+    failed_source: str | None = None  # "any", or a source name (enum or not)
+    stale_after: timedelta | None = None  # some source without success for longer
+
+    def conditions(self, now: datetime | None) -> tuple[Condition, ...]:
+        """The filter rule: what each field means, as conditions that must all hold.
+
+        An unreadable document has no sync dates to judge, so it is never stale.
+        `now` is needed only by a stale filter.
+        """
+        found: list[Condition] = []
+        if self.text:
+            found.append(Condition("search", "has_text", self.text.casefold()))
+        if self.status is not None:
+            found.append(Condition("status", "is", self.status))
+        if self.failed_source == "any":
+            found.append(Condition("status", "is", "failed"))
+        elif self.failed_source is not None:
+            found.append(Condition("error_sources", "has", self.failed_source))
+        if self.stale_after is not None:
+            if now is None:
+                raise ValueError("a stale filter needs the time")
+            found.append(Condition("status", "is_not", "unreadable"))
+            found.append(Condition("oldest_success", "missing_or_before", now - self.stale_after))
+        return tuple(found)
+
+    def matches(self, summary: CompanySummary, now: datetime) -> bool:
+        """Whether one row passes; listings apply `conditions` once for all rows."""
+        return all_hold(self.conditions(now), summary)
+
+
+def changed_since(since: datetime) -> Condition:
+    """The change feed's question: written at or after `since`."""
+    return Condition("updated_at", "at_or_after", since)
+
+
+def dot_order(dot: str) -> str:
+    """A DOT number's sort key: shorter first, then character by character, so DOT
+    numbers (digits, no leading zero) sort numerically and any other text still has one
+    place. Text, because 100,000 strings sort three times faster than tuples; a row
+    without a DOT goes last."""
+    return str(len(dot)).zfill(10) + dot
+
+
+#: `dot_order` in SQL over a ``dot`` column, rows without a DOT last (the embedded
+#: store's index and ORDER BY; the contract tests hold both stores to `dot_order`).
+DOT_ORDER_SQL: Final = "dot IS NULL, length(dot), dot"
+
+
+def in_dot_order(rows: list[CompanySummary]) -> list[CompanySummary]:
+    """Rows in the listing order: by `dot_order`, rows without a DOT last (stable)."""
+    dotted = [row for row in rows if row.dot_number is not None]
+    dotted.sort(key=lambda row: dot_order(row.dot_number or ""))
+    return dotted + [row for row in rows if row.dot_number is None]
+
+
+def first_rows(rows: list[CompanySummary], limit: int | None) -> list[CompanySummary]:
+    """The first `limit` rows; None or a negative limit (SQLite's "no limit") keeps all."""
+    return rows if limit is None or limit < 0 else rows[:limit]

@@ -1,0 +1,190 @@
+"""The work done on the store's pool threads, one connection each: listing, reading,
+inserting, recording a source's update, inspections and leases, each write in one
+`write_transaction`."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, Final, Literal
+
+from bson import ObjectId
+
+from fmcsa_tui.models import CompanySummary, parse_when, utcnow
+from fmcsa_tui.store.base import AddResult, StoreError
+from fmcsa_tui.store.flow import (
+    Wanted,
+    cannot_insert,
+    dot_taken,
+    id_taken,
+    no_company,
+    plan_additions,
+)
+from fmcsa_tui.store.listing import DOT_ORDER_SQL, Condition, all_hold, first_rows
+from fmcsa_tui.store.sqlite.columns import (
+    INSERT_COMPANY,
+    SUMMARY_COLUMNS,
+    UPDATE_COMPANY,
+    decode,
+    encode,
+    iso,
+    row_values,
+    summary_of_row,
+)
+from fmcsa_tui.store.sqlite.schema import write_transaction
+from fmcsa_tui.store.sqlite.where import where_clause
+from fmcsa_tui.store.updates import SourceUpdate, apply_update, new_company_doc, report_number
+
+Doc = dict[str, Any]
+
+_BATCH: Final = 500  # values per query, under SQLite's bound-parameter limit
+_UPSERT_INSPECTION = (
+    "INSERT INTO fmcsainspections (company_id, report_number, doc, inspection_date)"
+    " VALUES (?, ?, ?, ?) ON CONFLICT (company_id, report_number)"
+    " DO UPDATE SET doc = excluded.doc, inspection_date = excluded.inspection_date"
+)
+_ACQUIRE_LEASE = (
+    "INSERT INTO leases (company_id, owner, expires_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (company_id) DO UPDATE SET owner = excluded.owner,"
+    " expires_at = excluded.expires_at"
+    " WHERE leases.owner = excluded.owner OR leases.expires_at <= ?"
+)
+
+
+def list_rows(
+    conn: sqlite3.Connection, conditions: Sequence[Condition], limit: int | None
+) -> list[CompanySummary]:
+    where, params, exact = where_clause(conditions)
+    sql = f"SELECT {SUMMARY_COLUMNS} FROM companies {where} ORDER BY {DOT_ORDER_SQL}"
+    if limit is not None and exact:
+        sql += f" LIMIT {int(limit)}"
+    rows = [summary_of_row(row) for row in conn.execute(sql, params)]
+    if exact:
+        return rows
+    return first_rows([row for row in rows if all_hold(conditions, row)], limit)
+
+
+def get_company(conn: sqlite3.Connection, column: Literal["dot", "id"], ref: str) -> Doc | None:
+    row = conn.execute(f"SELECT doc FROM companies WHERE {column} = ?", (ref,)).fetchone()
+    return None if row is None else decode(row[0])
+
+
+def get_many(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), _BATCH):
+        chunk = list(ids[start : start + _BATCH])
+        marks = ",".join("?" * len(chunk))
+        for company_id, text in conn.execute(
+            f"SELECT id, doc FROM companies WHERE id IN ({marks})", chunk
+        ):
+            found[company_id] = decode(text)
+    return found
+
+
+def _insert(conn: sqlite3.Connection, doc: dict[str, Any]) -> None:
+    values = row_values(doc)
+    try:
+        conn.execute(INSERT_COMPANY, values)
+    except sqlite3.IntegrityError as error:
+        raise _collision(error, values) from error
+
+
+def _collision(error: sqlite3.IntegrityError, values: tuple[Any, ...]) -> StoreError:
+    if "companies.dot" in str(error):
+        return dot_taken(values[1])
+    if "companies.id" in str(error):
+        return id_taken(values[0])
+    return cannot_insert(error)
+
+
+def add_new(conn: sqlite3.Connection, wanted: Wanted, now: datetime) -> AddResult:
+    """Look for the DOTs and insert the new companies in one transaction."""
+    with write_transaction(conn):
+        present = set[str]()
+        dots = [dot for dot, _ in wanted]
+        for start in range(0, len(dots), _BATCH):
+            chunk = dots[start : start + _BATCH]
+            marks = ",".join("?" * len(chunk))
+            rows = conn.execute(f"SELECT dot FROM companies WHERE dot IN ({marks})", chunk)
+            present.update(dot for (dot,) in rows)
+        docs, result = plan_additions(wanted, present, new_company_doc, now)
+        for doc in docs:
+            _insert(conn, doc)
+    return result
+
+
+def insert_all(conn: sqlite3.Connection, docs: list[Doc]) -> None:
+    with write_transaction(conn):
+        for doc in docs:
+            _insert(conn, doc)
+
+
+def record(
+    conn: sqlite3.Connection, company_id: str, update: SourceUpdate, inspections: list[Doc]
+) -> None:
+    """Read, apply and write back the document, and its inspections, in one transaction."""
+    with write_transaction(conn):
+        row = conn.execute("SELECT doc FROM companies WHERE id = ?", (company_id,)).fetchone()
+        if row is None:
+            raise no_company(company_id)
+        doc = decode(row[0])
+        apply_update(doc, update)
+        values = row_values(doc)
+        try:
+            conn.execute(UPDATE_COMPANY, (*values, company_id))
+        except sqlite3.IntegrityError as error:
+            raise _collision(error, values) from error
+        for inspection in inspections:
+            _upsert_inspection(conn, company_id, doc["_id"], inspection)
+
+
+def _upsert_inspection(
+    conn: sqlite3.Connection, company_id: str, company_oid: Any, inspection: dict[str, Any]
+) -> None:
+    """Upsert on (companyId, reportNumber) like a `$set` upsert: `_id` and extras stay."""
+    number = report_number(inspection)
+    row = conn.execute(
+        "SELECT doc FROM fmcsainspections WHERE company_id = ? AND report_number = ?",
+        (company_id, number),
+    ).fetchone()
+    doc: dict[str, Any] = decode(row[0]) if row else {"_id": ObjectId()}
+    doc.update({key: value for key, value in inspection.items() if key != "_id"})
+    doc["companyId"] = company_oid
+    when = iso(parse_when(doc.get("inspectionDate")))
+    conn.execute(_UPSERT_INSPECTION, (company_id, number, encode(doc), when))
+
+
+def inspections(conn: sqlite3.Connection, company_id: str) -> list[Doc]:
+    rows = conn.execute("SELECT doc FROM fmcsainspections WHERE company_id = ?", (company_id,))
+    return [decode(text) for (text,) in rows]
+
+
+def acquire_lease(conn: sqlite3.Connection, company_id: str, owner: str, ttl: timedelta) -> bool:
+    """One statement: insert, renew our own lease, or take over an expired one."""
+    now = utcnow()
+    with write_transaction(conn):
+        cursor = conn.execute(_ACQUIRE_LEASE, (company_id, owner, iso(now + ttl), iso(now)))
+    return cursor.rowcount > 0
+
+
+def renew_lease(conn: sqlite3.Connection, company_id: str, owner: str, ttl: timedelta) -> bool:
+    with write_transaction(conn):
+        cursor = conn.execute(
+            "UPDATE leases SET expires_at = ? WHERE company_id = ? AND owner = ?",
+            (iso(utcnow() + ttl), company_id, owner),
+        )
+    return cursor.rowcount > 0
+
+
+def release_lease(conn: sqlite3.Connection, company_id: str, owner: str) -> None:
+    with write_transaction(conn):
+        conn.execute("DELETE FROM leases WHERE company_id = ? AND owner = ?", (company_id, owner))
+
+
+def leased(conn: sqlite3.Connection, exclude_owner: str | None) -> set[str]:
+    rows = conn.execute(
+        "SELECT company_id FROM leases WHERE expires_at > ? AND owner IS NOT ?",
+        (iso(utcnow()), exclude_owner),
+    )
+    return {company_id for (company_id,) in rows}

@@ -1,0 +1,136 @@
+"""The file's tables and their version, and the write transaction every write uses.
+
+The derived columns are a cache of the status rule: a file whose schema version is
+older than this code's is re-summarized when opened (every row, in the transaction that
+raises the version), so a change of the rule never leaves old rows listed by the old
+one. Writes are ``BEGIN IMMEDIATE`` transactions, which makes a document's
+read-modify-write atomic across threads and processes sharing the file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Final
+
+from fmcsa_tui.store.base import StoreUnavailable
+from fmcsa_tui.store.listing import DOT_ORDER_SQL
+from fmcsa_tui.store.sqlite.columns import RESUMMARIZE, decode, derived_values
+
+__all__ = ["SCHEMA_VERSION", "create_schema", "is_store", "write_transaction"]
+
+#: 2: the status rule reads documents field by field (a null syncStatus or a BASIC
+#: stored as text no longer makes a document unreadable): rows written by 1 are redone.
+SCHEMA_VERSION: Final = 2
+_RESUMMARIZE_BATCH: Final = 1000  # documents decoded at a time while re-summarizing
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS companies (
+        id TEXT NOT NULL UNIQUE,
+        dot TEXT UNIQUE,
+        name TEXT,
+        mc TEXT,
+        search TEXT NOT NULL,
+        status TEXT NOT NULL,
+        last_run TEXT,
+        success INTEGER,
+        csa_last_sync TEXT,
+        viol_last_sync TEXT,
+        insp_last_sync TEXT,
+        error_sources TEXT NOT NULL,
+        error_count INTEGER NOT NULL,
+        updated_at TEXT,
+        problem TEXT,
+        doc TEXT NOT NULL
+    )""",
+    f"CREATE INDEX IF NOT EXISTS companies_dot_order ON companies ({DOT_ORDER_SQL})",
+    "CREATE INDEX IF NOT EXISTS companies_status ON companies (status)",
+    "CREATE INDEX IF NOT EXISTS companies_updated_at ON companies (updated_at)",
+    """CREATE TABLE IF NOT EXISTS fmcsainspections (
+        company_id TEXT NOT NULL,
+        report_number TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        inspection_date TEXT,
+        UNIQUE (company_id, report_number)
+    )""",
+    "CREATE INDEX IF NOT EXISTS fmcsainspections_date"
+    " ON fmcsainspections (company_id, inspection_date)",
+    """CREATE TABLE IF NOT EXISTS leases (
+        company_id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    )""",
+)
+
+
+#: Writers of this process queue here rather than in SQLite's busy handler, which sleeps
+#: in growing steps (up to 100 ms) and made two store threads slow each other down.
+#: Other processes still meet at the file lock, under busy_timeout.
+_WRITE_QUEUE = threading.Lock()
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """A write transaction that takes the file's write lock up front (no upgrade race)."""
+    with _WRITE_QUEUE:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:  # SQLite may already have rolled back (disk full…)
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA journal_mode=WAL")
+    with write_transaction(conn):
+        for statement in _SCHEMA:
+            conn.execute(statement)
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise StoreUnavailable(
+                f"schema version {row[0]} is newer than this fmcsa-tui understands"
+            )
+        elif int(row[0]) < SCHEMA_VERSION:
+            _resummarize(conn)
+            conn.execute(
+                "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+            )
+
+
+def _resummarize(conn: sqlite3.Connection) -> None:
+    """Derive every row's columns again from its document, by today's `summarize`.
+
+    In batches by rowid (never updating the table a running SELECT still reads), inside
+    the caller's transaction: another process sees the old rows or the new ones.
+    """
+    last = 0
+    while True:
+        rows = conn.execute(
+            "SELECT rowid, doc FROM companies WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            (last, _RESUMMARIZE_BATCH),
+        ).fetchall()
+        if not rows:
+            return
+        conn.executemany(
+            RESUMMARIZE, [(*derived_values(decode(text)), rowid) for rowid, text in rows]
+        )
+        last = rows[-1][0]
+
+
+def is_store(conn: sqlite3.Connection) -> bool:
+    """Whether the file already holds an fmcsa-tui store (its companies table)."""
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'companies'"
+    ).fetchone()
+    return found is not None

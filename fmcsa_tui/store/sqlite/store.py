@@ -1,0 +1,179 @@
+"""`SqliteStore`: the primitives of `StoreFlow` and the leases, each run on a pool of
+two threads with one SQLite connection each (see `operations`)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import AsyncGenerator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any, Concatenate, Final, ParamSpec, TypeVar
+
+from fmcsa_tui.models import CompanySummary
+from fmcsa_tui.store.base import (
+    AddResult,
+    Changes,
+    LiveRefresh,
+    StoreError,
+    StoreUnavailable,
+    poll_changes,
+)
+from fmcsa_tui.store.flow import StoreFlow, Wanted
+from fmcsa_tui.store.listing import Condition
+from fmcsa_tui.store.sqlite import operations as ops
+from fmcsa_tui.store.sqlite.schema import create_schema, is_store
+from fmcsa_tui.store.updates import SourceUpdate
+
+__all__ = ["SqliteStore"]
+
+Doc = dict[str, Any]
+P = ParamSpec("P")
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS: Final = 10_000
+
+
+class SqliteStore(StoreFlow):
+    """`CompanyStore` on a SQLite file; safe to share the file between processes."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = Path(path)
+        self._executor: ThreadPoolExecutor | None = None
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    @property
+    def description(self) -> str:
+        return str(self._path)
+
+    @property
+    def live_refresh(self) -> LiveRefresh:
+        return LiveRefresh.POLLING
+
+    def changes(self, since: datetime, interval: float) -> AsyncGenerator[Changes]:
+        return poll_changes(self, since, interval)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    # --- lifecycle
+
+    async def open(self, *, create: bool = True) -> None:
+        if self._executor is not None:
+            return
+        if not create and not self._path.exists():
+            raise StoreUnavailable(f"no store at {self._path} (nothing has been added there yet)")
+        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fmcsa-sqlite")
+        try:
+            if not create and not await self._call(is_store):
+                raise StoreUnavailable(f"{self._path} is not an fmcsa-tui store")
+            await self._call(create_schema)
+        except StoreUnavailable:
+            await self.close()
+            raise
+        except StoreError as error:
+            await self.close()
+            reason = error.__cause__ or error  # the SQLite or OS error, without the path
+            raise StoreUnavailable(f"cannot open store {self._path}: {reason}") from error
+
+    async def close(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        await asyncio.to_thread(executor.shutdown, wait=True)
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()
+        self._local = threading.local()
+
+    def _connection(self) -> sqlite3.Connection:
+        """This pool thread's connection, opened on first use."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                self._path, isolation_level=None, check_same_thread=False, timeout=10
+            )
+            with self._lock:
+                self._connections.append(conn)
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def _guarded(
+        self,
+        fn: Callable[Concatenate[sqlite3.Connection, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run on a pool thread; SQLite and OS errors become one-line StoreErrors."""
+        try:
+            return fn(self._connection(), *args, **kwargs)
+        except StoreError:
+            raise
+        except (sqlite3.Error, OSError) as error:
+            raise StoreError(f"{self._path}: {error}") from error
+
+    async def _call(
+        self,
+        fn: Callable[Concatenate[sqlite3.Connection, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        executor = self._executor
+        if executor is None:
+            raise StoreError(f"store {self._path} is not open")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(executor, partial(self._guarded, fn, *args, **kwargs))
+
+    # --- the primitives of `StoreFlow`
+
+    async def _list(
+        self, conditions: Sequence[Condition], limit: int | None
+    ) -> list[CompanySummary]:
+        return await self._call(ops.list_rows, conditions, limit)
+
+    async def _company_with_dot(self, dot: str) -> Doc | None:
+        return await self._call(ops.get_company, "dot", dot)
+
+    async def _company_with_id(self, company_id: str) -> Doc | None:
+        return await self._call(ops.get_company, "id", company_id)
+
+    async def _inspections(self, company_id: str) -> list[Doc]:
+        return await self._call(ops.inspections, company_id)
+
+    async def _add(self, wanted: Wanted, now: datetime) -> AddResult:
+        return await self._call(ops.add_new, wanted, now)
+
+    async def _insert(self, docs: list[Doc]) -> None:
+        await self._call(ops.insert_all, docs)
+
+    async def _record(self, company_id: str, update: SourceUpdate, inspections: list[Doc]) -> None:
+        await self._call(ops.record, company_id, update, inspections)
+
+    # --- reading
+
+    async def get_companies(self, ids: Sequence[str]) -> dict[str, Doc]:
+        return await self._call(ops.get_many, list(ids))
+
+    # --- leases
+
+    async def acquire_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
+        return await self._call(ops.acquire_lease, company_id, owner, ttl)
+
+    async def renew_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
+        return await self._call(ops.renew_lease, company_id, owner, ttl)
+
+    async def release_lease(self, company_id: str, owner: str) -> None:
+        await self._call(ops.release_lease, company_id, owner)
+
+    async def leased_ids(self, exclude_owner: str | None = None) -> set[str]:
+        return await self._call(ops.leased, exclude_owner)
