@@ -285,18 +285,36 @@ def test_the_update_is_targeted_and_guarded_on_what_it_replaces() -> None:
 async def test_a_concurrent_error_change_makes_the_write_retry_not_lose_it(
     mongo: MongoStore, backend: Any
 ) -> None:
+    """The backend's orchestrator adds an error row after our read and before our write:
+    the guarded update misses, the store reads again and retries, and both rows stay."""
     doc = mongoose_doc("2000005")
     backend.companies.insert_one(doc)
     company_id = str(doc["_id"])
     guard, change = guarded_update(doc, failure_update(RUN, Source.VIOLATIONS, "late", AT))
-    # the backend's orchestrator adds a row between our read and our write
     foreign = {"_id": ObjectId(), "source": "entity_linking", "error": "x", "timestamp": T0}
-    backend.companies.update_one({"_id": doc["_id"]}, {"$push": {f"{SS}.errors": foreign}})
-    assert backend.companies.update_one(guard, change).matched_count == 0  # the guard holds
+    upsert = mongo._upsert_inspections
+    reads_before_write: list[int] = []
 
-    await mongo.record_failure(company_id, RUN, Source.VIOLATIONS, "late", AT)
-    errors = backend.companies.find_one({"_id": doc["_id"]})["fmcsaData"]["syncStatus"]["errors"]
-    assert [e["source"] for e in errors][-2:] == ["entity_linking", "violations"]
+    async def upsert_then_race(company_oid: Any, inspections: Any) -> None:
+        await upsert(company_oid, inspections)  # runs once, between the first read and write
+        backend.companies.update_one({"_id": doc["_id"]}, {"$push": {f"{SS}.errors": foreign}})
+        reads_before_write.append(1)
+
+    mongo._upsert_inspections = upsert_then_race  # type: ignore[method-assign]
+    data = SourceData(
+        Source.VIOLATIONS,
+        {"fmcsaData.lastViolationSync": AT},
+        inspections=[{"reportNumber": "R9", "inspectionDate": T0}],
+    )
+    await mongo.record_success(company_id, RUN, data, AT)
+    del mongo._upsert_inspections
+    assert reads_before_write == [1]
+    assert backend.companies.update_one(guard, change).matched_count == 0  # guards do hold
+    stored = backend.companies.find_one({"_id": doc["_id"]})
+    status = stored["fmcsaData"]["syncStatus"]
+    before = [e for e in doc["fmcsaData"]["syncStatus"]["errors"] if e["source"] != "violations"]
+    assert [e["_id"] for e in status["errors"]] == [e["_id"] for e in before] + [foreign["_id"]]
+    assert status["violationsLastSync"] == AT  # ours landed too, on the retry
 
 
 async def test_a_write_cut_off_leaves_the_company_whole(

@@ -17,7 +17,7 @@ from fmcsa_tui.formatting import safe_line, short_ago
 from fmcsa_tui.models import CompanySummary, Source, Status
 from fmcsa_tui.store.base import CompanyFilter
 from fmcsa_tui.ui.company_list import SPINNER_FRAMES, CompanyList
-from fmcsa_tui.ui.rows import SORT_COLUMNS, CompanyRows, column_widths
+from fmcsa_tui.ui.rows import SORT_COLUMNS, CompanyRows, column_widths, sort_key
 from fmcsa_tui.ui.text import fit, truncate
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -336,6 +336,9 @@ def test_live_updates_keep_every_filter_and_order_right() -> None:
             fresh.set_filter(flt, NOW)
             expected = {s.id for s in current.values() if flt.matches(s, NOW)}
             assert {s.id for s in model.visible_summaries()} == expected, (column, flt)
+            # ties may fall either way, the order of the sort keys may not
+            keys = [sort_key(column, s) for s in model.visible_summaries()]
+            assert keys == [sort_key(column, s) for s in fresh.visible_summaries()], column
             if column == "dot":  # unique keys: the order is fully determined
                 assert model.visible_summaries() == fresh.visible_summaries()
 
