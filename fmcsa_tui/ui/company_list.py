@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, ClassVar, overload
 
-from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.await_remove import AwaitRemove
@@ -28,24 +27,18 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
-from fmcsa_tui.formatting import safe_line, short_ago
 from fmcsa_tui.models import CompanySummary, Source, utcnow
 from fmcsa_tui.store.base import CompanyFilter
+from fmcsa_tui.ui.list_lines import SPINNER_FRAMES, header_line, row_line
 from fmcsa_tui.ui.rows import COLUMNS, GAP, SORT_COLUMNS, CompanyRows, column_widths
-from fmcsa_tui.ui.text import fit
 
 __all__ = ["FAILED_CYCLE", "SPINNER_FRAMES", "CompanyList"]
 
 #: What `f` steps through: every carrier, any failure, then each source's failures.
 FAILED_CYCLE: list[str | None] = [None, "any", *(source.value for source in Source)]
 
-#: The frames of the "syncing" spinner, advanced about 8 times a second.
-SPINNER_FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _SPINNER_INTERVAL = 1 / 8
 _AGE_REFRESH_INTERVAL = 30.0
-_ERROR_MARK = "✗ "
-_SOURCES = tuple(Source)
-_SEPARATOR = " " * GAP
 
 _widths = lru_cache(maxsize=8)(column_widths)
 
@@ -436,59 +429,16 @@ class CompanyList(ScrollView, can_focus=True):
 
     def _header_strip(self, widths: tuple[int, ...]) -> Strip:
         style = self.get_component_rich_style("company-list--header")
-        texts = []
-        for column, width in zip(COLUMNS, widths, strict=True):
-            title = column.title
-            if column.key == self.sort_column:
-                arrow = "▼" if self.sort_reverse else "▲"
-                title = f"{fit(title, width - 2).rstrip()} {arrow}"
-            texts.append(fit(title, width, column.align))
-        return Strip([Segment(_SEPARATOR.join(texts), style)])
+        return header_line(widths, self.sort_column, self.sort_reverse, style)
 
     def _row_strip(self, position: int, widths: tuple[int, ...], base: Style) -> Strip:
         summary = self._rows.at(position)
-        now = self._clock()
         component = self.get_component_rich_style
         if position == self.cursor_row:
             base = base + component("company-list--cursor")
-        dot_w, name_w, status_w, run_w, *source_ws = widths
 
         def styled(name: str) -> Style:
             return base + component(f"company-list--{name}", partial=True)
 
-        segments = [Segment(fit(safe_line(summary.dot_number), dot_w, "right"), base)]
-        segments.append(Segment(_SEPARATOR, base))
-        unreadable = summary.status == "unreadable"
-        if unreadable:
-            name = safe_line(f"unreadable: {summary.problem or 'unknown problem'}")
-            segments.append(Segment(fit(name, name_w), styled("unreadable")))
-        else:
-            segments.append(Segment(fit(safe_line(summary.name), name_w), base))
-        segments.append(Segment(_SEPARATOR, base))
-
-        if summary.id in self._syncing:
-            frame = SPINNER_FRAMES[self._spinner_frame]
-            segments.append(Segment(fit(f"{frame} syncing", status_w), styled("syncing")))
-        else:
-            segments.append(Segment(fit(summary.status, status_w), styled(summary.status)))
-        segments.append(Segment(_SEPARATOR, base))
-
-        last_run = "" if unreadable else short_ago(summary.last_run, now)
-        segments.append(Segment(fit(last_run, run_w), base))
-
-        cutoff = now - self._stale_after
-        for source, width in zip(_SOURCES, source_ws, strict=True):
-            segments.append(Segment(_SEPARATOR, base))
-            if unreadable:
-                segments.append(Segment(" " * width, base))
-                continue
-            stamp = summary.last_sync(source)
-            age_style = styled("stale") if stamp is None or stamp < cutoff else base
-            age = short_ago(stamp, now)
-            if source.value in summary.error_sources:
-                mark = fit(_ERROR_MARK, min(width, len(_ERROR_MARK)))
-                segments.append(Segment(mark, styled("error-mark")))
-                segments.append(Segment(fit(age, width - len(mark)), age_style))
-            else:
-                segments.append(Segment(fit(age, width), age_style))
-        return Strip(segments)
+        frame = SPINNER_FRAMES[self._spinner_frame] if summary.id in self._syncing else None
+        return row_line(summary, widths, base, styled, self._clock(), self._stale_after, frame)
