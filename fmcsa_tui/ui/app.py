@@ -20,7 +20,7 @@ from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Container
 from textual.css.query import NoMatches
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.timer import Timer
 from textual.widgets import Footer, Input
 
@@ -53,17 +53,18 @@ class FmcsaApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
     BINDINGS: ClassVar[list[BindingType]] = list(APP_BINDINGS)
 
-    # What the header and the filter bar show (bound to them in `compose`).
-    counts: reactive[tuple[int, int, int, int]] = reactive((0, 0, 0, 0))  # total/failed/never/sync
-    total: reactive[int] = reactive(0)
-    queued: reactive[int] = reactive(0)
-    loading: reactive[bool] = reactive(True)
-    connected: reactive[bool] = reactive(True)
-    disconnect_reason: reactive[str] = reactive("")
-    live_mode: reactive[str] = reactive("polling")
-    filter_text: reactive[str] = reactive("all carriers")
-    shown: reactive[int] = reactive(0)
-    sort: reactive[str] = reactive("")
+    # What the header and the filter bar show (bound to them in `compose`). `var`, not
+    # `reactive`: a change must redraw the widget bound to it, never the whole screen.
+    counts: var[tuple[int, int, int, int]] = var((0, 0, 0, 0))  # total/failed/never/sync
+    total: var[int] = var(0)
+    queued: var[int] = var(0)
+    loading: var[bool] = var(True)
+    connected: var[bool] = var(True)
+    disconnect_reason: var[str] = var("")
+    live_mode: var[str] = var("polling")
+    filter_text: var[str] = var("all carriers")
+    shown: var[int] = var(0)
+    sort: var[str] = var("")
 
     def __init__(
         self,
@@ -255,7 +256,9 @@ class FmcsaApp(App[None]):
         if message.summary is None:
             self.detail.document = None
             return
-        self.detail.live = self.runs.states(message.summary.id)
+        live = self.runs.states(message.summary.id)
+        if live != self.detail.live:  # a new value redraws the pane: not on every key
+            self.detail.live = live
         self._schedule_detail(message.summary.id, delay=0.1)
 
     def _schedule_detail(self, company_id: str, delay: float) -> None:
