@@ -84,11 +84,8 @@ class SyncStatus(_Doc):
         return status_of(self.last_run, self.success, len(self.errors))
 
     def last_sync(self, source: Source) -> datetime | None:
-        return {
-            Source.CSA_SCORES: self.csa_scores_last_sync,
-            Source.VIOLATIONS: self.violations_last_sync,
-            Source.INSPECTIONS: self.inspections_last_sync,
-        }[source]
+        when: datetime | None = getattr(self, source.last_sync_attribute)
+        return when
 
     @property
     def error_sources(self) -> frozenset[str]:

@@ -107,11 +107,8 @@ class CompanySummary:
     problem: str | None = None  # why the document could not be read, when status is unreadable
 
     def last_sync(self, source: Source) -> datetime | None:
-        return {
-            Source.CSA_SCORES: self.csa_scores_last_sync,
-            Source.VIOLATIONS: self.violations_last_sync,
-            Source.INSPECTIONS: self.inspections_last_sync,
-        }[source]
+        when: datetime | None = getattr(self, source.last_sync_attribute)
+        return when
 
     @property
     def oldest_success(self) -> datetime | None:

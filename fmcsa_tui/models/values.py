@@ -25,6 +25,11 @@ class Source(StrEnum):
         return _LAST_SYNC_FIELD[self]
 
     @property
+    def last_sync_attribute(self) -> str:
+        """The Python attribute for that field in the models (``csa_scores_last_sync``)."""
+        return f"{self.value}_last_sync"
+
+    @property
     def label(self) -> str:
         return _LABEL[self]
 
