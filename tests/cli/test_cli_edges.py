@@ -30,6 +30,7 @@ from fmcsa_tui.store import SqliteStore
 from tests.support.cli import Cli, assert_one_line_error
 from tests.support.hostile import HostileServer
 from tests.support.terminal import Terminal
+from tests.support.waiting import eventually_blocking as wait_until
 
 STAMP = datetime(2026, 11, 21, 0, 15, 14, 513000, tzinfo=UTC)
 
@@ -225,14 +226,6 @@ def slow_sandbox() -> Iterator[SandboxServer]:
 def leases(path: Path) -> list[tuple[str, str]]:
     with sqlite3.connect(path) as conn:
         return conn.execute("SELECT company_id, expires_at FROM leases").fetchall()
-
-
-def wait_until(condition: Any, limit: float = 30) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])

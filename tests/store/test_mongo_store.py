@@ -43,6 +43,7 @@ from fmcsa_tui.store.base import LiveRefresh
 from fmcsa_tui.store.mongo import CHANGE_PIPELINE, OWNER_NEEDED, guarded_update
 from fmcsa_tui.store.updates import failure_update, set_path, success_update, targeted_sets
 from tests.support.mongo_wire import MongoWireServer
+from tests.support.waiting import eventually as until
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=UTC)
 RUN = T0 + timedelta(hours=1)
@@ -630,14 +631,6 @@ async def once_reachable(
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.2)
-
-
-async def until(condition: Callable[[], bool], limit: float = 10) -> None:
-    """Wait for what a test is about to rely on, never for a fixed time."""
-    deadline = time.monotonic() + limit
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 async def test_a_server_restart_fails_calls_while_down_and_recovers_after() -> None:

@@ -34,6 +34,7 @@ from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
 from fmcsa_tui.ui.widgets import BulkProgress, DetailPane, FilterBar, StatusHeader
 from tests.support import real_documents
 from tests.support.mongo_wire import MongoWireServer
+from tests.support.waiting import eventually
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 SIZE = (160, 45)
@@ -91,21 +92,13 @@ def failed(dot: str, name: str, source: Source, when: datetime) -> dict[str, Any
 
 
 async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], limit: float = 20) -> None:
-    deadline = asyncio.get_running_loop().time() + limit
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
+    await eventually(condition, limit=limit, pause=pilot.pause)
 
 
 async def wait_async(
     pilot: Pilot[None], condition: Callable[[], Awaitable[bool]], limit: float = 20
 ) -> None:
-    deadline = asyncio.get_running_loop().time() + limit
-    while not await condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
+    await eventually(condition, limit=limit, pause=pilot.pause)
 
 
 def visible_dots(app: FmcsaApp) -> list[str | None]:

@@ -25,6 +25,7 @@ from fmcsa_tui.store import CompanyStore, SqliteStore
 from fmcsa_tui.store.seed import AWKWARD_NAMES
 from fmcsa_tui.ui.app import FmcsaApp
 from fmcsa_tui.ui.screens import HelpScreen
+from tests.support.waiting import eventually
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 WIDE, NARROW = (160, 45), (100, 30)
@@ -123,10 +124,7 @@ def make_app(store: CompanyStore, url: str = "http://127.0.0.1:9") -> FmcsaApp:
 
 async def until(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
     """Wait for what the screen is about to show, never for a fixed time."""
-    deadline = asyncio.get_running_loop().time() + 20
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "the screen never settled"
-        await pilot.pause(0.02)
+    await eventually(condition, pause=pilot.pause, what="the screen never settled")
 
 
 def _detail_shows_highlighted(app: FmcsaApp) -> bool:
