@@ -132,7 +132,8 @@ async def bulk_sync_once(
         hub_base_url=url,
         webkey="bench",
         concurrency=concurrency,
-        rate_limit=0,
+        qc_rate_limit=0,
+        hub_rate_limit=0,
         timeout=30,
     )
     store = SqliteStore(path)

@@ -63,7 +63,8 @@ BASE_SETTINGS: dict[str, Any] = {
     "max_attempts": 3,
     "backoff_base": 0.05,
     "backoff_max": 0.2,
-    "rate_limit": 0,
+    "qc_rate_limit": 0,
+    "hub_rate_limit": 0,
     "concurrency": 8,
 }
 

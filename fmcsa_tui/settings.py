@@ -95,8 +95,20 @@ class Settings(BaseSettings):
     app_token: SecretStr | None = Field(None, description="DataHub X-App-Token")
 
     concurrency: int = Field(8, ge=1, le=256, description="Companies synced at once")
-    rate_limit: float = Field(
-        20.0, ge=0, description="Requests per second per host (0 = unlimited)"
+    qc_rate_limit: float = Field(
+        20.0, ge=0, description="QCMobile requests per second (0 = unlimited)"
+    )
+    hub_rate_limit: float = Field(
+        20.0, ge=0, description="DataHub requests per second (0 = unlimited)"
+    )
+    hub_batch_size: int = Field(
+        50,
+        ge=1,
+        le=200,
+        description="Carriers one DataHub query asks for in a bulk run (1 = one each)",
+    )
+    hub_batch_window: float = Field(
+        0.05, ge=0, le=5, description="Seconds a DataHub batch waits for more carriers"
     )
     timeout: float = Field(15.0, gt=0, description="Seconds before one request times out")
     max_attempts: int = Field(5, ge=1, le=20, description="Attempts per request, first included")

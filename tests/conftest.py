@@ -140,7 +140,8 @@ def env(tmp_path: Path) -> dict[str, str]:
         FMCSA_TUI_BACKOFF_BASE="0.01",
         FMCSA_TUI_BACKOFF_MAX="0.05",
         FMCSA_TUI_TIMEOUT="0.5",
-        FMCSA_TUI_RATE_LIMIT="0",
+        FMCSA_TUI_QC_RATE_LIMIT="0",
+        FMCSA_TUI_HUB_RATE_LIMIT="0",
         XDG_DATA_HOME=str(tmp_path / "data"),
         XDG_CONFIG_HOME=str(tmp_path / "config"),
     )

@@ -45,6 +45,7 @@ from fmcsa_tui.sync.answers import (
     quoted,
     read_body,
 )
+from fmcsa_tui.sync.parsing import QC
 from fmcsa_tui.sync.redact import Scrubber
 
 __all__ = ["FmcsaHttp", "RetryHook", "redirect_target", "same_host"]
@@ -210,14 +211,15 @@ class FmcsaHttp:
         if self._own_client:
             await self._client.aclose()
 
-    def _limiter(self, url: httpx.URL) -> AsyncLimiter | None:
-        rate = self._settings.rate_limit
+    def _limiter(self, api: str) -> AsyncLimiter | None:
+        """The API's request budget: keyed by API, not host, as one origin may serve both
+        (the sandbox does)."""
+        rate = self._settings.qc_rate_limit if api == QC else self._settings.hub_rate_limit
         if rate <= 0:
             return None
-        host = f"{url.host}:{url.port}"
-        limiter = self._limiters.get(host)
+        limiter = self._limiters.get(api)
         if limiter is None:
-            limiter = self._limiters[host] = AsyncLimiter(max(rate, 1.0), 1.0)
+            limiter = self._limiters[api] = AsyncLimiter(max(rate, 1.0), 1.0)
         return limiter
 
     def public_text(self, text: str) -> str:
@@ -317,7 +319,7 @@ class FmcsaHttp:
         self, url: httpx.URL, api: str, what: str, headers: Mapping[str, str] | None
     ) -> Answer:
         """One request and its answer, read within the request timeout and the size cap."""
-        limiter = self._limiter(url)
+        limiter = self._limiter(api)
         if limiter is not None:
             await limiter.acquire()
         timeout = self._settings.timeout

@@ -612,7 +612,8 @@ def test_a_resync_keeps_what_it_does_not_own_and_leaves_the_rule_s_status(
         backoff_max=0.02,
         timeout=1.0,
         max_attempts=3,
-        rate_limit=0,
+        qc_rate_limit=0,
+        hub_rate_limit=0,
     )
     with store_urls(mongo_wire) as urls:
         for url in urls.values():

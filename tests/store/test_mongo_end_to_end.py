@@ -198,7 +198,7 @@ async def test_server_restart_in_the_middle_of_a_bulk_sync(
         await store.insert_documents(copy.deepcopy(docs))
         settings = Settings(
             store="mongodb://unused", qc_base_url=f"{slow.url}/qc/services",
-            hub_base_url=slow.url, webkey="k", rate_limit=0, timeout=5,
+            hub_base_url=slow.url, webkey="k", qc_rate_limit=0, hub_rate_limit=0, timeout=5,
             backoff_base=0.01, backoff_max=0.05, concurrency=4, lease_seconds=1.5,
         )  # fmt: skip
         finished: list[RunFinished] = []

@@ -38,7 +38,7 @@ async def test_run_all_with_the_real_engine_writes_every_carrier(
     await store.insert_documents(docs)
     settings = Settings(
         qc_base_url=f"{sandbox.url}/qc/services", hub_base_url=sandbox.url, webkey="k",
-        rate_limit=0, concurrency=2,
+        qc_rate_limit=0, hub_rate_limit=0, concurrency=2,
     )  # fmt: skip
     events: list[RunEvent | Any] = []
     engine = SyncEngine(store, settings)

@@ -144,7 +144,8 @@ def settings_for(qc: str, hub: str, tmp_path: Path, **overrides: Any) -> Setting
         "backoff_max": 0.02,
         "timeout": 5,
         "max_attempts": 2,
-        "rate_limit": 0,
+        "qc_rate_limit": 0,
+        "hub_rate_limit": 0,
     }
     values.update(overrides)
     return Settings(**values)

@@ -61,7 +61,8 @@ def settings_for(url: str, **overrides: Any) -> Settings:
         "backoff_base": 0.01,
         "backoff_max": 0.05,
         "timeout": 5,
-        "rate_limit": 0,
+        "qc_rate_limit": 0,
+        "hub_rate_limit": 0,
         "concurrency": 4,
     }
     values.update(overrides)
@@ -726,7 +727,10 @@ async def test_keys_can_be_remapped_by_binding_id_in_config_toml(
     config.write_text('webkey = "from-the-file"\n[keymap]\n"app.resync" = "ctrl+r"\n')
     monkeypatch.setenv("FMCSA_TUI_CONFIG", str(config))
     settings = load_settings(
-        qc_base_url=f"{sandbox.url}/qc/services", hub_base_url=sandbox.url, rate_limit=0
+        qc_base_url=f"{sandbox.url}/qc/services",
+        hub_base_url=sandbox.url,
+        qc_rate_limit=0,
+        hub_rate_limit=0,
     )
     assert settings.keymap == {"app.resync": "ctrl+r"}
     app = FmcsaApp(store, settings, poll_interval=0.2)

@@ -111,7 +111,8 @@ def settings_for(url: str = "http://127.0.0.1:9") -> Settings:
         qc_base_url=f"{url}/qc/services",
         hub_base_url=url,
         webkey="snapshots",
-        rate_limit=0,
+        qc_rate_limit=0,
+        hub_rate_limit=0,
         timeout=60,
     )
 
