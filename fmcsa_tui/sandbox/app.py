@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -32,7 +32,7 @@ from fmcsa_tui.sandbox.plan import (
     injected_fault,
 )
 
-__all__ = ["DATASETS", "SandboxConfig", "create_app"]
+__all__ = ["DATAHUB", "DATASETS", "QCMOBILE", "RequestCounts", "SandboxConfig", "create_app"]
 
 _JSON = "application/json"
 _HTML = "text/html"
@@ -166,8 +166,58 @@ def _no_such_column(dataset: str, column: str) -> _SoqlError:
     )
 
 
+QCMOBILE, DATAHUB = "qcmobile", "datahub"  # the APIs, as /sandbox/requests names them
+
+
+class RequestCounts:
+    """Requests the APIs received, per API and per DOT, so tests and benchmarks can count
+    requests instead of trusting the client.
+
+    ``total`` is every request to an API path; ``apis`` and ``dots`` count those the API
+    served (whatever it answered; a DataHub query counts once for each DOT it selects);
+    ``throttled`` counts those the rate limit refused without doing the work. Plain dict
+    increments on the app's event loop: cheap enough for thousands of requests a second.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.total = 0
+        self.apis = {QCMOBILE: 0, DATAHUB: 0}
+        self.throttled = {QCMOBILE: 0, DATAHUB: 0}
+        self.dots: dict[str, dict[str, int]] = {}
+
+    def served(self, api: str, dots: Iterable[str]) -> None:
+        self.total += 1
+        self.apis[api] += 1
+        for dot in dots:
+            per_api = self.dots.get(dot)
+            if per_api is None:
+                per_api = self.dots[dot] = {QCMOBILE: 0, DATAHUB: 0}
+            per_api[api] += 1
+
+    def refused(self, api: str) -> None:
+        self.total += 1
+        self.throttled[api] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        """The counts as ``GET /sandbox/requests`` answers them.
+
+        Safe from another thread: each dict is copied in one C-level step, under the GIL.
+        """
+        dots = dict(self.dots)
+        return {
+            "total": self.total,
+            "apis": dict(self.apis),
+            "throttled": dict(self.throttled),
+            "dots": {dot: dict(per_api) for dot, per_api in dots.items()},
+        }
+
+
 class _Sandbox:
-    """One sandbox: its config and its fault counters (one per DOT and endpoint).
+    """One sandbox: its config, its fault counters (one per DOT and endpoint) and its
+    request counts.
 
     Counters are plain dict entries touched only from the app's event loop, so no lock is
     needed; a new instance starts every cycle and outage from the beginning.
@@ -176,6 +226,7 @@ class _Sandbox:
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self.counts: dict[tuple[int | str, Endpoint], int] = {}
+        self.requests = RequestCounts()
 
     # --- faults ---------------------------------------------------------------------
 
@@ -257,11 +308,13 @@ class _Sandbox:
 
     async def carrier(self, request: Request) -> Response:
         dot = request.path_params["dot"]
+        self.requests.served(QCMOBILE, _counted_dots((dot,)))
         refusal = await self._gate(request, (dot,), Endpoint.CARRIER)
         return refusal or self._refuse_webkey(request) or _qc(_carrier_json(dot))
 
     async def basics(self, request: Request) -> Response:
         dot = request.path_params["dot"]
+        self.requests.served(QCMOBILE, _counted_dots((dot,)))
         refusal = await self._gate(request, (dot,), Endpoint.BASICS)
         return refusal or self._refuse_webkey(request) or _qc(_basics_json(dot))
 
@@ -271,14 +324,17 @@ class _Sandbox:
         dataset = request.path_params["dataset"]
         endpoint = DATASETS.get(dataset)
         if endpoint is None:
+            self.requests.served(DATAHUB, ())
             body = {"message": f"Dataset {dataset} not found", "errorCode": "not_found"}
             return Response(_dumps(body | {"data": {}}), 404, media_type=_JSON)
         params = request.query_params
         try:
             dots = _asked_dots(dataset, params)
         except _SoqlError as error:
+            self.requests.served(DATAHUB, ())
             await self._gate(request, (), endpoint)  # latency only: no DOT is known
             return error.response
+        self.requests.served(DATAHUB, _counted_dots(dots))
         refusal = await self._gate(request, dots, endpoint)
         if refusal is not None:
             return refusal
@@ -330,6 +386,16 @@ class _Sandbox:
         }
         return Response(_dumps(body), media_type=_JSON)
 
+    async def request_counts(self, request: Request) -> Response:
+        """``GET``: the request counts (see :class:`RequestCounts`); ``DELETE``: zero them.
+
+        The fault counters are not reset: they are the plan's state, not a count.
+        """
+        if request.method == "DELETE":
+            self.requests.reset()
+            return Response(status_code=204)
+        return Response(_dumps(self.requests.snapshot()), media_type=_JSON)
+
     async def index(self, request: Request) -> Response:
         base = str(request.base_url).rstrip("/")
         body = {
@@ -341,6 +407,7 @@ class _Sandbox:
             "datahub": f"{base}/resource/{{dataset}}.json",
             "datasets": sorted(DATASETS),
             "plan": f"{base}/sandbox/plan/{{dot}}",
+            "requests": f"{base}/sandbox/requests",
             "many_pages_violations": MANY_PAGES_VIOLATIONS,
             "config": {
                 "latency": self.config.latency,
@@ -445,6 +512,13 @@ def _asked_dots(dataset: str, params: Any) -> list[str]:
     return [plain] if plain in unique else []
 
 
+def _counted_dots(dots: Iterable[str]) -> set[str]:
+    """The DOTs a request is counted for: as DataHub writes them, each once; the texts
+    that cannot be a DOT are not counted (so the counts stay bounded)."""
+    keys = {data.dot_key(dot) for dot in dots}
+    return {str(key) for key in keys if key is not None}
+
+
 def _is_dot_text(dot: str) -> bool:
     """Whether the text is a DOT number as DataHub writes it (no sign, no leading zero)."""
     key = data.dot_key(dot)
@@ -476,6 +550,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         routes=[
             Route("/", sandbox.index),
             Route("/sandbox/plan/{dot}", sandbox.plan),
+            Route("/sandbox/requests", sandbox.request_counts, methods=["GET", "DELETE"]),
             Route("/qc/services/carriers/{dot}", sandbox.carrier),
             Route("/qc/services/carriers/{dot}/basics", sandbox.basics),
             Route("/resource/{dataset}.json", sandbox.resource),

@@ -690,6 +690,62 @@ async def statuses_of(client: httpx.AsyncClient, dots: list[str], count: int) ->
     return [(await batch(client, dots)).status_code for _ in range(count)]
 
 
+# --- request counts ----------------------------------------------------------------------
+
+
+def no_requests() -> dict[str, Any]:
+    zero = {"qcmobile": 0, "datahub": 0}
+    return {"total": 0, "apis": zero, "throttled": zero, "dots": {}}
+
+
+async def test_requests_are_counted_per_api_and_per_dot_and_reset() -> None:
+    async with (
+        SandboxServer() as server,
+        httpx.AsyncClient(base_url=server.url, timeout=5) as http,
+    ):
+        assert (await http.get("/sandbox/requests")).json() == no_requests()
+        assert (await http.get(carrier_path(2000001))).status_code == 200
+        assert (await http.get(basics_path(2000001))).status_code == 200
+        assert (await http.get(violations_path(2000001))).status_code == 200
+        assert (await http.get(inspections_path(2000002))).status_code == 200
+        # once per DOT selected: a repeat, a leading zero and a non-DOT add nothing
+        selected = ["2000001", "2000003", "2000003", "02000003", "x", "2000067"]
+        assert (await batch(http, selected)).status_code == 200
+        assert (await batch(http, ["2000004"], dot_number="2000005")).json() == []
+        assert (await http.get(violations_path(2000077))).status_code == 429  # the plan's
+        bad = await http.get("/resource/8mt8-2mdr.json", params={"$where": "1=1"})
+        assert bad.status_code == 400
+        assert (await http.get("/resource/nope-nope.json")).status_code == 404
+        for own in ("/", "/sandbox/plan/2000001", "/sandbox/requests"):  # not the APIs
+            assert (await http.get(own)).status_code == 200
+
+        counted = (await http.get("/sandbox/requests")).json()
+        assert counted == {
+            "total": 9,
+            "apis": {"qcmobile": 2, "datahub": 7},
+            "throttled": {"qcmobile": 0, "datahub": 0},
+            "dots": {
+                "2000001": {"qcmobile": 2, "datahub": 2},
+                "2000002": {"qcmobile": 0, "datahub": 1},
+                "2000003": {"qcmobile": 0, "datahub": 1},
+                "2000067": {"qcmobile": 0, "datahub": 1},
+                "2000077": {"qcmobile": 0, "datahub": 1},
+            },
+        }
+        assert server.requests() == counted
+
+        reset = await http.delete("/sandbox/requests")
+        assert reset.status_code == 204
+        assert (await http.get("/sandbox/requests")).json() == no_requests()
+        assert (await http.get(basics_path(2000009))).status_code == 200
+        after = server.requests()
+        assert after["total"] == 1 and after["dots"] == {"2000009": {"qcmobile": 1, "datahub": 0}}
+        server.reset_requests()
+        assert server.requests() == no_requests()
+        index = (await http.get("/")).json()
+        assert index["requests"] == f"{server.url}/sandbox/requests"
+
+
 # --- the sandbox's own endpoints and the server ----------------------------------------
 
 
