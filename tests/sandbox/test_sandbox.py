@@ -637,6 +637,7 @@ async def test_in_list_syntax_and_the_plain_filter_together(client: httpx.AsyncC
         ({"$where": "unique_id in('2000001')"}, "query.soql.malformed", None),
         ({"$where": ""}, "query.soql.malformed", None),
         ({"$where": in_list([str(d) for d in range(1001)])}, "query.soql.malformed", None),
+        ({"$where": in_list(["1" * 40_000])}, "query.soql.malformed", None),
         ({"$order": "dot_number,nope"}, "query.soql.no-such-column", "nope"),
         ({"$order": "dot_number,,:id"}, "query.soql.malformed", None),
         ({"$order": "dot_number,:id sideways"}, "query.soql.malformed", None),
