@@ -22,9 +22,9 @@ import click
 from fmcsa_tui.cli.common import Age, command_settings, opened, run_command, say, store_option
 from fmcsa_tui.cli.sync import fmcsa_settings, ready_engine
 from fmcsa_tui.coordinator import Notice, RunCoordinator, RunEnded
-from fmcsa_tui.coordinator.passes import most_overdue_first, plan_pass
+from fmcsa_tui.coordinator.passes import Pass, most_overdue_first, plan_pass
 from fmcsa_tui.formatting import one_line
-from fmcsa_tui.models import utcnow
+from fmcsa_tui.models import parse_dot, utcnow
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store import CompanyFilter, CompanyStore
 from fmcsa_tui.sync.engine import ALL_SOURCES, SyncEngine
@@ -91,29 +91,39 @@ class _Worker:
         reporter: asyncio.Task[None] | None = None
         try:
             while True:
-                pause = await self._step()
+                planned = await self._look()
                 if reporter is None:  # the first line says what is due at start
                     reporter = asyncio.create_task(self._report())
-                if pause:
-                    await asyncio.sleep(pause)
+                if planned is None:
+                    await asyncio.sleep(PAUSE)
+                elif not planned.targets:  # nothing due, or every due carrier leased elsewhere
+                    wait = self.next_due if self.next_due is not None else PAUSE
+                    await asyncio.sleep(min(wait, IDLE_AT_MOST))
+                else:
+                    chunk = planned.targets[: self.chunk]
+                    outcomes = await self.coordinator.run_all(chunk, ALL_SOURCES)
+                    if not any(isinstance(outcome, RunFinished) for outcome in outcomes):
+                        await asyncio.sleep(PAUSE)  # all refused (the store?) or elsewhere
         finally:
             if reporter is not None:
                 reporter.cancel()
 
-    async def _step(self) -> float:
-        """Run one chunk of due carriers; the seconds to wait before the next step."""
+    async def _look(self) -> Pass | None:
+        """The due carriers as a pass, most overdue first; None when the store failed."""
         try:
-            due = await self.store.list_summaries(CompanyFilter(due_after=self.every))
+            listed = await self.store.list_summaries(CompanyFilter(due_after=self.every))
+            due = [
+                row
+                for row in listed
+                if row.dot_number and parse_dot(row.dot_number) == row.dot_number
+            ]
             planned = await plan_pass(self.store, self.engine.owner, most_overdue_first(due))
             self.due = len(planned.targets) + len(planned.syncing_elsewhere)
             self.next_due = None if self.due else await self._until_next_due()
         except Exception as error:  # a failover, a locked file: the worker outlives it
             say(f"worker: store unavailable: {one_line(error)}; trying again in {PAUSE:g}s")
-            return PAUSE
-        if not planned.targets:  # nothing due, or every due carrier leased elsewhere
-            return min(self.next_due, IDLE_AT_MOST) if self.next_due is not None else PAUSE
-        await self.coordinator.run_all(planned.targets[: self.chunk], ALL_SOURCES)
-        return 0.0
+            return None
+        return planned
 
     async def _until_next_due(self) -> float:
         """Seconds until the earliest carrier becomes due (at most `IDLE_AT_MOST`)."""
