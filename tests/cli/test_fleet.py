@@ -24,8 +24,9 @@ from bson import ObjectId
 import fmcsa_tui.sandbox.server as sandbox_server
 from fmcsa_tui.models import CompanySummary, Source
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
-from fmcsa_tui.store import CompanyStore, NewCompany, SqliteStore
+from fmcsa_tui.store import CompanyStore, MongoStore, NewCompany, SqliteStore, StoreError
 from tests.support.cli import Cli, assert_one_line_error
+from tests.support.mongo_wire import MongoWireServer
 from tests.support.waiting import eventually
 
 #: Healthy carriers in the sandbox's plan: last two digits 00-59.
@@ -254,17 +255,24 @@ async def test_a_worker_syncs_the_due_carriers_once_leaves_the_fresh_and_stops_o
 
 @pytest.fixture(scope="module")
 def slow_sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxConfig(latency=3.0)) as server:
+    """Every answer takes a second: runs stay in flight long enough to act on them."""
+    with SandboxServer(SandboxConfig(latency=1.0)) as server:
         yield server
 
 
+@pytest.fixture
+def patient_env(env: dict[str, str]) -> dict[str, str]:
+    """`env` with an HTTP timeout longer than `slow_sandbox`'s answers take."""
+    return {**env, "FMCSA_TUI_TIMEOUT": "10"}
+
+
 async def test_sigterm_mid_run_stops_a_worker_with_nothing_half_written_and_no_lease(
-    store: CompanyStore, env: dict[str, str], slow_sandbox: SandboxServer
+    store: CompanyStore, patient_env: dict[str, str], slow_sandbox: SandboxServer
 ) -> None:
     dots = HEALTHY[:12]
     await add_carriers(store, dots)
     args = ("worker", "--every", "1h", "--concurrency", "4", "--fmcsa", slow_sandbox.url)
-    worker = await start(store, env, *args)
+    worker = await start(store, patient_env, *args)
     try:
 
         async def four_in_flight() -> bool:
@@ -284,3 +292,55 @@ async def test_sigterm_mid_run_stops_a_worker_with_nothing_half_written_and_no_l
         row = rows[dot]
         assert (row.status, row.last_run, row.error_count) == ("never", None, 0), row
         assert all(row.last_sync(source) is None for source in Source), row
+
+
+async def test_a_worker_outlives_a_store_outage_and_carries_on(
+    patient_env: dict[str, str], slow_sandbox: SandboxServer
+) -> None:
+    """The store goes away mid-run (a MongoDB failover): one line per failed look, no
+    crash, and once it is back every carrier gets synced."""
+    server = MongoWireServer().start()
+    url = server.url.replace("/?", "/outage?") + "&serverSelectionTimeoutMS=400"
+    store = MongoStore(url)
+    worker: asyncio.subprocess.Process | None = None
+    try:
+        await store.open()
+        dots = HEALTHY[:4]
+        await add_carriers(store, dots)
+        args = ("worker", "--every", "1h", "--concurrency", "2", "--fmcsa", slow_sandbox.url)
+        worker = await start(store, patient_env, *args)
+        assert worker.stdout is not None
+        lines: list[str] = []
+        reader = asyncio.create_task(read_lines(worker.stdout, lines))
+
+        async def two_in_flight() -> bool:
+            return len(await store.leased_ids()) == 2
+
+        await eventually(two_in_flight, what="two runs in flight")
+        await asyncio.to_thread(server.stop)
+        await eventually(
+            lambda: any(line.startswith("worker: store unavailable: ") for line in lines),
+            what=f"the worker saying the store is gone: {lines}",
+        )
+        await asyncio.to_thread(server.start)
+
+        async def all_synced() -> bool:
+            try:
+                rows = by_dot(await store.list_summaries())
+            except StoreError:
+                return False
+            return all(rows[dot].status == "ok" for dot in dots)
+
+        await eventually(all_synced, limit=60, what=f"every carrier synced after: {lines}")
+        assert worker.returncode is None  # still working
+        worker.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(worker.wait(), 30) == 143
+        await reader
+    finally:
+        if worker is not None and worker.returncode is None:
+            worker.kill()
+        await store.close()
+        server.stop()
+    assert "Traceback" not in "\n".join(lines)
+    looks = [line for line in lines if line.startswith("worker: store unavailable")]
+    assert looks and all(line.endswith("; trying again in 5s") for line in looks), looks
