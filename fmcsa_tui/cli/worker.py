@@ -1,12 +1,12 @@
 """`fmcsa-tui worker`: keep every carrier fresher than an age, until stopped.
 
 A worker lists the due carriers (never run, or no run for longer than `--every`), most
-overdue first, and runs them a chunk at a time as passes (`coordinator.passes`), so any
-number of workers on any number of machines share one store's fleet through its
-leases and no carrier runs twice per interval. When nothing is due it sleeps until the
-earliest carrier becomes due (at most a minute, to notice new carriers). SIGTERM,
-SIGINT and SIGHUP stop it as they stop `sync`: runs in progress are cancelled, each
-source fully written or untouched, leases released.
+overdue first, and runs them as one pass (`coordinator.passes`) through the run
+coordinator's queue, then looks again. Any number of workers on any number of machines
+share one store's fleet through its leases, and no carrier runs twice per interval.
+When nothing is due it sleeps until the earliest carrier becomes due (at most a minute,
+to notice new carriers). SIGTERM, SIGINT and SIGHUP stop it as they stop `sync`: runs
+in progress are cancelled, each source fully written or untouched, leases released.
 """
 
 from __future__ import annotations
@@ -32,9 +32,6 @@ from fmcsa_tui.sync.events import RunFinished, RunRefused, RunSkipped
 
 __all__ = ["worker"]
 
-#: Carriers per pass, as a multiple of the concurrency: enough to keep every slot busy,
-#: few enough that each chunk's listing is fresh and several workers interleave.
-CHUNK_PER_SLOT = 4
 #: The longest idle sleep: new carriers are noticed within it.
 IDLE_AT_MOST = 60.0
 #: The pause after the store failed to answer, or when every due carrier is leased.
@@ -78,7 +75,6 @@ class _Worker:
         self.engine = engine
         self.every = every
         self.coordinator = RunCoordinator(engine, listener=self._on_notice)
-        self.chunk = CHUNK_PER_SLOT * self.coordinator.concurrency
         self.tally: Counter[str] = Counter()  # since the last progress line
         self.due = 0
         self.next_due: float | None = None  # seconds, when nothing is due
@@ -100,8 +96,10 @@ class _Worker:
                     wait = self.next_due if self.next_due is not None else PAUSE
                     await asyncio.sleep(min(wait, IDLE_AT_MOST))
                 else:
-                    chunk = planned.targets[: self.chunk]
-                    outcomes = await self.coordinator.run_all(chunk, ALL_SOURCES)
+                    # One listing per sweep, not per few carriers: a listing reads every
+                    # due row, and the pass's check under each lease keeps a long sweep
+                    # exactly-once however stale its listing gets.
+                    outcomes = await self.coordinator.run_all(planned.targets, ALL_SOURCES)
                     if not any(isinstance(outcome, RunFinished) for outcome in outcomes):
                         await asyncio.sleep(PAUSE)  # all refused (the store?) or elsewhere
         finally:

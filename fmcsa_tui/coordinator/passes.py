@@ -1,4 +1,4 @@
-"""A pass: one `sync` invocation or one chunk of a worker's sweep, run exactly once
+"""A pass: one `sync` invocation or one sweep of a worker over what is due, run exactly once
 across processes. No Textual.
 
 Every process sharing a store lists its carriers, then runs each as a pass's target
