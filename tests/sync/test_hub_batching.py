@@ -22,6 +22,9 @@ from bson import ObjectId
 
 from fmcsa_tui.coordinator import Notice, RunCoordinator, RunEnded
 from fmcsa_tui.models import Source
+from fmcsa_tui.sandbox import SandboxConfig, SandboxServer
+from fmcsa_tui.sandbox.data import inspection_rows, violation_rows
+from fmcsa_tui.sandbox.plan import FaultKind, fault_for
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store import SqliteStore
 from fmcsa_tui.sync.batching import HubBatcher
@@ -44,9 +47,9 @@ def hostile() -> Iterator[HostileServer]:
         yield server
 
 
-def settings_for(server: HostileServer, **overrides: Any) -> Settings:
+def settings_for(server: HostileServer | SandboxServer, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "qc_base_url": server.qc_base_url,
+        "qc_base_url": f"{server.url}/qc/services",
         "hub_base_url": server.url,
         "webkey": "k3y",
         "app_token": "t0ken",
@@ -77,11 +80,16 @@ class Fleet:
     progress: dict[str, list[str]] = field(default_factory=dict)
     stored: dict[str, Any] = field(default_factory=dict)  # violations data, ids left out
     errors: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    hub_requests: list[Received] = field(default_factory=list)
+    hub_requests: list[Received] = field(default_factory=list)  # the hostile server's
+    counts: dict[str, Any] = field(default_factory=dict)  # the sandbox's own request counts
 
 
 async def bulk_sync(
-    server: HostileServer, dots: list[str], tmp_path: Path, name: str, **overrides: Any
+    server: HostileServer | SandboxServer,
+    dots: list[str],
+    tmp_path: Path,
+    name: str,
+    **overrides: Any,
 ) -> Fleet:
     """A bulk run (`run_all`, as `sync --all` does) of `dots` into a fresh SQLite file."""
     store = SqliteStore(tmp_path / f"{name}.db")
@@ -90,7 +98,10 @@ async def bulk_sync(
     try:
         docs = [{"_id": ObjectId(), "name": f"Carrier {dot}", "dotNumber": dot} for dot in dots]
         await store.insert_documents(docs)
-        server.requests.clear()
+        if isinstance(server, HostileServer):
+            server.requests.clear()
+        else:
+            server.reset_requests()
 
         def watch(notice: Notice) -> None:
             if isinstance(notice, RunEnded) or getattr(notice, "source", None) is not (
@@ -107,7 +118,10 @@ async def bulk_sync(
         for outcome in outcomes:
             assert isinstance(outcome, RunFinished)
             fleet.outcomes[outcome.dot_number] = outcome
-        fleet.hub_requests = [r for r in server.requests if r.endpoint in HUB_ENDPOINTS]
+        if isinstance(server, HostileServer):
+            fleet.hub_requests = [r for r in server.requests if r.endpoint in HUB_ENDPOINTS]
+        else:
+            fleet.counts = server.requests()
         for doc in docs:
             raw = await store.get_company(str(doc["_id"]))
             assert raw is not None
@@ -192,6 +206,49 @@ async def test_a_single_carrier_bulk_run_and_a_dashboard_resync_ask_todays_plain
             assert raw is not None and raw["fmcsaData"]["syncStatus"]["success"] is True
     finally:
         await store.close()
+
+
+async def test_against_the_sandbox_forty_carriers_cost_a_few_shared_datahub_queries(
+    tmp_path: Path,
+) -> None:
+    """The sandbox counts what it served: a plain bulk run asks DataHub twice per carrier
+    (more for the 2,500-row one), a batched one a page per dataset for all forty."""
+    dots = [str(4_000_000 + 100 * n + (99 if n == 7 else 2 + n)) for n in range(40)]
+    assert fault_for(dots[7]).kind is FaultKind.MANY_PAGES
+    assert all(fault_for(dot).kind is FaultKind.NONE for i, dot in enumerate(dots) if i != 7)
+    with SandboxServer() as sandbox:
+        plain = await bulk_sync(sandbox, dots, tmp_path, "plain", hub_batch_size=1)
+        batched = await bulk_sync(sandbox, dots, tmp_path, "batched", **grouped(40))
+    assert batched.stored == plain.stored
+    assert all(outcome.success for outcome in batched.outcomes.values())
+    pages = sum(
+        len([row for dot in dots for row in rows(dot)]) // 1000 + 1
+        for rows in (violation_rows, inspection_rows)
+    )
+    assert plain.counts["apis"] == {"qcmobile": 80, "datahub": 82}  # 2 + 2 a carrier, 2 more
+    assert batched.counts["apis"] == {"qcmobile": 80, "datahub": pages}
+    assert pages <= 6  # 3 + 2 here: 80 + 6 requests for 40 carriers, 2.15 each at most
+    for dot in dots:  # every carrier was asked for in every batched query, and only there
+        assert batched.counts["dots"][dot] == {"qcmobile": 2, "datahub": pages}
+
+
+async def test_a_batch_holding_an_outage_carrier_fails_while_the_outage_lasts(
+    tmp_path: Path,
+) -> None:
+    """The sandbox's plan applies to the whole batch (the issue's rule): its first five
+    violation queries answer 503, so with 3 attempts the first bulk run fails every
+    carrier's violations with one line, and the next run gets through."""
+    dots = ["5000080", "5000002", "5000003"]  # bucket 80: violations outage
+    with SandboxServer(SandboxConfig(outage_requests=5)) as sandbox:
+        first = await bulk_sync(sandbox, dots, tmp_path, "first", **grouped(3, max_attempts=3))
+        second = await bulk_sync(sandbox, dots, tmp_path, "second", **grouped(3, max_attempts=3))
+    [line] = {first.violations[dot].error for dot in dots}  # type: ignore[union-attr]
+    assert "503" in line and "after 3 attempts" in line, line
+    for dot in dots:
+        assert first.outcomes[dot].failed_sources == (Source.VIOLATIONS,)
+        assert [e["error"] for e in first.errors[dot]] == [line]
+        assert second.outcomes[dot].success, second.violations[dot]
+    assert all(second.stored[dot][1] for dot in dots[1:])
 
 
 # --- failures: per batch, per carrier ----------------------------------------------------------
