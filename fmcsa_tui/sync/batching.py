@@ -133,6 +133,8 @@ class HubBatcher:
 
     def _leave(self, batch: _Batch, member: _Member) -> None:
         member.left = True
+        if batch.task is None:  # still collecting: its place goes to another carrier
+            batch.members.remove(member)
         if batch.waiting():
             return
         if batch.task is None:  # still collecting: nobody left to collect for
@@ -157,7 +159,7 @@ class HubBatcher:
 
     async def _run(self, batch: _Batch) -> None:
         """Fetch for the batch and settle every waiting member, whatever happens."""
-        deadlines = [m.ctx.deadline for m in batch.members if m.ctx.deadline is not None]
+        deadlines = [m.ctx.deadline for m in batch.waiting() if m.ctx.deadline is not None]
         budget = asyncio.timeout_at(min(deadlines) if deadlines else None)
         try:
             async with budget:

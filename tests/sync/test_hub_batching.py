@@ -389,6 +389,38 @@ async def test_a_carrier_cancelled_while_waiting_leaves_the_batch_to_the_others(
         await http.aclose()
 
 
+async def test_a_carrier_cancelled_before_the_batch_leaves_gives_its_place_to_another(
+    hostile: HostileServer,
+) -> None:
+    """A batch of three (and a window far longer than the test): A and B join, A is
+    cancelled, C and D join; B, C and D fill the batch and are asked for, A is not."""
+    hostile.set("healthy")
+    settings = settings_for(hostile, hub_batch_window=5.0, hub_batch_size=3)
+    http = FmcsaHttp(settings)
+    batcher = HubBatcher(settings)
+
+    def ask(dot: str) -> asyncio.Future[Any]:
+        return asyncio.ensure_future(
+            batcher.rows(
+                context(settings, http, dot, None), VIOLATION_DATASET, "violations",
+                VIOLATION_FIELDS,
+            )
+        )  # fmt: skip
+
+    try:
+        a, b = ask(DATA_DOTS[0]), ask(DATA_DOTS[1])
+        await asyncio.sleep(0)  # both have joined the batch
+        a.cancel()
+        c, d = ask(DATA_DOTS[2]), ask(DATA_DOTS[3])
+        rows = await asyncio.gather(b, c, d)
+        assert [len(r) for r in rows] == [len(violation_rows(dot)) for dot in DATA_DOTS[1:4]]
+        [request] = hostile.received(Endpoint.VIOLATIONS)
+        assert sorted(request.dots) == sorted(DATA_DOTS[1:4])
+    finally:
+        await batcher.aclose()
+        await http.aclose()
+
+
 async def test_cancelling_one_carrier_of_a_bulk_run_leaves_it_untouched_and_the_rest_synced(
     hostile: HostileServer, tmp_path: Path
 ) -> None:
