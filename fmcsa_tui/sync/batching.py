@@ -65,6 +65,7 @@ class _Member:
     def fail(self, error: SourceError) -> None:
         if self.waiting:
             self.result.set_exception(_copy(error))
+        self.rows = []  # freed now, not when the batch ends
 
 
 def _copy(error: SourceError) -> SourceError:
@@ -132,7 +133,7 @@ class HubBatcher:
             raise
 
     def _leave(self, batch: _Batch, member: _Member) -> None:
-        member.left = True
+        member.left, member.rows = True, []
         if batch.task is None:  # still collecting: its place goes to another carrier
             batch.members.remove(member)
         if batch.waiting():
