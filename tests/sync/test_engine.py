@@ -635,7 +635,9 @@ async def test_each_api_has_its_own_rate_limit(store: CompanyStore, tmp_path: Pa
         qc = sorted(r.arrived for r in server.requests if "/carriers/" in r.path)
         hub = sorted(r.arrived for r in server.requests if "/carriers/" not in r.path)
     assert (len(qc), len(hub)) == (10, 10)  # 2 of each a carrier
-    assert qc[-1] - qc[0] >= 0.95, "more than 5 + 5T QCMobile requests in T seconds"
+    # The 10th QCMobile request leaves at least 1 s after the first; arrivals can bunch by
+    # a connection's set-up, so the bound keeps a margin (unlimited, all 10 come in ms).
+    assert qc[-1] - qc[0] >= 0.6, "more than 5 + 5T QCMobile requests in T seconds"
     assert hub[-1] < qc[-1], "DataHub waited for QCMobile's budget"
 
 
