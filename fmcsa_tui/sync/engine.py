@@ -212,7 +212,7 @@ class SyncEngine:
             emit(refused)
             return refused
         try:
-            leased = await self.store.acquire_lease(target.company_id, self.owner, self._ttl)
+            leased = await self._take_lease(target.company_id)
         except Exception as error:  # one company's store trouble never stops a bulk run
             refused = RunRefused(**ids_named, reason=f"store unavailable: {one_line(error)}")
             emit(refused)
@@ -284,6 +284,19 @@ class SyncEngine:
             return None
         await _finish_despite_cancel(self._release(target.company_id))
         return RunSkipped(**ids_named, reason=SYNCED_ELSEWHERE)
+
+    async def _take_lease(self, company_id: str) -> bool:
+        """`acquire_lease`, given back if we are cancelled while it is on its way: the
+        store may have granted it after we stopped listening, and a lease nobody holds
+        would refuse every other process for `lease_seconds`."""
+        asking = asyncio.ensure_future(self.store.acquire_lease(company_id, self.owner, self._ttl))
+        try:
+            return await asyncio.shield(asking)
+        except asyncio.CancelledError:
+            await asyncio.wait([asking])
+            if not asking.cancelled() and asking.exception() is None and asking.result():
+                await _finish_despite_cancel(self._release(company_id))
+            raise
 
     async def _keep_lease(self, company_id: str) -> None:
         interval = max(self._ttl.total_seconds() / 3, 0.05)

@@ -664,3 +664,44 @@ async def test_a_long_run_keeps_renewing_its_lease(store: CompanyStore, tmp_path
             outcome = await run_task
     assert isinstance(outcome, RunFinished) and outcome.success
     assert await store.leased_ids() == set()
+
+
+class _GrantsThenStalls:
+    """A store (test-only wrapper over a real one) whose lease grant lands in the store
+    but whose answer waits for `answer`: a cancel arriving in between is the race."""
+
+    def __init__(self, store: CompanyStore) -> None:
+        self._store = store
+        self.granted = asyncio.Event()
+        self.answer = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def acquire_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
+        taken = await self._store.acquire_lease(company_id, owner, ttl)
+        self.granted.set()
+        await self.answer.wait()
+        return taken
+
+
+async def test_a_run_cancelled_while_its_lease_is_granted_gives_the_lease_back(
+    store: CompanyStore, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """Stopping a worker (SIGTERM) may cancel a run whose lease the store has granted
+    but whose answer has not arrived: the lease is given back, not left to refuse every
+    other process for `lease_seconds`."""
+    doc = await add(store, {"_id": ObjectId(), "name": "Racy", "dotNumber": dot_for(5)})
+    stalling = _GrantsThenStalls(store)
+    settings = engine_settings(sandbox.url, tmp_path / "engine.db")
+    async with SyncEngine(stalling, settings) as engine:  # type: ignore[arg-type]
+        run = asyncio.create_task(engine.run(doc))
+        await stalling.granted.wait()
+        assert await store.leased_ids() == {str(doc["_id"])}
+        run.cancel()
+        await asyncio.sleep(0)  # the cancel reaches the run while the answer is pending
+        stalling.answer.set()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+    assert await store.leased_ids() == set()
+    assert (await store.get_company(str(doc["_id"])) or {}).get("fmcsaData") is None
