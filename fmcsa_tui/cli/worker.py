@@ -150,19 +150,26 @@ class _Worker:
                 say(f"DOT {notice.dot_number}: failed: {', '.join(notice.failed_sources)}")
 
     async def _report(self) -> None:
-        """One progress line now and every `every`: what the last interval did."""
-        began = time.monotonic()
+        """What is due at start, then every `every` what the last interval did and what
+        is left: the rest of the sweep, or when the next carrier becomes due."""
+        say(f"worker: {self.due} due now")
         while True:
-            tally, self.tally = self.tally, Counter()
-            elapsed = _span(time.monotonic() - began)
             began = time.monotonic()
-            nxt = f"; next due in {_span(self.next_due)}" if not self.due and self.next_due else ""
-            say(
-                f"worker: {tally['synced']} synced, {tally['failed']} failed, "
-                f"{tally['synced elsewhere']} synced elsewhere, {tally['syncing elsewhere']} "
-                f"syncing elsewhere in the last {elapsed}; {self.due} due{nxt}"
-            )
             await asyncio.sleep(self.every.total_seconds())
+            tally, self.tally = self.tally, Counter()
+            left = self.coordinator.running + self.coordinator.queued
+            if left:
+                state = f"{left} left in this sweep"
+            elif self.due == 0 and self.next_due is not None:
+                state = f"nothing due; next due in {_span(self.next_due)}"
+            else:
+                state = "looking for due carriers"
+            say(
+                f"worker: in the last {_span(time.monotonic() - began)}: "
+                f"{tally['synced']} synced, {tally['failed']} failed, "
+                f"{tally['synced elsewhere']} synced elsewhere, "
+                f"{tally['syncing elsewhere']} syncing elsewhere; {state}"
+            )
 
 
 def _span(seconds: float) -> str:
