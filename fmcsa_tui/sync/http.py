@@ -245,8 +245,20 @@ class FmcsaHttp:
 
         `deadline` is the loop time by which the source must be done: a wait that would
         pass it fails at once instead of sleeping into it.
+
+        The first attempt runs outside tenacity's machinery, whose set-up costs about as
+        much CPU as the request itself; only a transient failure enters the retry loop,
+        which takes that failure as its first attempt, so waits, hooks, attempt counts
+        and wording are those of a loop that made the attempt itself.
         """
         request_url = httpx.URL(url, params=params)
+        try:
+            return Fetched(await self._attempt(request_url, api, what, headers), 1)
+        except SourceError as error:
+            if not _transient(error):
+                self._final(error, 1)
+                raise
+            first: SourceError | None = error
         retrying = AsyncRetrying(
             retry=retry_if_exception(_transient),
             stop=stop_after_attempt(self._settings.max_attempts),
@@ -259,15 +271,23 @@ class FmcsaHttp:
             async for trying in retrying:
                 with trying:
                     attempt = trying.retry_state.attempt_number
+                    if first is not None:
+                        failed, first = first, None
+                        raise failed
                     payload = await self._attempt(request_url, api, what, headers)
         except SourceError as error:
-            error.attempts = attempt
-            if not error.final:
-                error.reworded(self.public_text(error.message))
-                if not error.permanent:
-                    error.reworded(_after_attempts(error.message, attempt))
+            self._final(error, attempt)
             raise
         return Fetched(payload, attempt)
+
+    def _final(self, error: SourceError, attempt: int) -> None:
+        """The failure as the caller sees it: its attempts, its text scrubbed and, for a
+        transient one, saying how many attempts it took."""
+        error.attempts = attempt
+        if not error.final:
+            error.reworded(self.public_text(error.message))
+            if not error.permanent:
+                error.reworded(_after_attempts(error.message, attempt))
 
     def _next_wait(self, state: RetryCallState, deadline: float | None) -> float:
         """Seconds until the next attempt: the server's `Retry-After`, else backoff with

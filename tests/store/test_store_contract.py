@@ -1096,3 +1096,90 @@ async def test_a_file_of_an_older_schema_is_summarized_again_on_open(tmp_path: P
         assert dict(conn.execute("SELECT dot, doc FROM companies")) == written  # untouched
         version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'")
         assert version.fetchone() == (str(SCHEMA_VERSION),)
+
+
+#: The tables as version 2 wrote them: documents as Relaxed Extended JSON text.
+_V2_SCHEMA = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE companies (
+        id TEXT NOT NULL UNIQUE, dot TEXT UNIQUE, name TEXT, mc TEXT, search TEXT NOT NULL,
+        status TEXT NOT NULL, last_run TEXT, success INTEGER, csa_last_sync TEXT,
+        viol_last_sync TEXT, insp_last_sync TEXT, error_sources TEXT NOT NULL,
+        error_count INTEGER NOT NULL, updated_at TEXT, problem TEXT, doc TEXT NOT NULL
+    )""",
+    """CREATE TABLE fmcsainspections (
+        company_id TEXT NOT NULL, report_number TEXT NOT NULL, doc TEXT NOT NULL,
+        inspection_date TEXT, UNIQUE (company_id, report_number)
+    )""",
+    "CREATE TABLE leases (company_id TEXT PRIMARY KEY, owner TEXT NOT NULL,"
+    " expires_at TEXT NOT NULL)",
+    "INSERT INTO meta (key, value) VALUES ('schema_version', '2')",
+)
+
+
+async def test_a_version_2_file_of_extended_json_is_converted_on_open(tmp_path: Path) -> None:
+    """Documents and inspections written as text by version 2 read back the same, with
+    their types (ObjectIds, dates), list by the rule, and resync in place."""
+    path = tmp_path / "v2.db"
+    doc = synced_doc("760000")
+    kept = {"_id": ObjectId(), **inspection("K1", 2), "companyId": doc["_id"], "note": "x"}
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        for statement in _V2_SCHEMA:
+            conn.execute(statement)
+        conn.execute(
+            "INSERT INTO companies (id, dot, name, search, status, error_sources, error_count,"
+            " doc) VALUES (?, '760000', 'stale', '', 'never', '', 0, ?)",
+            (str(doc["_id"]), ej(doc)),
+        )
+        conn.execute(
+            "INSERT INTO fmcsainspections (company_id, report_number, doc) VALUES (?, 'K1', ?)",
+            (str(doc["_id"]), ej(kept)),
+        )
+
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        assert ej(await one(store, "760000")) == ej(doc)
+        assert ej(await store.inspections_for(str(doc["_id"]))) == ej([kept])
+        [row] = await store.list_summaries()
+        assert (row.name, row.status, row.error_count) == ("Carrier 760000", "failed", 4)
+        again = SourceData(Source.VIOLATIONS, {}, inspections=[inspection("K1", 2, state="OK")])
+        await store.record_success(str(doc["_id"]), RUN, again, AT)
+        [resynced] = await store.inspections_for(str(doc["_id"]))
+        assert ej(resynced) == ej({**kept, "state": "OK"})  # its _id and extras kept
+    finally:
+        await store.close()
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        types = conn.execute(
+            "SELECT typeof(doc) FROM companies UNION SELECT typeof(doc) FROM fmcsainspections"
+        )
+        assert types.fetchall() == [("blob",)]
+        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'")
+        assert version.fetchone() == (str(SCHEMA_VERSION),) == ("3",)
+
+
+async def test_a_resync_of_unchanged_inspections_leaves_them_as_they_were(
+    tmp_path: Path,
+) -> None:
+    """The digest of what an upsert set lets an unchanged inspection be skipped: the row
+    is the same, byte for byte, and a changed one is merged as before."""
+    store = SqliteStore(tmp_path / "s.db")
+    await store.open()
+    try:
+        doc = synced_doc("770000")
+        await store.insert_documents([doc])
+        batch = [inspection("U1", 1), inspection("U2", 2)]
+        await store.record_success(
+            str(doc["_id"]), RUN, SourceData(Source.VIOLATIONS, {}, batch), AT
+        )
+        before = {i["reportNumber"]: ej(i) for i in await store.inspections_for(str(doc["_id"]))}
+        batch = [inspection("U1", 1), inspection("U2", 2, state="OK")]
+        later = AT + timedelta(hours=1)
+        await store.record_success(
+            str(doc["_id"]), RUN, SourceData(Source.VIOLATIONS, {}, batch), later
+        )
+        after = {i["reportNumber"]: i for i in await store.inspections_for(str(doc["_id"]))}
+    finally:
+        await store.close()
+    assert ej(after["U1"]) == before["U1"]
+    assert after["U2"]["state"] == "OK" and ej(after["U2"]) != before["U2"]

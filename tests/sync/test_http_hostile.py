@@ -459,6 +459,20 @@ async def test_a_backoff_past_the_source_deadline_fails_at_once(
     assert failed.attempts == 1
 
 
+async def test_one_attempt_allowed_makes_one_request_and_no_retry(
+    hostile: HostileServer, store: SqliteStore, tmp_path: Path
+) -> None:
+    """The first attempt runs outside the retry loop: with `max_attempts` 1 a transient
+    failure is still worded as the loop words it, once, with no retry announced."""
+    run = await seeded(store, hostile, tmp_path)
+    hostile.set("503")  # and forget the requests so far
+    await run.sync(hostile_settings(hostile, tmp_path, max_attempts=1), (Source.CSA_SCORES,))
+    failed = await run.assert_failed(Source.CSA_SCORES)
+    assert failed.error == "HTTP 503 from QCMobile (basics)"
+    assert failed.attempts == 1 and not failed.permanent and not run.retries(Source.CSA_SCORES)
+    assert len(hostile.received()) == 1
+
+
 async def test_a_source_is_cut_at_its_deadline(
     hostile: HostileServer, store: SqliteStore, tmp_path: Path
 ) -> None:

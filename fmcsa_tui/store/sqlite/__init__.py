@@ -1,4 +1,4 @@
-"""The embedded store: one SQLite file, documents kept whole as Extended JSON.
+"""The embedded store: one SQLite file, documents kept whole as BSON.
 
 Each company row holds the raw document (so unknown fields, ObjectIds, real dates and
 dates-as-strings all survive) plus columns derived from it by `models.summarize` at

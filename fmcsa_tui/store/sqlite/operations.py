@@ -4,6 +4,7 @@ inserting, recording a source's update, inspections and leases, each write in on
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -40,9 +41,10 @@ Doc = dict[str, Any]
 
 _BATCH: Final = 500  # values per query, under SQLite's bound-parameter limit
 _UPSERT_INSPECTION = (
-    "INSERT INTO fmcsainspections (company_id, report_number, doc, inspection_date)"
-    " VALUES (?, ?, ?, ?) ON CONFLICT (company_id, report_number)"
-    " DO UPDATE SET doc = excluded.doc, inspection_date = excluded.inspection_date"
+    "INSERT INTO fmcsainspections (company_id, report_number, doc, inspection_date, written)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (company_id, report_number)"
+    " DO UPDATE SET doc = excluded.doc, inspection_date = excluded.inspection_date,"
+    " written = excluded.written"
 )
 _ACQUIRE_LEASE = (
     "INSERT INTO leases (company_id, owner, expires_at) VALUES (?, ?, ?)"
@@ -135,24 +137,45 @@ def record(
             conn.execute(UPDATE_COMPANY, (*values, company_id))
         except sqlite3.IntegrityError as error:
             raise _collision(error, values) from error
-        for inspection in inspections:
-            _upsert_inspection(conn, company_id, doc["_id"], inspection)
+        if inspections:
+            _upsert_inspections(conn, company_id, doc["_id"], inspections)
 
 
-def _upsert_inspection(
-    conn: sqlite3.Connection, company_id: str, company_oid: Any, inspection: dict[str, Any]
+def _upsert_inspections(
+    conn: sqlite3.Connection, company_id: str, company_oid: Any, inspections: list[Doc]
 ) -> None:
-    """Upsert on (companyId, reportNumber) like a `$set` upsert: `_id` and extras stay."""
-    number = report_number(inspection)
-    row = conn.execute(
-        "SELECT doc FROM fmcsainspections WHERE company_id = ? AND report_number = ?",
-        (company_id, number),
-    ).fetchone()
-    doc: dict[str, Any] = decode(row[0]) if row else {"_id": ObjectId()}
-    doc.update({key: value for key, value in inspection.items() if key != "_id"})
-    doc["companyId"] = company_oid
-    when = iso(parse_when(doc.get("inspectionDate")))
-    conn.execute(_UPSERT_INSPECTION, (company_id, number, encode(doc), when))
+    """Upsert on (companyId, reportNumber) like a `$set` upsert: `_id` and extras stay.
+
+    Each row keeps a digest of the fields its last upsert set (`written`); only this
+    code writes the table, so an inspection whose fields have that digest would leave
+    its row as it is, and a resync neither reads nor decodes it. One read of the
+    company's digests replaces a read per inspection.
+    """
+    written = dict(
+        conn.execute(
+            "SELECT report_number, written FROM fmcsainspections WHERE company_id = ?",
+            (company_id,),
+        )
+    )
+    for inspection in inspections:
+        number = report_number(inspection)
+        fields = {key: value for key, value in inspection.items() if key != "_id"}
+        fields["companyId"] = company_oid
+        digest = hashlib.blake2b(encode(fields), digest_size=16).digest()
+        if number not in written:
+            doc: Doc = {"_id": ObjectId(), **fields}
+        elif written[number] == digest:
+            continue
+        else:
+            row = conn.execute(
+                "SELECT doc FROM fmcsainspections WHERE company_id = ? AND report_number = ?",
+                (company_id, number),
+            ).fetchone()
+            doc = decode(row[0])
+            doc.update(fields)
+        when = iso(parse_when(doc.get("inspectionDate")))
+        conn.execute(_UPSERT_INSPECTION, (company_id, number, encode(doc), when, digest))
+        written[number] = digest
 
 
 def inspections(conn: sqlite3.Connection, company_id: str) -> list[Doc]:

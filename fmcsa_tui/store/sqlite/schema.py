@@ -3,8 +3,10 @@
 The derived columns are a cache of the status rule: a file whose schema version is
 older than this code's is re-summarized when opened (every row, in the transaction that
 raises the version), so a change of the rule never leaves old rows listed by the old
-one. Writes are ``BEGIN IMMEDIATE`` transactions, which makes a document's
-read-modify-write atomic across threads and processes sharing the file.
+one; a file from before version 3 has its documents converted from Extended JSON text
+to BSON in the same transaction. Writes are ``BEGIN IMMEDIATE`` transactions, which
+makes a document's read-modify-write atomic across threads and processes sharing the
+file.
 """
 
 from __future__ import annotations
@@ -13,17 +15,25 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Final
+from datetime import UTC
+from typing import Any, Final, cast
+
+from bson import json_util
+from bson.json_util import JSONOptions
 
 from fmcsa_tui.store.base import StoreUnavailable
 from fmcsa_tui.store.listing import DOT_ORDER_SQL
-from fmcsa_tui.store.sqlite.columns import RESUMMARIZE, decode, derived_values
+from fmcsa_tui.store.sqlite.columns import RESUMMARIZE, decode, derived_values, encode
 
 __all__ = ["SCHEMA_VERSION", "create_schema", "is_store", "write_transaction"]
 
 #: 2: the status rule reads documents field by field (a null syncStatus or a BASIC
 #: stored as text no longer makes a document unreadable): rows written by 1 are redone.
-SCHEMA_VERSION: Final = 2
+#: 3: documents are BSON, not Extended JSON text, and each inspection keeps the digest
+#: of the fields its last upsert set (`written`): older files are converted.
+SCHEMA_VERSION: Final = 3
+#: How versions 1 and 2 read their documents' text.
+_TEXT_OPTIONS: Final = JSONOptions(tz_aware=True, tzinfo=UTC)
 _RESUMMARIZE_BATCH: Final = 1000  # documents decoded at a time while re-summarizing
 
 _SCHEMA = (
@@ -44,7 +54,7 @@ _SCHEMA = (
         error_count INTEGER NOT NULL,
         updated_at TEXT,
         problem TEXT,
-        doc TEXT NOT NULL
+        doc BLOB NOT NULL
     )""",
     f"CREATE INDEX IF NOT EXISTS companies_dot_order ON companies ({DOT_ORDER_SQL})",
     "CREATE INDEX IF NOT EXISTS companies_status ON companies (status)",
@@ -52,8 +62,9 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS fmcsainspections (
         company_id TEXT NOT NULL,
         report_number TEXT NOT NULL,
-        doc TEXT NOT NULL,
+        doc BLOB NOT NULL,
         inspection_date TEXT,
+        written BLOB,
         UNIQUE (company_id, report_number)
     )""",
     "CREATE INDEX IF NOT EXISTS fmcsainspections_date"
@@ -102,6 +113,8 @@ def create_schema(conn: sqlite3.Connection) -> None:
                 f"schema version {row[0]} is newer than this fmcsa-tui understands"
             )
         elif int(row[0]) < SCHEMA_VERSION:
+            if int(row[0]) < 3:
+                _to_bson(conn)
             _resummarize(conn)
             conn.execute(
                 "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
@@ -126,6 +139,34 @@ def _resummarize(conn: sqlite3.Connection) -> None:
             RESUMMARIZE, [(*derived_values(decode(text)), rowid) for rowid, text in rows]
         )
         last = rows[-1][0]
+
+
+def _to_bson(conn: sqlite3.Connection) -> None:
+    """Version 3's documents: every Extended JSON text as BSON, and the inspections'
+    `written` digest column (empty: their next upsert merges as before and fills it)."""
+    columns = {name for _, name, *_ in conn.execute("PRAGMA table_info(fmcsainspections)")}
+    if "written" not in columns:
+        conn.execute("ALTER TABLE fmcsainspections ADD COLUMN written BLOB")
+    for table in ("companies", "fmcsainspections"):
+        last = 0
+        while True:
+            rows = conn.execute(
+                f"SELECT rowid, doc FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (last, _RESUMMARIZE_BATCH),
+            ).fetchall()
+            if not rows:
+                break
+            conn.executemany(
+                f"UPDATE {table} SET doc = ? WHERE rowid = ?",
+                [(_text_as_bson(doc), rowid) for rowid, doc in rows],
+            )
+            last = rows[-1][0]
+
+
+def _text_as_bson(doc: str | bytes) -> bytes:
+    if isinstance(doc, bytes):
+        return doc
+    return encode(cast(dict[str, Any], json_util.loads(doc, json_options=_TEXT_OPTIONS)))
 
 
 def is_store(conn: sqlite3.Connection) -> bool:
