@@ -261,7 +261,7 @@ class RunCoordinator:
         key = run.target.company_id
         ended = RunEnded(key, run.target.dot_number, None)
         try:
-            outcome = await self.engine.run(run.target, run.sources, self._relay)
+            outcome = await self.engine.run(run.target, run.sources, self._relay, batched=run.bulk)
             ended = RunEnded(key, run.target.dot_number, outcome)
         except asyncio.CancelledError:
             ended = RunEnded(key, run.target.dot_number, None, cancelled=True)

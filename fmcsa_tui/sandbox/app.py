@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -31,7 +32,7 @@ from fmcsa_tui.sandbox.plan import (
     injected_fault,
 )
 
-__all__ = ["DATASETS", "SandboxConfig", "create_app"]
+__all__ = ["DATAHUB", "DATASETS", "QCMOBILE", "RequestCounts", "SandboxConfig", "create_app"]
 
 _JSON = "application/json"
 _HTML = "text/html"
@@ -165,8 +166,58 @@ def _no_such_column(dataset: str, column: str) -> _SoqlError:
     )
 
 
+QCMOBILE, DATAHUB = "qcmobile", "datahub"  # the APIs, as /sandbox/requests names them
+
+
+class RequestCounts:
+    """Requests the APIs received, per API and per DOT, so tests and benchmarks can count
+    requests instead of trusting the client.
+
+    ``total`` is every request to an API path; ``apis`` and ``dots`` count those the API
+    served (whatever it answered; a DataHub query counts once for each DOT it selects);
+    ``throttled`` counts those the rate limit refused without doing the work. Plain dict
+    increments on the app's event loop: cheap enough for thousands of requests a second.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.total = 0
+        self.apis = {QCMOBILE: 0, DATAHUB: 0}
+        self.throttled = {QCMOBILE: 0, DATAHUB: 0}
+        self.dots: dict[str, dict[str, int]] = {}
+
+    def served(self, api: str, dots: Iterable[str]) -> None:
+        self.total += 1
+        self.apis[api] += 1
+        for dot in dots:
+            per_api = self.dots.get(dot)
+            if per_api is None:
+                per_api = self.dots[dot] = {QCMOBILE: 0, DATAHUB: 0}
+            per_api[api] += 1
+
+    def refused(self, api: str) -> None:
+        self.total += 1
+        self.throttled[api] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        """The counts as ``GET /sandbox/requests`` answers them.
+
+        Safe from another thread: each dict is copied in one C-level step, under the GIL.
+        """
+        dots = dict(self.dots)
+        return {
+            "total": self.total,
+            "apis": dict(self.apis),
+            "throttled": dict(self.throttled),
+            "dots": {dot: dict(per_api) for dot, per_api in dots.items()},
+        }
+
+
 class _Sandbox:
-    """One sandbox: its config and its fault counters (one per DOT and endpoint).
+    """One sandbox: its config, its fault counters (one per DOT and endpoint) and its
+    request counts.
 
     Counters are plain dict entries touched only from the app's event loop, so no lock is
     needed; a new instance starts every cycle and outage from the beginning.
@@ -175,21 +226,38 @@ class _Sandbox:
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self.counts: dict[tuple[int | str, Endpoint], int] = {}
+        self.requests = RequestCounts()
 
     # --- faults ---------------------------------------------------------------------
 
-    async def _gate(self, request: Request, dot: str, endpoint: Endpoint) -> Response | None:
-        """Apply latency and the plan's fault; a Response means "answer this instead"."""
-        kind = injected_fault(dot, endpoint)
-        attempt = 0
-        if kind is not FaultKind.NONE:
-            key = (data.dot_key(dot) or dot, endpoint)
-            attempt = self.counts.get(key, 0)
-            self.counts[key] = attempt + 1  # counted on arrival: concurrent order is kept
+    async def _gate(
+        self, request: Request, dots: Sequence[str], endpoint: Endpoint
+    ) -> Response | None:
+        """Apply latency and the plan's faults; a Response means "answer this instead".
+
+        Every DOT asked for whose plan faults `endpoint` counts an attempt on its own
+        counter; the answer is the fault of the first one that is in a failing state.
+        """
+        faults: list[tuple[FaultKind, int]] = []
+        for dot in dots:
+            kind = injected_fault(dot, endpoint)
+            if kind is not FaultKind.NONE:
+                key = (data.dot_key(dot) or dot, endpoint)
+                attempt = self.counts.get(key, 0)
+                self.counts[key] = attempt + 1  # counted on arrival: concurrent order is kept
+                faults.append((kind, attempt))
         if self.config.latency > 0:
             await asyncio.sleep(self.config.latency)
-        if kind is FaultKind.NONE:
-            return None
+        for kind, attempt in faults:
+            answer = await self._fault_answer(request, kind, attempt)
+            if answer is not None:
+                return answer
+        return None
+
+    async def _fault_answer(
+        self, request: Request, kind: FaultKind, attempt: int
+    ) -> Response | None:
+        """What a fault answers on its `attempt`-th request, or None when it lets it through."""
         if kind is FaultKind.PERSISTENT_503:
             return _unavailable()
         if kind is FaultKind.MAINTENANCE:
@@ -240,13 +308,15 @@ class _Sandbox:
 
     async def carrier(self, request: Request) -> Response:
         dot = request.path_params["dot"]
-        refusal = await self._gate(request, dot, Endpoint.CARRIER) or self._refuse_webkey(request)
-        return refusal or _qc(_carrier_json(dot))
+        self.requests.served(QCMOBILE, _counted_dots((dot,)))
+        refusal = await self._gate(request, (dot,), Endpoint.CARRIER)
+        return refusal or self._refuse_webkey(request) or _qc(_carrier_json(dot))
 
     async def basics(self, request: Request) -> Response:
         dot = request.path_params["dot"]
-        refusal = await self._gate(request, dot, Endpoint.BASICS) or self._refuse_webkey(request)
-        return refusal or _qc(_basics_json(dot))
+        self.requests.served(QCMOBILE, _counted_dots((dot,)))
+        refusal = await self._gate(request, (dot,), Endpoint.BASICS)
+        return refusal or self._refuse_webkey(request) or _qc(_basics_json(dot))
 
     # --- DataHub (Socrata) ----------------------------------------------------------
 
@@ -254,46 +324,52 @@ class _Sandbox:
         dataset = request.path_params["dataset"]
         endpoint = DATASETS.get(dataset)
         if endpoint is None:
+            self.requests.served(DATAHUB, ())
             body = {"message": f"Dataset {dataset} not found", "errorCode": "not_found"}
             return Response(_dumps(body | {"data": {}}), 404, media_type=_JSON)
         params = request.query_params
-        dot = params.get("dot_number", "")
-        refusal = await self._gate(request, dot, endpoint)
+        try:
+            dots = _asked_dots(dataset, params)
+        except _SoqlError as error:
+            self.requests.served(DATAHUB, ())
+            await self._gate(request, (), endpoint)  # latency only: no DOT is known
+            return error.response
+        self.requests.served(DATAHUB, _counted_dots(dots))
+        refusal = await self._gate(request, dots, endpoint)
         if refusal is not None:
             return refusal
         try:
-            return self._rows(dataset, dot, params)
+            return self._rows(dataset, dots, params)
         except _SoqlError as error:
             return error.response
 
-    def _rows(self, dataset: str, dot: str, params: Any) -> Response:
+    def _rows(self, dataset: str, dots: list[str], params: Any) -> Response:
         for name in params:
             if name not in _SOQL_PARAMS:
                 raise _no_such_column(dataset, name)
         limit = min(_int_param(dataset, "$limit", params.get("$limit"), _DEFAULT_LIMIT), _MAX_LIMIT)
         offset = _int_param(dataset, "$offset", params.get("$offset"), 0)
         columns = _COLUMNS[dataset]
-        order_column, descending = _parse_order(dataset, params.get("$order"), columns)
+        order = _parse_order(dataset, params.get("$order"), columns)
         select = _parse_select(dataset, params.get("$select"), columns)
-        # `$where` is accepted and not evaluated: the sandbox only filters on dot_number.
-        key = data.dot_key(dot)
-        if key is None or str(key) != dot:
-            return Response(b"[]", media_type=_JSON)  # a text column: "007" is not "7"
+        # dot_number is a text column: "007" is not "7", and rows come in text order.
+        present = sorted({dot for dot in dots if _is_dot_text(dot)})
 
-        if order_column == ":id" and select is None:  # the engine's path: cached and sliced
-            encoded = _encoded_rows(dataset, dot)
-            if descending:
-                encoded = encoded[::-1]
-            page = encoded[offset : offset + limit]
-            return Response(b"[" + b",".join(page) + b"]", media_type=_JSON)
+        if select is None and order in _FORWARD:  # the engine's path: cached and sliced
+            parts = [_encoded_rows(dataset, dot) for dot in present]
+            return _json_page(_slice(parts, offset, limit))
+        if select is None and order in _BACKWARD:
+            parts = [_encoded_rows(dataset, dot)[::-1] for dot in reversed(present)]
+            return _json_page(_slice(parts, offset, limit))
 
-        rows = _ROWS[dataset](dot)
-        if order_column == ":id":
-            if descending:
-                rows.reverse()
-        else:
-            rows.sort(key=lambda row: row.get(order_column, ""), reverse=descending)
-        page_rows = rows[offset : offset + limit]
+        # (dot, position, row): the position is the row's :id within its carrier.
+        rows = [(dot, i, row) for dot in present for i, row in enumerate(_ROWS[dataset](dot))]
+        for column, descending in reversed(order):  # stable sorts, last key first
+            if column == ":id":
+                rows.sort(key=lambda entry: (entry[0], entry[1]), reverse=descending)
+            else:
+                rows.sort(key=lambda entry: entry[2].get(column, ""), reverse=descending)
+        page_rows = [row for _, _, row in rows[offset : offset + limit]]
         if select is not None:
             page_rows = [{c: row[c] for c in select if c in row} for row in page_rows]
         return Response(_dumps(page_rows), media_type=_JSON)
@@ -310,6 +386,16 @@ class _Sandbox:
         }
         return Response(_dumps(body), media_type=_JSON)
 
+    async def request_counts(self, request: Request) -> Response:
+        """``GET``: the request counts (see :class:`RequestCounts`); ``DELETE``: zero them.
+
+        The fault counters are not reset: they are the plan's state, not a count.
+        """
+        if request.method == "DELETE":
+            self.requests.reset()
+            return Response(status_code=204)
+        return Response(_dumps(self.requests.snapshot()), media_type=_JSON)
+
     async def index(self, request: Request) -> Response:
         base = str(request.base_url).rstrip("/")
         body = {
@@ -321,6 +407,7 @@ class _Sandbox:
             "datahub": f"{base}/resource/{{dataset}}.json",
             "datasets": sorted(DATASETS),
             "plan": f"{base}/sandbox/plan/{{dot}}",
+            "requests": f"{base}/sandbox/requests",
             "many_pages_violations": MANY_PAGES_VIOLATIONS,
             "config": {
                 "latency": self.config.latency,
@@ -337,22 +424,38 @@ def _unavailable() -> Response:
     return Response(b"Service Unavailable", 503, media_type="text/plain")
 
 
-def _parse_order(dataset: str, text: str | None, columns: tuple[str, ...]) -> tuple[str, bool]:
-    """``$order``: ``:id`` or one column, optionally ``ASC``/``DESC``; default ``:id``."""
+#: One ``$order`` term: a column (or ``:id``) and whether it is descending.
+_Order = tuple[tuple[str, bool], ...]
+# Orders the cached path serves. :id orders rows by carrier (dot_number as text), then by
+# each carrier's own row order, so these all give the same rows, one way or the other.
+_FORWARD: frozenset[_Order] = frozenset(
+    {((":id", False),), (("dot_number", False),), (("dot_number", False), (":id", False))}
+)
+_BACKWARD: frozenset[_Order] = frozenset({((":id", True),), (("dot_number", True), (":id", True))})
+
+
+def _parse_order(dataset: str, text: str | None, columns: tuple[str, ...]) -> _Order:
+    """``$order``: comma-separated ``:id`` or columns, each optionally ``ASC``/``DESC``.
+
+    The default is ``:id``.
+    """
     if text is None or not text.strip():
-        return ":id", False
-    parts = text.split()
-    column = parts[0]
-    direction = parts[1].upper() if len(parts) > 1 else "ASC"
-    if len(parts) > 2 or direction not in ("ASC", "DESC"):
-        raise _SoqlError(
-            _soql_error(
-                "query.soql.malformed", f"Could not parse $order: {text!r}", dataset=dataset
+        return ((":id", False),)
+    order: list[tuple[str, bool]] = []
+    for term in text.split(","):
+        parts = term.split()
+        direction = parts[1].upper() if len(parts) == 2 else "ASC"
+        if not parts or len(parts) > 2 or direction not in ("ASC", "DESC"):
+            raise _SoqlError(
+                _soql_error(
+                    "query.soql.malformed", f"Could not parse $order: {text!r}", dataset=dataset
+                )
             )
-        )
-    if column != ":id" and column not in columns:
-        raise _no_such_column(dataset, column)
-    return column, direction == "DESC"
+        column = parts[0]
+        if column != ":id" and column not in columns:
+            raise _no_such_column(dataset, column)
+        order.append((column, direction == "DESC"))
+    return tuple(order)
 
 
 def _parse_select(dataset: str, text: str | None, columns: tuple[str, ...]) -> list[str] | None:
@@ -366,6 +469,80 @@ def _parse_select(dataset: str, text: str | None, columns: tuple[str, ...]) -> l
     return selected
 
 
+# SoQL's `dot_number in('1','2')`: `in` in any case, optional spaces, '' escapes a quote.
+_QUOTED = r"'(?:[^']|'')*'"
+_IN_LIST = re.compile(
+    rf"\s*dot_number\s+in\s*\(\s*({_QUOTED}(?:\s*,\s*{_QUOTED})*)\s*\)\s*",
+    re.IGNORECASE | re.DOTALL,
+)
+_VALUE = re.compile(r"'((?:[^']|'')*)'")
+MAX_IN_VALUES = 1000  # values one `in(...)` may list
+
+
+def _asked_dots(dataset: str, params: Any) -> list[str]:
+    """The DOT numbers a DataHub query asks for, without repeats, in the order asked.
+
+    ``dot_number=`` and ``$where=dot_number in(...)`` together mean both must hold.
+    """
+    plain = params.get("dot_number")
+    where = params.get("$where")
+    if where is None:
+        return [] if plain is None else [plain]
+    match = _IN_LIST.fullmatch(where)
+    if match is None:
+        raise _SoqlError(
+            _soql_error(
+                "query.soql.malformed",
+                "Could not parse $where: only dot_number in('...', ...) is supported",
+                dataset=dataset,
+            )
+        )
+    listed = [value.replace("''", "'") for value in _VALUE.findall(match.group(1))]
+    if len(listed) > MAX_IN_VALUES:
+        raise _SoqlError(
+            _soql_error(
+                "query.soql.malformed",
+                f"Too many values in in(...): {len(listed)} (at most {MAX_IN_VALUES})",
+                dataset=dataset,
+            )
+        )
+    unique = list(dict.fromkeys(listed))
+    if plain is None:
+        return unique
+    return [plain] if plain in unique else []
+
+
+def _counted_dots(dots: Iterable[str]) -> set[str]:
+    """The DOTs a request is counted for: as DataHub writes them, each once; the texts
+    that cannot be a DOT are not counted (so the counts stay bounded)."""
+    keys = {data.dot_key(dot) for dot in dots}
+    return {str(key) for key in keys if key is not None}
+
+
+def _is_dot_text(dot: str) -> bool:
+    """Whether the text is a DOT number as DataHub writes it (no sign, no leading zero)."""
+    key = data.dot_key(dot)
+    return key is not None and str(key) == dot
+
+
+def _slice(parts: Sequence[Sequence[bytes]], offset: int, limit: int) -> list[bytes]:
+    """``$offset``/``$limit`` across the concatenation of `parts`, without building it."""
+    page: list[bytes] = []
+    for part in parts:
+        if len(page) >= limit:
+            break
+        if offset >= len(part):
+            offset -= len(part)
+            continue
+        page.extend(part[offset : offset + limit - len(page)])
+        offset = 0
+    return page
+
+
+def _json_page(encoded: list[bytes]) -> Response:
+    return Response(b"[" + b",".join(encoded) + b"]", media_type=_JSON)
+
+
 def create_app(config: SandboxConfig | None = None) -> Starlette:
     """A fresh sandbox app: its own fault counters, the shared deterministic data."""
     sandbox = _Sandbox(config or SandboxConfig())
@@ -373,6 +550,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         routes=[
             Route("/", sandbox.index),
             Route("/sandbox/plan/{dot}", sandbox.plan),
+            Route("/sandbox/requests", sandbox.request_counts, methods=["GET", "DELETE"]),
             Route("/qc/services/carriers/{dot}", sandbox.carrier),
             Route("/qc/services/carriers/{dot}/basics", sandbox.basics),
             Route("/resource/{dataset}.json", sandbox.resource),

@@ -29,6 +29,15 @@ Counters are kept per (DOT, endpoint) in the sandbox process, so a fresh sandbox
 starts every cycle and outage from the beginning. The violations source's faults apply
 to the DataHub violation dataset (``8mt8-2mdr``); the inspection dataset it joins
 (``rbkj-cgst``) is always healthy.
+
+A batched DataHub query (``$where=dot_number in('...', ...)``) meets the plan of every
+DOT it lists: each listed DOT whose plan faults that dataset counts an attempt on its
+own counter, and the query answers the fault of the first listed DOT that is in a
+failing state. So a batch holding an outage carrier fails while the outage lasts, and
+one holding a transient fault fails as that carrier's own query would. Faults of
+different cycles compound in one batch: a transient 5xx (ok on the 3rd request of
+three) and a timeout or 429 (ok on the 2nd of two) in the same batch first let it
+through on its 6th request.
 """
 
 from __future__ import annotations

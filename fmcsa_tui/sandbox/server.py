@@ -14,10 +14,12 @@ import socket
 import threading
 import time
 from types import TracebackType
+from typing import Any
 
 import uvicorn
+from starlette.applications import Starlette
 
-from fmcsa_tui.sandbox.app import SandboxConfig, create_app
+from fmcsa_tui.sandbox.app import RequestCounts, SandboxConfig, create_app
 
 __all__ = ["SandboxServer", "serve"]
 
@@ -61,6 +63,7 @@ class SandboxServer:
         self.port = port
         self._url: str | None = None
         self._server: uvicorn.Server | None = None
+        self._app: Starlette | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
@@ -76,8 +79,9 @@ class SandboxServer:
         if self._thread is not None:
             raise RuntimeError("the sandbox server is already started")
         sock = _bind(self.host, self.port)
+        self._app = create_app(self.config)
         config = uvicorn.Config(
-            create_app(self.config),
+            self._app,
             log_level="warning",
             log_config=None,  # leave the host process's logging (a TUI, pytest) alone
             access_log=False,
@@ -100,6 +104,21 @@ class SandboxServer:
             time.sleep(0.002)
         self._url = _url(sock)
         return self
+
+    def _counts(self) -> RequestCounts:
+        if self._app is None:
+            raise RuntimeError("the sandbox server is not started")
+        counts: RequestCounts = self._app.state.sandbox.requests
+        return counts
+
+    def requests(self) -> dict[str, Any]:
+        """The request counts, as ``GET /sandbox/requests`` answers them (read them once the
+        clients are done: a snapshot taken mid-run may be a request behind)."""
+        return self._counts().snapshot()
+
+    def reset_requests(self) -> None:
+        """Zero the request counts, as ``DELETE /sandbox/requests`` does."""
+        self._counts().reset()
 
     def _run(self, server: uvicorn.Server, sock: socket.socket) -> None:
         try:

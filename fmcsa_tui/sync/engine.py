@@ -29,6 +29,7 @@ from fmcsa_tui.models import CompanySummary, Source, parse_dot, summarize, utcno
 from fmcsa_tui.settings import ConfigError, Settings
 from fmcsa_tui.store.base import CompanyStore, SourceData
 from fmcsa_tui.sync.answers import QUOTE_LIMIT, SourceError
+from fmcsa_tui.sync.batching import HubBatcher
 from fmcsa_tui.sync.events import (
     RunEvent,
     RunFinished,
@@ -40,7 +41,7 @@ from fmcsa_tui.sync.events import (
     SourceSucceeded,
 )
 from fmcsa_tui.sync.http import FmcsaHttp
-from fmcsa_tui.sync.sources import FETCHERS, SourceContext
+from fmcsa_tui.sync.sources import FETCHERS, SourceContext, past_deadline
 
 ALL_SOURCES: tuple[Source, ...] = tuple(Source)
 #: Signals that cancel runs as Ctrl-C does (a service stop, a closed terminal): every
@@ -143,6 +144,8 @@ class SyncEngine:
         self.http = http or FmcsaHttp(settings)
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._ttl = timedelta(seconds=settings.lease_seconds)
+        #: DataHub queries of batched runs, asked together (None: `hub_batch_size` 1).
+        self._batcher = HubBatcher(settings) if settings.hub_batch_size > 1 else None
 
     def check_ready(self) -> None:
         """Raise ConfigError naming the missing setting, before anything runs."""
@@ -153,6 +156,8 @@ class SyncEngine:
             )
 
     async def aclose(self) -> None:
+        if self._batcher is not None:
+            await self._batcher.aclose()
         await self.http.aclose()
 
     async def __aenter__(self) -> SyncEngine:
@@ -168,8 +173,15 @@ class SyncEngine:
         company: CompanySummary | dict[str, Any] | Target,
         sources: Sequence[Source] = ALL_SOURCES,
         emit: Emit = _ignore,
+        *,
+        batched: bool = False,
     ) -> RunOutcome:
-        """Sync one company. Returns the final event, which was also emitted."""
+        """Sync one company. Returns the final event, which was also emitted.
+
+        `batched` (a bulk run's) lets its DataHub queries wait up to `hub_batch_window`
+        to be asked together with other batched runs' (`sync.batching`); the data and
+        events are the same either way.
+        """
         self.check_ready()
         target = Target.of(company)
         ids_named: dict[str, Any] = {
@@ -202,7 +214,7 @@ class SyncEngine:
             async with asyncio.TaskGroup() as group:
                 for source in wanted:
                     task = group.create_task(
-                        self._run_source(target, source, started, emit, failed)
+                        self._run_source(target, source, started, emit, failed, batched)
                     )
                     task.add_done_callback(_note_written(written, source))
             finished = RunFinished(
@@ -247,6 +259,7 @@ class SyncEngine:
         run_started: datetime,
         emit: Emit,
         failed: list[Source],
+        batched: bool = False,
     ) -> None:
         ids: dict[str, Any] = {"company_id": target.company_id, "dot_number": target.dot_number}
         emit(SourceStarted(**ids, source=source))
@@ -271,6 +284,8 @@ class SyncEngine:
 
         deadline = asyncio.get_running_loop().time() + self.settings.source_deadline
         ctx = self._context(target.dot_number, progress, on_retry, deadline)
+        if batched:
+            ctx.batcher = self._batcher
         try:
             data = await self._fetch(source, ctx, lambda: doing)
         except SourceError as error:
@@ -322,11 +337,7 @@ class SyncEngine:
             raise
         except Exception as error:
             if isinstance(error, TimeoutError) and budget.expired():
-                raise SourceError(
-                    f"gave up at the source's {self.settings.source_deadline:g}s deadline "
-                    f"(setting `source_deadline`) while {doing()}",
-                    permanent=False,
-                ) from None
+                raise past_deadline(self.settings.source_deadline, doing()) from None
             text = one_line(error, limit=QUOTE_LIMIT)  # `public_text` cuts it, once scrubbed
             raise SourceError(f"unexpected response: {text}", permanent=True) from None
 

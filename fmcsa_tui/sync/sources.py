@@ -2,7 +2,9 @@
 
 Fetching is thin: the requests (QCMobile's two, DataHub's pages until a short page,
 each row cut down to the fields the parser reads the moment it arrives, within
-`max_rows`), then the pure parsers of `fmcsa_tui.sync.parsing`.
+`max_rows`), then the pure parsers of `fmcsa_tui.sync.parsing`. In a bulk run the
+DataHub pages may be asked for many carriers at once (`fmcsa_tui.sync.batching`); each
+carrier's source still gets exactly its own rows.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fmcsa_tui.models import Source
 from fmcsa_tui.store.base import SourceData
@@ -29,6 +31,9 @@ from fmcsa_tui.sync.parsing import (
     parse_carrier,
     parse_violations,
 )
+
+if TYPE_CHECKING:
+    from fmcsa_tui.sync.batching import HubBatcher
 
 # --- fetching ------------------------------------------------------------------------
 
@@ -54,6 +59,8 @@ class SourceContext:
     attempts: int = 0  # most attempts any single request of this source needed
     rows: int = 0  # DataHub rows received, across the source's datasets
     skipped: int = 0  # malformed rows left out
+    #: Asks DataHub together with other carriers' sources (a bulk run); None: alone.
+    batcher: HubBatcher | None = None
 
     def note_attempts(self, attempts: int) -> None:
         self.attempts = max(self.attempts, attempts)
@@ -62,11 +69,21 @@ class SourceContext:
         """Counts rows as they arrive: past `max_rows` the source fails before they pile up."""
         self.rows += count
         if self.rows > self.max_rows:
-            raise SourceError(
-                f"{HUB} sent more than {self.max_rows} rows for DOT {self.dot} "
-                "(setting `max_rows`)",
-                permanent=True,
-            )
+            raise self.too_many_rows()
+
+    def too_many_rows(self) -> SourceError:
+        return SourceError(
+            f"{HUB} sent more than {self.max_rows} rows for DOT {self.dot} (setting `max_rows`)",
+            permanent=True,
+        )
+
+
+def past_deadline(seconds: float, doing: str) -> SourceError:
+    """The failure of a source (or a batch of them) still fetching at its deadline."""
+    return SourceError(
+        f"gave up at the source's {seconds:g}s deadline (setting `source_deadline`) while {doing}",
+        permanent=False,
+    )
 
 
 async def _qc(ctx: SourceContext, path: str, what: str) -> Any:
@@ -92,7 +109,7 @@ async def fetch_inspections(ctx: SourceContext, at: datetime) -> SourceData:
     return parse_carrier(await _qc(ctx, "", "carrier"), ctx.dot, at)
 
 
-async def _all_pages(
+async def all_pages(
     ctx: SourceContext, dataset: str, label: str, fields: tuple[str, ...]
 ) -> list[dict[str, Any]]:
     """Every row of a dataset for the carrier, cut to `fields` as each page arrives.
@@ -136,13 +153,14 @@ async def _all_pages(
 
 async def fetch_violations(ctx: SourceContext, at: datetime) -> SourceData:
     """Both datasets at once; the first failure of either fails the source."""
+    fetch = all_pages if ctx.batcher is None else ctx.batcher.rows
     try:
         async with asyncio.TaskGroup() as group:
             violations = group.create_task(
-                _all_pages(ctx, VIOLATION_DATASET, "violations", VIOLATION_FIELDS)
+                fetch(ctx, VIOLATION_DATASET, "violations", VIOLATION_FIELDS)
             )
             inspections = group.create_task(
-                _all_pages(ctx, INSPECTION_DATASET, "inspections", INSPECTION_FIELDS)
+                fetch(ctx, INSPECTION_DATASET, "inspections", INSPECTION_FIELDS)
             )
     except ExceptionGroup as failures:
         raise failures.exceptions[0] from None

@@ -526,6 +526,226 @@ async def test_bad_queries_are_400_soql_errors(
             assert body["data"]["column"] == column
 
 
+# --- batched DataHub queries: $where=dot_number in(...) ---------------------------------
+
+
+def in_list(dots: list[str]) -> str:
+    return "dot_number in(" + ",".join("'" + d.replace("'", "''") + "'" for d in dots) + ")"
+
+
+async def batch(
+    client: httpx.AsyncClient,
+    dots: list[str],
+    *,
+    dataset: str = "8mt8-2mdr",
+    limit: int = 1000,
+    offset: int = 0,
+    order: str = "dot_number,:id",
+    **extra: str,
+) -> httpx.Response:
+    params = {"$where": in_list(dots), "$order": order, "$limit": limit, "$offset": offset}
+    return await client.get(f"/resource/{dataset}.json", params=params | extra)
+
+
+async def every_page(client: httpx.AsyncClient, dots: list[str], page: int, **kw: Any) -> list[Any]:
+    rows: list[Any] = []
+    while True:
+        got = await batch(client, dots, limit=page, offset=len(rows), **kw)
+        assert got.status_code == 200
+        rows += got.json()
+        if len(got.json()) < page:
+            return rows
+
+
+async def plain_rows(client: httpx.AsyncClient, dot: str, dataset: str = "8mt8-2mdr") -> Any:
+    return (await client.get(f"/resource/{dataset}.json?dot_number={dot}&$limit=50000")).json()
+
+
+# Healthy carriers, one with 2,500 violations, one unknown, one that is not how DataHub
+# writes a DOT, a repeat; numeric and text order differ (999 sorts after 2000099).
+BATCH = ["2000003", "999", "2000099", "2000001", "2000067", "02000002", "2000003", "2000010"]
+
+
+@pytest.mark.parametrize("dataset", ["8mt8-2mdr", "rbkj-cgst"])
+async def test_in_list_is_the_plain_queries_concatenated_in_dot_number_order(
+    client: httpx.AsyncClient, dataset: str
+) -> None:
+    expected: list[Any] = []
+    for dot in sorted({d for d in BATCH if d == d.lstrip("0")}):  # text order
+        expected += await plain_rows(client, dot, dataset)
+    assert len({row["dot_number"] for row in expected}) >= 4  # several carriers have rows
+    if dataset == "8mt8-2mdr":
+        assert len(expected) > MANY_PAGES_VIOLATIONS
+    assert [row["dot_number"] for row in expected] == sorted(r["dot_number"] for r in expected)
+    # Pages of 1,000 cut bucket 99's rows; pages of 7 cut every carrier's boundary.
+    for page in (1000, 7):
+        assert await every_page(client, BATCH, page, dataset=dataset) == expected
+    for order in (":id", "dot_number ASC, :id ASC", "dot_number"):
+        whole = await batch(client, BATCH, dataset=dataset, limit=50000, order=order)
+        assert whole.json() == expected, order
+
+
+async def test_in_list_descending_orders_and_select(client: httpx.AsyncClient) -> None:
+    dots = ["2000011", "2000012", "2000013"]
+    forward = (await batch(client, dots)).json()
+    per_dot = [await plain_rows(client, dot) for dot in dots]
+    assert all(per_dot) and forward == [row for rows in per_dot for row in rows]
+    assert (await batch(client, dots, order=":id DESC")).json() == forward[::-1]
+    by_dot_desc = (await batch(client, dots, order="dot_number DESC,:id")).json()
+    assert by_dot_desc == [row for rows in per_dot[::-1] for row in rows]
+    selected = (
+        await batch(client, dots, order="dot_number,:id", **{"$select": "viol_code"})
+    ).json()
+    assert selected == [{"viol_code": row["viol_code"]} for row in forward]
+    by_code = (await batch(client, dots, order="viol_code DESC,dot_number,:id")).json()
+    assert [row["viol_code"] for row in by_code] == sorted(
+        (row["viol_code"] for row in forward), reverse=True
+    )
+    assert sorted(map(json.dumps, by_code)) == sorted(map(json.dumps, forward))
+
+
+async def test_in_list_syntax_and_the_plain_filter_together(client: httpx.AsyncClient) -> None:
+    dots = ["2000021", "2000022"]
+    expected = [row for dot in dots for row in await plain_rows(client, dot)]
+    assert expected
+    path = "/resource/8mt8-2mdr.json"
+    for where in (
+        "dot_number in('2000021','2000022')",
+        "  DOT_NUMBER IN ( '2000022' ,  '2000021' )  ",
+        "dot_number In('2000021', 'it''s', '2000022', '')",
+    ):
+        got = await client.get(path, params={"$where": where, "$order": "dot_number,:id"})
+        assert got.status_code == 200 and got.json() == expected, where
+    both = {"$where": in_list(dots), "dot_number": "2000022", "$order": "dot_number,:id"}
+    assert (await client.get(path, params=both)).json() == await plain_rows(client, "2000022")
+    other = both | {"dot_number": "2000023"}  # not in the list: AND means nothing
+    assert (await client.get(path, params=other)).json() == []
+    at_bound = [str(3_000_001 + 100 * i) for i in range(1000)]  # healthy, at the bound
+    assert (await batch(client, at_bound, limit=1)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("params", "code", "column"),
+    [
+        ({"$where": "dot_number='2000001'"}, "query.soql.malformed", None),
+        ({"$where": "dot_number in('2000001',)"}, "query.soql.malformed", None),
+        ({"$where": "dot_number in()"}, "query.soql.malformed", None),
+        ({"$where": "dot_number in(2000001)"}, "query.soql.malformed", None),
+        ({"$where": "dot_number in('2000001') or 1=1"}, "query.soql.malformed", None),
+        ({"$where": "dot_number in('2000001''"}, "query.soql.malformed", None),
+        ({"$where": "unique_id in('2000001')"}, "query.soql.malformed", None),
+        ({"$where": ""}, "query.soql.malformed", None),
+        ({"$where": in_list([str(d) for d in range(1001)])}, "query.soql.malformed", None),
+        ({"$order": "dot_number,nope"}, "query.soql.no-such-column", "nope"),
+        ({"$order": "dot_number,,:id"}, "query.soql.malformed", None),
+        ({"$order": "dot_number,:id sideways"}, "query.soql.malformed", None),
+    ],
+)
+async def test_bad_batched_queries_are_400_soql_errors(
+    client: httpx.AsyncClient, params: dict[str, str], code: str, column: str | None
+) -> None:
+    query = {"$where": in_list(["2000001"]), "$order": "dot_number,:id"} | params
+    for dataset in ("8mt8-2mdr", "rbkj-cgst"):
+        response = await client.get(f"/resource/{dataset}.json", params=query)
+        assert response.status_code == 400, params
+        body = response.json()
+        assert body.keys() == {"message", "errorCode", "data"}
+        assert body["errorCode"] == code
+        if column is not None:
+            assert body["data"]["column"] == column
+
+
+async def test_a_batch_with_an_outage_carrier_fails_while_the_outage_lasts(
+    client: httpx.AsyncClient,
+) -> None:
+    healthy = ["2000031", "2000099", "2000060", "2000064"]  # faults elsewhere do not count
+    outage = "2000080"
+    assert await statuses_of(client, [*healthy, outage], OUTAGE + 2) == [503] * OUTAGE + [200] * 2
+    assert (await client.get(violations_path(outage))).status_code == 200  # over for good
+    assert await statuses_of(client, healthy, 6) == [200] * 6
+
+
+async def test_every_faulted_carrier_in_a_batch_counts_its_own_attempts(
+    client: httpx.AsyncClient,
+) -> None:
+    early, late = "2000180", "2000280"  # outages on violations
+    assert (await client.get(violations_path(early))).status_code == 503  # early is ahead
+    assert await statuses_of(client, [late, early], OUTAGE + 1) == [503] * OUTAGE + [200]
+    assert (await client.get(violations_path(early))).status_code == 200
+    assert (await client.get(violations_path(late))).status_code == 200
+
+
+async def test_transient_faults_ride_through_a_batch_with_retries(
+    client: httpx.AsyncClient,
+) -> None:
+    assert await statuses_of(client, ["2000041", "2000071"], 3) == [503, 502, 200]
+    throttled = [await batch(client, ["2000042", "2000077"]) for _ in range(2)]
+    assert [r.status_code for r in throttled] == [429, 200]
+    assert throttled[0].headers["Retry-After"] == str(RETRY_AFTER)
+    expected = data.violation_rows("2000042") + data.violation_rows("2000077")
+    assert expected and throttled[1].json() == expected
+
+
+async def statuses_of(client: httpx.AsyncClient, dots: list[str], count: int) -> list[int]:
+    return [(await batch(client, dots)).status_code for _ in range(count)]
+
+
+# --- request counts ----------------------------------------------------------------------
+
+
+def no_requests() -> dict[str, Any]:
+    zero = {"qcmobile": 0, "datahub": 0}
+    return {"total": 0, "apis": zero, "throttled": zero, "dots": {}}
+
+
+async def test_requests_are_counted_per_api_and_per_dot_and_reset() -> None:
+    async with (
+        SandboxServer() as server,
+        httpx.AsyncClient(base_url=server.url, timeout=5) as http,
+    ):
+        assert (await http.get("/sandbox/requests")).json() == no_requests()
+        assert (await http.get(carrier_path(2000001))).status_code == 200
+        assert (await http.get(basics_path(2000001))).status_code == 200
+        assert (await http.get(violations_path(2000001))).status_code == 200
+        assert (await http.get(inspections_path(2000002))).status_code == 200
+        # once per DOT selected: a repeat, a leading zero and a non-DOT add nothing
+        selected = ["2000001", "2000003", "2000003", "02000003", "x", "2000067"]
+        assert (await batch(http, selected)).status_code == 200
+        assert (await batch(http, ["2000004"], dot_number="2000005")).json() == []
+        assert (await http.get(violations_path(2000077))).status_code == 429  # the plan's
+        bad = await http.get("/resource/8mt8-2mdr.json", params={"$where": "1=1"})
+        assert bad.status_code == 400
+        assert (await http.get("/resource/nope-nope.json")).status_code == 404
+        for own in ("/", "/sandbox/plan/2000001", "/sandbox/requests"):  # not the APIs
+            assert (await http.get(own)).status_code == 200
+
+        counted = (await http.get("/sandbox/requests")).json()
+        assert counted == {
+            "total": 9,
+            "apis": {"qcmobile": 2, "datahub": 7},
+            "throttled": {"qcmobile": 0, "datahub": 0},
+            "dots": {
+                "2000001": {"qcmobile": 2, "datahub": 2},
+                "2000002": {"qcmobile": 0, "datahub": 1},
+                "2000003": {"qcmobile": 0, "datahub": 1},
+                "2000067": {"qcmobile": 0, "datahub": 1},
+                "2000077": {"qcmobile": 0, "datahub": 1},
+            },
+        }
+        assert server.requests() == counted
+
+        reset = await http.delete("/sandbox/requests")
+        assert reset.status_code == 204
+        assert (await http.get("/sandbox/requests")).json() == no_requests()
+        assert (await http.get(basics_path(2000009))).status_code == 200
+        after = server.requests()
+        assert after["total"] == 1 and after["dots"] == {"2000009": {"qcmobile": 1, "datahub": 0}}
+        server.reset_requests()
+        assert server.requests() == no_requests()
+        index = (await http.get("/")).json()
+        assert index["requests"] == f"{server.url}/sandbox/requests"
+
+
 # --- the sandbox's own endpoints and the server ----------------------------------------
 
 

@@ -7,6 +7,11 @@ by default (the sandbox's data), and with the fault a test sets in `mode`:
     with HostileServer() as fmcsa:
         fmcsa.set("gzip-bomb")                      # every endpoint
         fmcsa.set("non-finite", only={BASICS})      # one endpoint, the rest healthy
+        fmcsa.set("healthy", delay=0.5)             # any mode, each answer held first
+
+DataHub queries are understood in both forms the engine sends: one carrier
+(``dot_number=…``) and a batch (``$where=dot_number in('…','…')``, rows ordered by
+``dot_number`` then ``:id``), so a fault reaches every carrier of a batch.
 
 It is raw asyncio, not an HTTP framework, so it can break HTTP itself: a wrong
 Content-Length, a gzip bomb, an endless chunked body, a body that trickles, plain HTTP
@@ -65,6 +70,8 @@ HUB_ENDPOINTS = frozenset({Endpoint.VIOLATIONS, Endpoint.INSPECTIONS})
 
 _QC_PATH = re.compile(r"^/qc/services/carriers/(?P<dot>[^/]+)(?P<basics>/basics)?/?$")
 _HUB_PATH = re.compile(r"^/resource/(?P<dataset>8mt8-2mdr|rbkj-cgst)\.json$")
+_IN_LIST = re.compile(r"^\s*dot_number\s+in\s*\((?P<values>.*)\)\s*$", re.IGNORECASE)
+_QUOTED = re.compile(r"'((?:[^']|'')*)'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +94,13 @@ class Received:
     @property
     def dot(self) -> str:
         return endpoint_of(self.path)[1] or self.param("dot_number")
+
+    @property
+    def dots(self) -> list[str]:
+        """The DOT numbers a DataHub query asks for: its `dot_number`, or its `in(...)` list."""
+        if match := _IN_LIST.match(self.param("$where")):
+            return [value.replace("''", "'") for value in _QUOTED.findall(match["values"])]
+        return [self.dot] if self.dot else []
 
     def param(self, name: str, default: str = "") -> str:
         return self.query.get(name, [default])[0]
@@ -172,11 +186,11 @@ def _page(request: Received) -> tuple[int, int]:
 
 
 def _hub_healthy(request: Received) -> list[dict[str, str]]:
-    rows = (
-        data.violation_rows(request.dot)
-        if request.endpoint is Endpoint.VIOLATIONS
-        else data.inspection_rows(request.dot)
+    """The page asked for, of every asked carrier's rows in ``dot_number,:id`` order."""
+    source = (
+        data.violation_rows if request.endpoint is Endpoint.VIOLATIONS else data.inspection_rows
     )
+    rows = [row for dot in sorted(set(request.dots)) for row in source(dot)]
     limit, offset = _page(request)
     return rows[offset : offset + limit]
 
@@ -246,7 +260,8 @@ async def lying_length(server: HostileServer, request: Received, reply: Reply) -
 
 
 async def endless_pages(server: HostileServer, request: Received, reply: Reply) -> None:
-    """Every DataHub page full (as many rows as `$limit` asks), with fresh ids, forever."""
+    """Every DataHub page full (as many rows as `$limit` asks), with fresh ids, forever,
+    shared among the carriers asked for."""
     if request.endpoint not in HUB_ENDPOINTS:
         return await healthy(server, request, reply)
     limit, offset = _page(request)
@@ -255,7 +270,11 @@ async def endless_pages(server: HostileServer, request: Received, reply: Reply) 
         if request.endpoint is Endpoint.VIOLATIONS
         else data.inspection_rows("1000099")[0]
     )
-    rows = [{**template, "unique_id": str(10**9 + offset + n)} for n in range(limit)]
+    dots = request.dots or ["1000099"]
+    rows = [
+        {**template, "unique_id": str(10**9 + offset + n), "dot_number": dots[n % len(dots)]}
+        for n in range(limit)
+    ]
     await reply.json(rows)
 
 
@@ -606,6 +625,8 @@ class HostileServer:
         request = self._parse(head)
         self.requests.append(request)
         applies = self.only is None or request.endpoint in self.only
+        if delay := self.options.get("delay"):  # any mode, held first: a slow FMCSA
+            await reply.hold(float(delay))
         await MODES[self.mode if applies else "healthy"](self, request, reply)
 
     def _parse(self, head: bytes) -> Received:

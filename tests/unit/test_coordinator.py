@@ -35,12 +35,16 @@ class GatedEngine:
         self.running: set[str] = set()
         self.most_at_once = 0
         self.fail_with: dict[str, BaseException] = {}
+        self.batched: dict[str, bool] = {}  # how each run was asked for
 
     def gate(self, company_id: str) -> asyncio.Event:
         return self.gates.setdefault(company_id, asyncio.Event())
 
-    async def run(self, target: Target, sources: Any, emit: Any) -> RunOutcome:
+    async def run(
+        self, target: Target, sources: Any, emit: Any, *, batched: bool = False
+    ) -> RunOutcome:
         key = target.company_id
+        self.batched[key] = batched
         self.running.add(key)
         self.most_at_once = max(self.most_at_once, len(self.running))
         try:
@@ -184,3 +188,13 @@ async def test_run_all_cancelled_cancels_every_run_and_waits_for_them() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert engine.running == set() and not coordinator.busy
+
+
+async def test_bulk_runs_are_batched_and_single_runs_are_not() -> None:
+    engine = GatedEngine(concurrency=4)
+    coordinator = RunCoordinator(engine)  # type: ignore[arg-type]
+    coordinator.submit(summary(1))  # the dashboard's `r`: asks DataHub alone, at once
+    coordinator.submit_many([summary(2), summary(3)], [Source.VIOLATIONS])
+    await settle()
+    assert engine.batched == {"id1": False, "id2": True, "id3": True}
+    await coordinator.shutdown()
