@@ -4,6 +4,8 @@ the sandbox as FMCSA) and `sandbox` (the offline FMCSA stand-in over HTTP).
 
 from __future__ import annotations
 
+import math
+
 import click
 
 from fmcsa_tui.cli.common import (
@@ -71,17 +73,37 @@ def demo(store_url: str | None) -> None:
         _open_dashboard(with_overrides(base, **overrides))
 
 
+def _rate(_ctx: click.Context, _param: click.Parameter, value: float | None) -> float | None:
+    """A rate limit in requests per second: positive and finite (click's FloatRange lets
+    NaN through)."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"{value} is not a positive number of requests per second")
+    return value
+
+
 @click.command()
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--latency", type=click.FloatRange(0, 60), default=0.0, show_default=True,
               help="Seconds added to every answer")  # fmt: skip
 @click.option("--webkey", help="Accept only this webKey (default: any non-empty one)")
-def sandbox(port: int, host: str, latency: float, webkey: str | None) -> None:
+@click.option("--qc-rate", type=float, callback=_rate, metavar="PER_SECOND",
+              help="QCMobile's rate limit: HTTP 429 beyond it (default: none)")  # fmt: skip
+@click.option("--hub-rate", type=float, callback=_rate, metavar="PER_SECOND",
+              help="DataHub's rate limit: HTTP 429 beyond it (default: none)")  # fmt: skip
+def sandbox(
+    port: int,
+    host: str,
+    latency: float,
+    webkey: str | None,
+    qc_rate: float | None,
+    hub_rate: float | None,
+) -> None:
     """Serve the offline FMCSA stand-in (QCMobile + DataHub paths) over HTTP."""
     from fmcsa_tui.sandbox.server import SandboxConfig, serve
 
+    config = SandboxConfig(latency=latency, webkey=webkey, qc_rate=qc_rate, hub_rate=hub_rate)
     try:
-        serve(SandboxConfig(latency=latency, webkey=webkey), host=host, port=port)
+        serve(config, host=host, port=port)
     except OSError as error:
         raise Abort(f"cannot serve on {host}:{port}: {error.strerror or error}") from None

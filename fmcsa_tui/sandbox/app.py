@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,7 +34,15 @@ from fmcsa_tui.sandbox.plan import (
     injected_fault,
 )
 
-__all__ = ["DATAHUB", "DATASETS", "QCMOBILE", "RequestCounts", "SandboxConfig", "create_app"]
+__all__ = [
+    "DATAHUB",
+    "DATASETS",
+    "QCMOBILE",
+    "RateLimit",
+    "RequestCounts",
+    "SandboxConfig",
+    "create_app",
+]
 
 _JSON = "application/json"
 _HTML = "text/html"
@@ -81,6 +91,44 @@ class SandboxConfig:
     retry_after: int = 1  # Retry-After seconds of a throttled answer
     outage_requests: int = 5  # requests an outage fails before it is over for good
     webkey: str | None = None  # QCMobile webKey required; None accepts any non-empty key
+    qc_rate: float | None = None  # QCMobile requests per second (see RateLimit); None: no limit
+    hub_rate: float | None = None  # DataHub requests per second; None: no limit
+
+    def __post_init__(self) -> None:
+        for name in ("qc_rate", "hub_rate"):
+            rate = getattr(self, name)
+            if rate is not None and not (math.isfinite(rate) and rate > 0):
+                raise ValueError(f"{name} must be a positive number of requests per second")
+
+
+class RateLimit:
+    """One API's request budget: the client's ``aiolimiter.AsyncLimiter(rate, 1.0)`` model.
+
+    A leaky bucket of capacity ``rate`` (at least 1) draining ``rate`` per second, so a
+    client paced by the same limiter is never refused. The bucket admits a request while
+    its level stays within the capacity plus a tolerance for arrival jitter on loopback
+    (requests released together by the client may be read together by the server): 2 %
+    of the capacity, and at least one request. Beyond it the request is refused, without
+    filling the bucket, with the whole seconds until it would fit the capacity (>= 1).
+    """
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.capacity = max(rate, 1.0)
+        self.tolerance = max(1.0, 0.02 * self.capacity)
+        self._clock = clock
+        self._level = 0.0
+        self._last = clock()
+
+    def take(self) -> int | None:
+        """Admit a request (None) or refuse it: the Retry-After seconds."""
+        now = self._clock()
+        self._level = max(0.0, self._level - (now - self._last) * self.rate)
+        self._last = now
+        if self._level + 1 <= self.capacity + self.tolerance:
+            self._level += 1
+            return None
+        return max(1, math.ceil((self._level + 1 - self.capacity) / self.rate))
 
 
 def _retrieval_date() -> bytes:
@@ -227,6 +275,19 @@ class _Sandbox:
         self.config = config
         self.counts: dict[tuple[int | str, Endpoint], int] = {}
         self.requests = RequestCounts()
+        rates = {QCMOBILE: config.qc_rate, DATAHUB: config.hub_rate}
+        self.limits = {api: RateLimit(rate) for api, rate in rates.items() if rate is not None}
+
+    def _throttle(self, api: str) -> Response | None:
+        """A 429 when the API's rate limit refuses this request, before any work."""
+        limit = self.limits.get(api)
+        wait = None if limit is None else limit.take()
+        if wait is None:
+            return None
+        self.requests.refused(api)
+        return Response(
+            b"Too Many Requests", 429, headers={"Retry-After": str(wait)}, media_type="text/plain"
+        )
 
     # --- faults ---------------------------------------------------------------------
 
@@ -307,12 +368,16 @@ class _Sandbox:
         return None
 
     async def carrier(self, request: Request) -> Response:
+        if throttled := self._throttle(QCMOBILE):
+            return throttled
         dot = request.path_params["dot"]
         self.requests.served(QCMOBILE, _counted_dots((dot,)))
         refusal = await self._gate(request, (dot,), Endpoint.CARRIER)
         return refusal or self._refuse_webkey(request) or _qc(_carrier_json(dot))
 
     async def basics(self, request: Request) -> Response:
+        if throttled := self._throttle(QCMOBILE):
+            return throttled
         dot = request.path_params["dot"]
         self.requests.served(QCMOBILE, _counted_dots((dot,)))
         refusal = await self._gate(request, (dot,), Endpoint.BASICS)
@@ -321,6 +386,8 @@ class _Sandbox:
     # --- DataHub (Socrata) ----------------------------------------------------------
 
     async def resource(self, request: Request) -> Response:
+        if throttled := self._throttle(DATAHUB):
+            return throttled
         dataset = request.path_params["dataset"]
         endpoint = DATASETS.get(dataset)
         if endpoint is None:
@@ -415,6 +482,8 @@ class _Sandbox:
                 "retry_after": self.config.retry_after,
                 "outage_requests": self.config.outage_requests,
                 "webkey_required": self.config.webkey is not None,
+                "qc_rate": self.config.qc_rate,
+                "hub_rate": self.config.hub_rate,
             },
         }
         return Response(_dumps(body), media_type=_JSON)
@@ -477,6 +546,7 @@ _IN_LIST = re.compile(
 )
 _VALUE = re.compile(r"'((?:[^']|'')*)'")
 MAX_IN_VALUES = 1000  # values one `in(...)` may list
+_MAX_WHERE = 32 * 1024  # characters of `$where` read at all (1,000 DOTs take about 11,000)
 
 
 def _asked_dots(dataset: str, params: Any) -> list[str]:
@@ -488,7 +558,7 @@ def _asked_dots(dataset: str, params: Any) -> list[str]:
     where = params.get("$where")
     if where is None:
         return [] if plain is None else [plain]
-    match = _IN_LIST.fullmatch(where)
+    match = _IN_LIST.fullmatch(where) if len(where) <= _MAX_WHERE else None
     if match is None:
         raise _SoqlError(
             _soql_error(

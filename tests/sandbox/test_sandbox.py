@@ -17,9 +17,10 @@ from typing import Any
 
 import httpx
 import pytest
+from aiolimiter import AsyncLimiter
 
 from fmcsa_tui.sandbox import SandboxConfig, SandboxServer, data
-from fmcsa_tui.sandbox.app import create_app
+from fmcsa_tui.sandbox.app import RateLimit, create_app
 from fmcsa_tui.sandbox.plan import (
     MANY_PAGES_VIOLATIONS,
     Endpoint,
@@ -636,6 +637,7 @@ async def test_in_list_syntax_and_the_plain_filter_together(client: httpx.AsyncC
         ({"$where": "unique_id in('2000001')"}, "query.soql.malformed", None),
         ({"$where": ""}, "query.soql.malformed", None),
         ({"$where": in_list([str(d) for d in range(1001)])}, "query.soql.malformed", None),
+        ({"$where": in_list(["1" * 40_000])}, "query.soql.malformed", None),
         ({"$order": "dot_number,nope"}, "query.soql.no-such-column", "nope"),
         ({"$order": "dot_number,,:id"}, "query.soql.malformed", None),
         ({"$order": "dot_number,:id sideways"}, "query.soql.malformed", None),
@@ -744,6 +746,122 @@ async def test_requests_are_counted_per_api_and_per_dot_and_reset() -> None:
         assert server.requests() == no_requests()
         index = (await http.get("/")).json()
         assert index["requests"] == f"{server.url}/sandbox/requests"
+
+
+# --- per-API rate limits -----------------------------------------------------------------
+
+
+class FakeClock:
+    """A hand-moved clock for RateLimit's model (a fake, in tests only)."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def admitted(limit: RateLimit, tries: int) -> list[int | None]:
+    return [limit.take() for _ in range(tries)]
+
+
+def test_rate_limit_is_the_clients_leaky_bucket_plus_a_little_tolerance() -> None:
+    clock = FakeClock()
+    limit = RateLimit(40, clock)  # capacity 40, draining 40/s, tolerance 1 request
+    assert admitted(limit, 41) == [None] * 41
+    assert admitted(limit, 3) == [1, 1, 1]  # refused without filling the bucket
+    clock.now += 0.125  # 5 requests drained
+    assert admitted(limit, 6) == [None] * 5 + [1]
+    clock.now += 10
+    assert admitted(limit, 42) == [None] * 41 + [1]
+
+    big = RateLimit(1000, clock)  # tolerance 2 %
+    assert admitted(big, 1021).count(None) == 1020
+
+    slow = RateLimit(0.5, clock)  # capacity 1 (the client's limiter allows one at least)
+    assert admitted(slow, 3) == [None, None, 4]  # 4 s until a request fits the capacity
+    clock.now += 2
+    assert admitted(slow, 2) == [None, 4]
+    with pytest.raises(ValueError, match="qc_rate"):
+        SandboxConfig(qc_rate=0)
+    with pytest.raises(ValueError, match="hub_rate"):
+        SandboxConfig(hub_rate=float("nan"))
+
+
+async def test_a_burst_beyond_the_rate_gets_429_with_retry_after_and_no_work() -> None:
+    # So slow a rate that nothing drains during the burst: the count is exact.
+    config = SandboxConfig(qc_rate=0.01)  # capacity 1, +1 request tolerance
+    k = 20
+    async with (
+        SandboxServer(config) as server,
+        httpx.AsyncClient(base_url=server.url, timeout=10) as http,
+    ):
+        burst = await asyncio.gather(*(http.get(basics_path(2000050 + i)) for i in range(1 + k)))
+        refused = [r for r in burst if r.status_code == 429]
+        assert len(refused) == k - 1
+        assert [r.status_code for r in burst if r not in refused] == [200, 200]
+        assert all(int(r.headers["Retry-After"]) >= 1 for r in refused)
+        assert all(re.fullmatch(r"\d+", r.headers["Retry-After"]) for r in refused)
+        # DataHub has its own budget (none here), though both share one origin
+        assert await statuses(http, violations_path(2000050), 5) == [200] * 5
+        counts = server.requests()
+        assert counts["throttled"] == {"qcmobile": k - 1, "datahub": 0}
+        assert counts["apis"] == {"qcmobile": 2, "datahub": 5}
+        assert counts["total"] == 1 + k + 5
+        served = sum(per_api["qcmobile"] for per_api in counts["dots"].values())
+        assert served == 2  # a refused request did no work, so no DOT was asked for
+
+
+async def test_a_client_paced_by_the_same_limiter_is_never_refused() -> None:
+    rate = 10.0
+    config = SandboxConfig(qc_rate=rate, hub_rate=rate)
+    count = 25  # the burst of `rate`, then 15 paced: about 1.5 s per API, side by side
+    async with (
+        SandboxServer(config) as server,
+        httpx.AsyncClient(base_url=server.url, timeout=10) as http,
+    ):
+        limiters = {"qc": AsyncLimiter(rate, 1.0), "hub": AsyncLimiter(rate, 1.0)}
+
+        async def paced(api: str, path: str) -> int:
+            async with limiters[api]:
+                return (await http.get(path)).status_code
+
+        answers = await asyncio.gather(
+            *(paced("qc", carrier_path(2000100 + i)) for i in range(count)),
+            *(paced("hub", violations_path(2000100 + i)) for i in range(count)),
+        )
+        assert answers == [200] * (2 * count)
+        counts = server.requests()
+        assert counts["throttled"] == {"qcmobile": 0, "datahub": 0}
+        assert counts["apis"] == {"qcmobile": count, "datahub": count}
+        index = (await http.get("/")).json()
+        assert index["config"]["qc_rate"] == index["config"]["hub_rate"] == rate
+
+
+def test_sandbox_command_serves_with_rate_limits_and_refuses_bad_ones() -> None:
+    command = [sys.executable, "-m", "fmcsa_tui", "sandbox", "--port", "0"]
+    for bad in ("0", "-1", "nan", "inf", "fast"):
+        result = subprocess.run(
+            [*command, "--qc-rate", bad], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert result.returncode == 2, (bad, result.stderr)
+        assert "--qc-rate" in result.stderr and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+    rates = ["--qc-rate", "2.5", "--hub-rate", "40"]
+    with subprocess.Popen(
+        [*command, *rates], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            url = re.search(r"http://\S+", line)
+            assert url is not None, line
+            config = httpx.get(url.group(0) + "/", timeout=10).json()["config"]
+            assert (config["qc_rate"], config["hub_rate"]) == (2.5, 40.0)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 # --- the sandbox's own endpoints and the server ----------------------------------------
