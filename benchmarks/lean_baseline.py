@@ -158,11 +158,10 @@ async def lean_sync(settings: Settings, dots: Sequence[str], path: Path) -> Lean
             lean = _Lean(client, settings, writer)
 
             async def one_chunk(chunk: list[str]) -> None:
-                async with gate:
-                    async with asyncio.TaskGroup() as group:
-                        group.create_task(lean.chunk(chunk))
-                        for dot in chunk:
-                            group.create_task(lean.carrier(dot))
+                async with gate, asyncio.TaskGroup() as group:
+                    group.create_task(lean.chunk(chunk))
+                    for dot in chunk:
+                        group.create_task(lean.carrier(dot))
 
             async with asyncio.TaskGroup() as group:
                 for chunk in chunks:
@@ -173,7 +172,7 @@ async def lean_sync(settings: Settings, dots: Sequence[str], path: Path) -> Lean
 
 
 def main() -> None:
-    from benchmarks.bench import healthy_dot  # noqa: PLC0415 (bench imports this module)
+    from benchmarks.bench import healthy_dot  # here: bench imports this module
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True, help="the sandbox's address")
