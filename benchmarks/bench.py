@@ -329,8 +329,9 @@ def main() -> None:
     parser.add_argument("--qc-rate", type=float, default=None, help="default: companies / 5")
     parser.add_argument("--hub-rate", type=float, default=None, help="default: companies / 50")
     args = parser.parse_args()
-    if args.smoke:
+    if args.smoke:  # limits a smoke run passes in seconds
         args.companies, args.repeat = min(args.companies, 100), 1
+        args.qc_rate, args.hub_rate = args.qc_rate or 100.0, args.hub_rate or 50.0
     args.qc_rate = args.qc_rate or max(1.0, args.companies / 5)
     args.hub_rate = args.hub_rate or max(1.0, args.companies / 50)
     with tempfile.TemporaryDirectory() as tmp:
