@@ -11,9 +11,11 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import click
+from pytimeparse import parse as parse_duration
 
 from fmcsa_tui.formatting import json_text, safe_line
 from fmcsa_tui.settings import ConfigError, Settings, http_base_url, load_settings
@@ -114,6 +116,25 @@ def run_command(coro: Awaitable[_T]) -> _T:
         return result
 
     return asyncio.run(main())
+
+
+class Age(click.ParamType):
+    """An age such as ``6h``, ``90m``, ``1d`` or ``30s`` (pytimeparse), as a timedelta:
+    at least a second, at most ten years."""
+
+    name = "AGE"
+    _LONGEST = timedelta(days=3650)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, timedelta):
+            return value
+        seconds = parse_duration(str(value).strip())
+        if seconds is None:
+            self.fail(f"{value!r} is not an age such as 6h, 90m, 1d or 30s", param, ctx)
+        age = timedelta(seconds=seconds)
+        if not timedelta(seconds=1) <= age <= self._LONGEST:
+            self.fail(f"{value!r} must be between 1s and 3650d", param, ctx)
+        return age
 
 
 def store_option(function: Callable[..., Any]) -> Callable[..., Any]:

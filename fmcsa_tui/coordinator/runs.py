@@ -24,6 +24,7 @@ from fmcsa_tui.sync.engine import ALL_SOURCES, RunOutcome, SyncEngine, Target
 from fmcsa_tui.sync.events import (
     RunEvent,
     RunFinished,
+    RunSkipped,
     RunStarted,
     SourceFailed,
     SourceProgress,
@@ -78,6 +79,11 @@ class RunEnded:
     @property
     def success(self) -> bool:
         return isinstance(self.outcome, RunFinished) and self.outcome.success
+
+    @property
+    def skipped(self) -> bool:
+        """Another process had it (a pass's synced or syncing elsewhere): no failure."""
+        return isinstance(self.outcome, RunSkipped)
 
 
 Notice = RunEvent | QueueChanged | RunEnded
@@ -273,7 +279,7 @@ class RunCoordinator:
             self._runs.pop(key, None)
             if run.bulk:
                 self.bulk.done += 1
-                self.bulk.failed += 0 if ended.success else 1
+                self.bulk.failed += 0 if ended.success or ended.skipped else 1
             self._start_queued()
             self.listener(ended)
             if not self._runs and self._idle is not None:

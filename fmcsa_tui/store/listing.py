@@ -45,7 +45,7 @@ __all__ = [
 StatusFilter = Literal["never", "ok", "failed"]
 
 #: What a condition looks at in a list row (see `FACTS`).
-Fact = Literal["search", "status", "error_sources", "oldest_success", "updated_at"]
+Fact = Literal["search", "status", "error_sources", "oldest_success", "last_run", "updated_at"]
 #: How a condition compares that fact with its value (see `TESTS`).
 Test = Literal["has_text", "is", "is_not", "has", "missing_or_before", "at_or_after"]
 
@@ -90,6 +90,7 @@ FACTS: Final[dict[Fact, Callable[[CompanySummary], Any]]] = {
     "status": operator.attrgetter("status"),
     "error_sources": operator.attrgetter("error_sources"),
     "oldest_success": operator.attrgetter("oldest_success"),
+    "last_run": operator.attrgetter("last_run"),
     "updated_at": operator.attrgetter("updated_at"),
 }
 #: Each test takes the fact first and the condition's value second.
@@ -127,12 +128,13 @@ class CompanyFilter:
     status: StatusFilter | None = None
     failed_source: str | None = None  # "any", or a source name (enum or not)
     stale_after: timedelta | None = None  # some source without success for longer
+    due_after: timedelta | None = None  # no run for longer (or never): due for a sync
 
     def conditions(self, now: datetime | None) -> tuple[Condition, ...]:
         """The filter rule: what each field means, as conditions that must all hold.
 
-        An unreadable document has no sync dates to judge, so it is never stale.
-        `now` is needed only by a stale filter.
+        An unreadable document has no sync dates to judge, so it is never stale nor
+        due (and cannot be synced). `now` is needed only by a stale or due filter.
         """
         found: list[Condition] = []
         if self.text:
@@ -143,11 +145,14 @@ class CompanyFilter:
             found.append(Condition("status", "is", "failed"))
         elif self.failed_source is not None:
             found.append(Condition("error_sources", "has", self.failed_source))
-        if self.stale_after is not None:
+        if self.stale_after is not None or self.due_after is not None:
             if now is None:
-                raise ValueError("a stale filter needs the time")
+                raise ValueError("a stale or due filter needs the time")
             found.append(Condition("status", "is_not", "unreadable"))
+        if self.stale_after is not None and now is not None:
             found.append(Condition("oldest_success", "missing_or_before", now - self.stale_after))
+        if self.due_after is not None and now is not None:
+            found.append(Condition("last_run", "missing_or_before", now - self.due_after))
         return tuple(found)
 
     def matches(self, summary: CompanySummary, now: datetime) -> bool:

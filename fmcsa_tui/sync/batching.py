@@ -65,6 +65,7 @@ class _Member:
     def fail(self, error: SourceError) -> None:
         if self.waiting:
             self.result.set_exception(_copy(error))
+        self.rows = []  # freed now, not when the batch ends
 
 
 def _copy(error: SourceError) -> SourceError:
@@ -132,7 +133,9 @@ class HubBatcher:
             raise
 
     def _leave(self, batch: _Batch, member: _Member) -> None:
-        member.left = True
+        member.left, member.rows = True, []
+        if batch.task is None:  # still collecting: its place goes to another carrier
+            batch.members.remove(member)
         if batch.waiting():
             return
         if batch.task is None:  # still collecting: nobody left to collect for
@@ -157,7 +160,7 @@ class HubBatcher:
 
     async def _run(self, batch: _Batch) -> None:
         """Fetch for the batch and settle every waiting member, whatever happens."""
-        deadlines = [m.ctx.deadline for m in batch.members if m.ctx.deadline is not None]
+        deadlines = [m.ctx.deadline for m in batch.waiting() if m.ctx.deadline is not None]
         budget = asyncio.timeout_at(min(deadlines) if deadlines else None)
         try:
             async with budget:

@@ -31,9 +31,12 @@ from fmcsa_tui.store.base import CompanyStore, SourceData
 from fmcsa_tui.sync.answers import QUOTE_LIMIT, SourceError
 from fmcsa_tui.sync.batching import HubBatcher
 from fmcsa_tui.sync.events import (
+    SYNCED_ELSEWHERE,
+    SYNCING_ELSEWHERE,
     RunEvent,
     RunFinished,
     RunRefused,
+    RunSkipped,
     RunStarted,
     SourceFailed,
     SourceProgress,
@@ -79,17 +82,26 @@ class StopSignals:
 
 
 Emit = Callable[[RunEvent], None]
-RunOutcome = RunFinished | RunRefused
+RunOutcome = RunFinished | RunRefused | RunSkipped
 _T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """The company a run is for: its `_id`, DOT number and name (for events)."""
+    """The company a run is for: its `_id`, DOT number and name (for events).
+
+    A target of a pass (`listed`: a `sync` invocation, a worker's sweep) carries the
+    `last_run` its listing read. Under the lease, a run compares it with the current
+    one: a different value means another process ran the carrier after the pass
+    listed it, so this pass skips it (values, not clocks: skew between machines does
+    not matter). Outside a pass (the dashboard's `r`) a run always runs.
+    """
 
     company_id: str
     dot_number: str
     name: str = ""
+    listed: bool = False
+    last_run: datetime | None = None
 
     @classmethod
     def of(cls, company: CompanySummary | dict[str, Any] | Target) -> Target:
@@ -98,6 +110,11 @@ class Target:
         if isinstance(company, CompanySummary):
             return cls(company.id, company.dot_number or "", company.name or "")
         return cls.of(summarize(company))
+
+    @classmethod
+    def in_pass(cls, summary: CompanySummary) -> Target:
+        """The carrier as a pass listed it (see the class docstring)."""
+        return cls(summary.id, summary.dot_number or "", summary.name or "", True, summary.last_run)
 
 
 def _ignore(_event: RunEvent) -> None:
@@ -201,9 +218,18 @@ class SyncEngine:
             emit(refused)
             return refused
         if not leased:
+            if target.listed:
+                skipped = RunSkipped(**ids_named, reason=SYNCING_ELSEWHERE)
+                emit(skipped)
+                return skipped
             refused = RunRefused(**ids_named, reason="already syncing")
             emit(refused)
             return refused
+        if target.listed:
+            not_ours = await self._ran_elsewhere(target, ids_named)
+            if not_ours is not None:
+                emit(not_ours)
+                return not_ours
         renewer = asyncio.create_task(self._keep_lease(target.company_id))
         started, clock = utcnow(), time.monotonic()
         failed: list[Source] = []
@@ -240,6 +266,24 @@ class SyncEngine:
             if finished is not None:
                 emit(finished)
         return finished
+
+    async def _ran_elsewhere(
+        self, target: Target, ids_named: dict[str, Any]
+    ) -> RunSkipped | RunRefused | None:
+        """For a pass's target, under its lease: None to run it; else the lease is
+        released again and the run ends as synced elsewhere (another process ran it
+        since the pass listed it) or refused (the store could not say)."""
+        try:
+            current = await self.store.last_run_of(target.company_id)
+        except BaseException as error:
+            await _finish_despite_cancel(self._release(target.company_id))
+            if not isinstance(error, Exception):
+                raise
+            return RunRefused(**ids_named, reason=f"store unavailable: {one_line(error)}")
+        if current == target.last_run:
+            return None
+        await _finish_despite_cancel(self._release(target.company_id))
+        return RunSkipped(**ids_named, reason=SYNCED_ELSEWHERE)
 
     async def _keep_lease(self, company_id: str) -> None:
         interval = max(self._ttl.total_seconds() / 3, 0.05)

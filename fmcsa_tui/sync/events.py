@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from fmcsa_tui.models import Source
 
@@ -30,6 +31,20 @@ class RunRefused(SyncEvent):
     """The run did not start: another run of this company holds its lease."""
 
     reason: str
+
+
+#: Why a pass skipped a carrier (`RunSkipped.reason`): another process ran it after the
+#: pass listed it, or holds its lease now. Neither is a failure.
+SYNCED_ELSEWHERE: Final = "synced elsewhere"
+SYNCING_ELSEWHERE: Final = "syncing elsewhere"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunSkipped(SyncEvent):
+    """A pass's run did not sync the carrier, as another process has it (see `reason`);
+    nothing was written."""
+
+    reason: str  # SYNCED_ELSEWHERE or SYNCING_ELSEWHERE
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +92,7 @@ class RunFinished(SyncEvent):
 RunEvent = (
     RunStarted
     | RunRefused
+    | RunSkipped
     | SourceStarted
     | SourceProgress
     | SourceSucceeded

@@ -199,7 +199,7 @@ def test_bad_inputs_get_one_line_and_exit_2(cli: Cli, tmp_path: Path) -> None:
     not_sqlite = tmp_path / "notes.txt"
     not_sqlite.write_text("hello, not a database " * 100)
     assert_one_line_error(cli("status", "--store", f"sqlite:///{not_sqlite}", store=False))
-    assert_one_line_error(cli("sync"), "DOT numbers, --all or --failed")
+    assert_one_line_error(cli("sync"), "DOT numbers, --all, --failed or --due AGE")
     assert_one_line_error(cli("sync", "1000005"), "no company with DOT number")
     assert_one_line_error(cli("sync", "--all", "--fmcsa", "ftp://nope"), "--fmcsa")
     assert_one_line_error(cli("seed-demo", "--companies", "zero"), "companies")

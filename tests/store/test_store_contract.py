@@ -489,6 +489,53 @@ async def test_stale_filter_and_unreadable_documents_dropping_out(store: Company
     }
 
 
+async def test_due_filter_picks_never_run_and_long_unrun_but_never_unreadable(
+    store: CompanyStore,
+) -> None:
+    ids = await seed_for_filters(store)
+    run_today = {"fresh_ok", "fresh_failed", "old_ok"}  # old_ok: a stale source, a fresh run
+    assert await listed(store, ids, due_after=timedelta(hours=24)) == (
+        set(ids) - run_today - {"garbage"}
+    )
+    # a lastRun stored as text is read as a date; only the never-run stay due this long
+    assert await listed(store, ids, due_after=timedelta(days=5000)) == {"no_sync_status"}
+    assert await listed(store, ids, due_after=timedelta(hours=24), status="failed") == {
+        "errors_no_success",
+        "false_no_errors",
+        "foreign_sources",
+    }
+
+
+async def test_due_filter_agrees_with_the_in_memory_rule(store: CompanyStore) -> None:
+    await seed_for_filters(store)
+    everything = await store.list_summaries()
+    model = CompanyRows()
+    model.set_rows(everything)
+    statuses: list[StatusFilter | None] = [None, "never", "ok", "failed"]
+    ages = [timedelta(seconds=1), timedelta(hours=24), timedelta(days=5000)]
+    for status, age in itertools.product(statuses, ages):
+        flt = CompanyFilter(status=status, due_after=age, stale_after=timedelta(hours=1))
+        now = datetime.now(UTC)
+        expected = [row.id for row in everything if flt.matches(row, now)]
+        assert [row.id for row in await store.list_summaries(flt)] == expected, flt
+        model.set_filter(flt, now)
+        assert [row.id for row in model.visible_summaries()] == expected, flt
+
+
+async def test_last_run_of_reads_what_the_listing_reads(store: CompanyStore) -> None:
+    """A pass compares the two: they must agree on every document, messy ones too."""
+    await seed_for_filters(store)
+    for row in await store.list_summaries():
+        assert await store.last_run_of(row.id) == row.last_run, row
+    assert await store.last_run_of(str(ObjectId())) is None
+    await store.add_companies([owned("777001", "New")])
+    company_id = str((await one(store, "777001"))["_id"])
+    assert await store.last_run_of(company_id) is None
+    await store.record_success(company_id, RUN, csa_data(), AT)
+    assert await store.last_run_of(company_id) == RUN
+    assert (await summary_of(store, company_id)).last_run == RUN
+
+
 async def test_store_filters_agree_with_the_in_memory_rule(store: CompanyStore) -> None:
     await seed_for_filters(store)
     everything = await store.list_summaries()

@@ -21,11 +21,12 @@ from fmcsa_tui.sandbox.plan import MANY_PAGES_VIOLATIONS
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.settings import ConfigError, Settings
 from fmcsa_tui.store import CompanyStore, SqliteStore
-from fmcsa_tui.sync.engine import SyncEngine
+from fmcsa_tui.sync.engine import RunOutcome, SyncEngine, Target
 from fmcsa_tui.sync.events import (
     RunEvent,
     RunFinished,
     RunRefused,
+    RunSkipped,
     RunStarted,
     SourceFailed,
     SourceProgress,
@@ -116,6 +117,12 @@ async def run(
 ) -> tuple[list[RunEvent], RunFinished | RunRefused]:
     events: list[RunEvent] = []
     outcome = await engine.run(doc, sources, events.append)
+    return events, outcome
+
+
+async def run_target(engine: SyncEngine, target: Target) -> tuple[list[RunEvent], RunOutcome]:
+    events: list[RunEvent] = []
+    outcome = await engine.run(target, emit=events.append)
     return events, outcome
 
 
@@ -418,6 +425,44 @@ async def test_two_concurrent_runs_of_one_company_one_is_refused(
         assert isinstance(await three.run(doc), RunFinished)
 
 
+async def test_a_pass_skips_a_carrier_run_elsewhere_since_it_was_listed(
+    sandbox: SandboxServer, store: CompanyStore, other_store: CompanyStore, tmp_path: Path
+) -> None:
+    doc = await add(store, synced_before(dot_for(21)))
+    [listed] = await store.list_summaries()
+    settings = engine_settings(sandbox.url, tmp_path / "engine.db")
+    async with SyncEngine(store, settings) as one, SyncEngine(other_store, settings) as two:
+        assert isinstance(await two.run(Target.in_pass(listed)), RunFinished)  # elsewhere
+        ran_elsewhere, _ = await reread(store, doc)
+        events, outcome = await run_target(one, Target.in_pass(listed))
+        assert outcome == RunSkipped(
+            company_id=listed.id, dot_number=listed.dot_number or "", name=listed.name or "",
+            reason="synced elsewhere",
+        )  # fmt: skip
+        assert events == [outcome]  # no source started
+        assert (await reread(store, doc))[0] == ran_elsewhere  # nothing written
+        assert await store.leased_ids() == set()
+        # listed again, it is ours to run; outside a pass (the dashboard's `r`) it always runs
+        [relisted] = await store.list_summaries()
+        assert isinstance(await one.run(Target.in_pass(relisted)), RunFinished)
+        assert isinstance(await one.run(Target.of(listed)), RunFinished)
+
+
+async def test_a_pass_skips_a_carrier_another_process_is_syncing_without_failing(
+    sandbox: SandboxServer, store: CompanyStore, other_store: CompanyStore, tmp_path: Path
+) -> None:
+    doc = await add(store, synced_before(dot_for(22)))
+    [listed] = await store.list_summaries()
+    assert await other_store.acquire_lease(listed.id, "another process", timedelta(minutes=1))
+    async with SyncEngine(store, engine_settings(sandbox.url, tmp_path / "e.db")) as engine:
+        _, in_pass = await run_target(engine, Target.in_pass(listed))
+        _, outside = await run_target(engine, Target.of(listed))
+    assert isinstance(in_pass, RunSkipped) and in_pass.reason == "syncing elsewhere"
+    assert isinstance(outside, RunRefused) and outside.reason == "already syncing"
+    assert (await reread(store, doc))[0] == doc  # nothing written
+    assert await store.leased_ids() == {listed.id}  # theirs, untouched
+
+
 async def test_cancelling_mid_run_leaves_no_half_written_source(
     store: CompanyStore, tmp_path: Path
 ) -> None:
@@ -590,7 +635,9 @@ async def test_each_api_has_its_own_rate_limit(store: CompanyStore, tmp_path: Pa
         qc = sorted(r.arrived for r in server.requests if "/carriers/" in r.path)
         hub = sorted(r.arrived for r in server.requests if "/carriers/" not in r.path)
     assert (len(qc), len(hub)) == (10, 10)  # 2 of each a carrier
-    assert qc[-1] - qc[0] >= 0.95, "more than 5 + 5T QCMobile requests in T seconds"
+    # The 10th QCMobile request leaves at least 1 s after the first; arrivals can bunch by
+    # a connection's set-up, so the bound keeps a margin (unlimited, all 10 come in ms).
+    assert qc[-1] - qc[0] >= 0.6, "more than 5 + 5T QCMobile requests in T seconds"
     assert hub[-1] < qc[-1], "DataHub waited for QCMobile's budget"
 
 

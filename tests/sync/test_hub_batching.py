@@ -389,6 +389,88 @@ async def test_a_carrier_cancelled_while_waiting_leaves_the_batch_to_the_others(
         await http.aclose()
 
 
+async def test_a_carrier_cancelled_before_the_batch_leaves_gives_its_place_to_another(
+    hostile: HostileServer,
+) -> None:
+    """A batch of three (and a window far longer than the test): A and B join, A is
+    cancelled, C and D join; B, C and D fill the batch and are asked for, A is not."""
+    hostile.set("healthy")
+    settings = settings_for(hostile, hub_batch_window=5.0, hub_batch_size=3)
+    http = FmcsaHttp(settings)
+    batcher = HubBatcher(settings)
+
+    def ask(dot: str) -> asyncio.Future[Any]:
+        return asyncio.ensure_future(
+            batcher.rows(
+                context(settings, http, dot, None), VIOLATION_DATASET, "violations",
+                VIOLATION_FIELDS,
+            )
+        )  # fmt: skip
+
+    try:
+        a, b = ask(DATA_DOTS[0]), ask(DATA_DOTS[1])
+        await asyncio.sleep(0)  # both have joined the batch
+        a.cancel()
+        c, d = ask(DATA_DOTS[2]), ask(DATA_DOTS[3])
+        rows = await asyncio.gather(b, c, d)
+        assert [len(r) for r in rows] == [len(violation_rows(dot)) for dot in DATA_DOTS[1:4]]
+        [request] = hostile.received(Endpoint.VIOLATIONS)
+        assert sorted(request.dots) == sorted(DATA_DOTS[1:4])
+    finally:
+        await batcher.aclose()
+        await http.aclose()
+
+
+async def test_cancelling_one_carrier_of_a_bulk_run_leaves_it_untouched_and_the_rest_synced(
+    hostile: HostileServer, tmp_path: Path
+) -> None:
+    """The operator cancels one carrier while its batch's query is in flight: that
+    carrier's sources stay as they were, the others get all of their rows."""
+    hostile.set("healthy", delay=0.5)
+    dots = DATA_DOTS[:3]
+    store = SqliteStore(tmp_path / "cancel.db")
+    await store.open()
+    try:
+        docs = [{"_id": ObjectId(), "name": f"C{dot}", "dotNumber": dot} for dot in dots]
+        await store.insert_documents(docs)
+        ended: list[RunEnded] = []
+
+        def watch(notice: Notice) -> None:
+            if isinstance(notice, RunEnded):
+                ended.append(notice)
+
+        async with SyncEngine(store, settings_for(hostile, **grouped(3))) as engine:
+            coordinator = RunCoordinator(engine, listener=watch)
+            coordinator.submit_many(await store.list_summaries(), list(Source))
+            await eventually(lambda: len(hostile.received(Endpoint.VIOLATIONS)) == 1)
+            assert coordinator.cancel(str(docs[0]["_id"]))
+            await coordinator.wait_idle()
+        by_dot = {notice.dot_number: notice for notice in ended}
+        assert by_dot[dots[0]].cancelled
+        assert all(by_dot[dot].success for dot in dots[1:])
+        assert len(hostile.received(Endpoint.VIOLATIONS)) == 1  # the batch went on, once
+        hostile.set("healthy")
+        plain = await bulk_sync(hostile, dots, tmp_path, "plain", hub_batch_size=1)
+        for doc in docs:
+            raw = await store.get_company(str(doc["_id"]))
+            assert raw is not None
+            status = raw.get("fmcsaData", {}).get("syncStatus", {})
+            kept = await store.inspections_for(str(doc["_id"]))
+            if doc is docs[0]:  # untouched: nothing of any source written
+                assert not kept and not status.get("violationsLastSync")
+                assert not status.get("csaScoresLastSync")
+            else:
+                stored = sorted(
+                    ({k: v for k, v in i.items() if k not in {"_id", "companyId"}}
+                     for i in kept),
+                    key=repr,
+                )  # fmt: skip
+                assert (True, stored) == plain.stored[doc["dotNumber"]]
+        assert await store.leased_ids() == set()
+    finally:
+        await store.close()
+
+
 async def test_closing_the_engine_leaves_no_batch_behind(hostile: HostileServer) -> None:
     hostile.set("healthy", delay=5)  # answers nobody waits for
     settings = settings_for(hostile, hub_batch_window=0.01)

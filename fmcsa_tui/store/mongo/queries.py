@@ -33,6 +33,7 @@ __all__ = [
     "id_values",
     "light_and_whole",
     "narrowing_query",
+    "row_of",
     "rows",
 ]
 
@@ -104,6 +105,11 @@ def rows(
     return first_rows(in_dot_order(found), limit)
 
 
+def row_of(raw: RawBSONDocument) -> CompanySummary:
+    """One (projected) document's list row, decoded as listings decode it."""
+    return summarize(_decode(raw))
+
+
 def _decode(raw: RawBSONDocument) -> Doc:
     return bson.decode(raw.raw, codec_options=_LIST_CODEC)
 
@@ -158,6 +164,8 @@ def _narrowing(condition: Condition) -> Doc | None:
             return _source_clause(value)
         case ("oldest_success", "missing_or_before"):
             return _stale_clause(value)
+        case ("last_run", "missing_or_before"):
+            return _due_clause(value)
         case ("updated_at", "at_or_after"):
             return _changed_clause(value)
     return None
@@ -242,6 +250,11 @@ def _stale_clause(cutoff: datetime) -> Doc:
         clause for path in _LAST_SYNCS for clause in (*_no_date(path), {path: {"$lt": cutoff}})
     ]
     return {"$or": [*dated, *_NO_SYNC_STATUS]}
+
+
+def _due_clause(cutoff: datetime) -> Doc:
+    """A superset of the documents whose lastRun is none or older than `cutoff`."""
+    return {"$or": [*_no_date(LAST_RUN), {LAST_RUN: {"$lt": cutoff}}, *_NO_SYNC_STATUS]}
 
 
 def _changed_clause(since: datetime) -> Doc:

@@ -137,6 +137,14 @@ class MongoStore(MongoConnection, StoreFlow):
         return True
 
     @never_cancelled
+    async def last_run_of(self, company_id: str) -> datetime | None:
+        """One projected field, read by the rule listings use (`summarize`)."""
+        with self._driver_errors():
+            query = {"_id": {"$in": queries.id_values(company_id)}}
+            raw = await self._raw_companies().find_one(query, {queries.LAST_RUN: 1})
+        return None if raw is None else queries.row_of(raw).last_run
+
+    @never_cancelled
     async def renew_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
         leases = self._collection("leases")
         with self._driver_errors():

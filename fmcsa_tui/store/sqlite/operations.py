@@ -179,6 +179,12 @@ def inspections(conn: sqlite3.Connection, company_id: str) -> list[Doc]:
     return [decode(text) for (text,) in rows]
 
 
+def last_run(conn: sqlite3.Connection, company_id: str) -> datetime | None:
+    """The summary column, parsed as a list row parses it (`summary_of_row`)."""
+    row = conn.execute("SELECT last_run FROM companies WHERE id = ?", (company_id,)).fetchone()
+    return datetime.fromisoformat(row[0]) if row is not None and row[0] else None
+
+
 def acquire_lease(conn: sqlite3.Connection, company_id: str, owner: str, ttl: timedelta) -> bool:
     """One statement: insert, renew our own lease, or take over an expired one."""
     now = utcnow()

@@ -198,6 +198,9 @@ class SqliteStore(StoreFlow):
     async def acquire_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
         return await self._write(ops.acquire_lease, company_id, owner, ttl)
 
+    async def last_run_of(self, company_id: str) -> datetime | None:
+        return await self._call(ops.last_run, company_id)
+
     async def renew_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
         return await self._write(ops.renew_lease, company_id, owner, ttl)
 

@@ -23,6 +23,7 @@ _FACT_SQL: Final[dict[Fact, str]] = {
     "error_sources": "error_sources",
     # min() of several values is NULL when one is: no success yet, as `oldest_success`
     "oldest_success": "min(csa_last_sync, viol_last_sync, insp_last_sync)",
+    "last_run": "last_run",
     "updated_at": "updated_at",
 }
 
