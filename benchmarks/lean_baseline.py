@@ -20,6 +20,7 @@ import asyncio
 import json
 import queue
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -178,7 +179,7 @@ def main() -> None:
     parser.add_argument("--url", required=True, help="the sandbox's address")
     parser.add_argument("--companies", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--db", type=Path, default=Path("lean-baseline.db"))
+    parser.add_argument("--db", type=Path, default=None, help="default: a temporary file")
     args = parser.parse_args()
     settings = Settings(
         qc_base_url=f"{args.url}/qc/services",
@@ -187,9 +188,10 @@ def main() -> None:
         concurrency=args.concurrency,
     )
     dots = [healthy_dot(index) for index in range(args.companies)]
-    cpu = time.process_time()
-    result = asyncio.run(lean_sync(settings, dots, args.db))
-    cpu = time.process_time() - cpu
+    with tempfile.TemporaryDirectory() as tmp:
+        cpu = time.process_time()
+        result = asyncio.run(lean_sync(settings, dots, args.db or Path(tmp) / "lean.db"))
+        cpu = time.process_time() - cpu
     print(
         f"{result.carriers} carriers, {result.requests} requests, {result.rows_written} rows, "
         f"wall {result.wall:.2f} s, CPU {cpu * 1000 / result.carriers:.2f} ms per carrier"
