@@ -48,7 +48,7 @@ from fmcsa_tui.sync.answers import (
 from fmcsa_tui.sync.parsing import QC
 from fmcsa_tui.sync.redact import Scrubber
 
-__all__ = ["FmcsaHttp", "RetryHook", "redirect_target", "same_host"]
+__all__ = ["FmcsaHttp", "RetryHook", "new_client", "redirect_target", "same_host"]
 
 MAX_REDIRECTS = 3
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -176,6 +176,22 @@ def redirect_target(
 # --- the client ----------------------------------------------------------------------
 
 
+def new_client(settings: Settings) -> httpx.AsyncClient:
+    """The httpx client FMCSA is asked with (benchmarks/lean_baseline.py uses it too)."""
+    connections = max(100, settings.concurrency * 4)  # a run has up to 4 requests in flight
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    return httpx.AsyncClient(
+        transport=AiohttpTransport(limits=limits),
+        timeout=httpx.Timeout(settings.timeout),
+        headers={
+            "User-Agent": "fmcsa-tui",
+            "Accept": "application/json",
+            "Accept-Encoding": "gzip, deflate",  # what `read_body` decodes, bounded
+        },
+        follow_redirects=False,  # `_attempt` follows them, to the same host only
+    )
+
+
 class FmcsaHttp:
     """An httpx client with FMCSA's failure rules, a per-host rate limit and retries.
 
@@ -188,18 +204,7 @@ class FmcsaHttp:
         self._settings = settings
         self._scrub = Scrubber(settings.secrets())
         self._own_client = client is None
-        connections = max(100, settings.concurrency * 4)  # a run has up to 4 requests in flight
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        self._client = client or httpx.AsyncClient(
-            transport=AiohttpTransport(limits=limits),
-            timeout=httpx.Timeout(settings.timeout),
-            headers={
-                "User-Agent": "fmcsa-tui",
-                "Accept": "application/json",
-                "Accept-Encoding": "gzip, deflate",  # what `read_body` decodes, bounded
-            },
-            follow_redirects=False,  # `_attempt` follows them, to the same host only
-        )
+        self._client = client or new_client(settings)
         self._limiters: dict[str, AsyncLimiter] = {}
         #: Exponential backoff with jitter, so carriers that failed together do not all
         #: retry together; a server's `Retry-After` takes its place (see `_next_wait`).

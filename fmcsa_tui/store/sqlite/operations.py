@@ -1,6 +1,6 @@
-"""The work done on the store's pool threads, one connection each: listing, reading,
-inserting, recording a source's update, inspections and leases, each write in one
-`write_transaction`."""
+"""The work done on the store's threads, one connection each: listing and reading on
+the pool; inserting, recording a source's update, inspections and leases on the writer,
+which runs each write inside its batch's transaction (see `writer`)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,6 @@ from fmcsa_tui.store.sqlite.columns import (
     row_values,
     summary_of_row,
 )
-from fmcsa_tui.store.sqlite.schema import write_transaction
 from fmcsa_tui.store.sqlite.where import where_clause
 from fmcsa_tui.store.updates import SourceUpdate, apply_update, new_company_doc, report_number
 
@@ -102,43 +101,40 @@ def _collision(error: sqlite3.IntegrityError, values: tuple[Any, ...]) -> StoreE
 
 def add_new(conn: sqlite3.Connection, wanted: Wanted, now: datetime) -> AddResult:
     """Look for the DOTs and insert the new companies in one transaction."""
-    with write_transaction(conn):
-        present = set[str]()
-        dots = [dot for dot, _ in wanted]
-        for start in range(0, len(dots), _BATCH):
-            chunk = dots[start : start + _BATCH]
-            marks = ",".join("?" * len(chunk))
-            rows = conn.execute(f"SELECT dot FROM companies WHERE dot IN ({marks})", chunk)
-            present.update(dot for (dot,) in rows)
-        docs, result = plan_additions(wanted, present, new_company_doc, now)
-        for doc in docs:
-            _insert(conn, doc)
+    present = set[str]()
+    dots = [dot for dot, _ in wanted]
+    for start in range(0, len(dots), _BATCH):
+        chunk = dots[start : start + _BATCH]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(f"SELECT dot FROM companies WHERE dot IN ({marks})", chunk)
+        present.update(dot for (dot,) in rows)
+    docs, result = plan_additions(wanted, present, new_company_doc, now)
+    for doc in docs:
+        _insert(conn, doc)
     return result
 
 
 def insert_all(conn: sqlite3.Connection, docs: list[Doc]) -> None:
-    with write_transaction(conn):
-        for doc in docs:
-            _insert(conn, doc)
+    for doc in docs:
+        _insert(conn, doc)
 
 
 def record(
     conn: sqlite3.Connection, company_id: str, update: SourceUpdate, inspections: list[Doc]
 ) -> None:
     """Read, apply and write back the document, and its inspections, in one transaction."""
-    with write_transaction(conn):
-        row = conn.execute("SELECT doc FROM companies WHERE id = ?", (company_id,)).fetchone()
-        if row is None:
-            raise no_company(company_id)
-        doc = decode(row[0])
-        apply_update(doc, update)
-        values = row_values(doc)
-        try:
-            conn.execute(UPDATE_COMPANY, (*values, company_id))
-        except sqlite3.IntegrityError as error:
-            raise _collision(error, values) from error
-        if inspections:
-            _upsert_inspections(conn, company_id, doc["_id"], inspections)
+    row = conn.execute("SELECT doc FROM companies WHERE id = ?", (company_id,)).fetchone()
+    if row is None:
+        raise no_company(company_id)
+    doc = decode(row[0])
+    apply_update(doc, update)
+    values = row_values(doc)
+    try:
+        conn.execute(UPDATE_COMPANY, (*values, company_id))
+    except sqlite3.IntegrityError as error:
+        raise _collision(error, values) from error
+    if inspections:
+        _upsert_inspections(conn, company_id, doc["_id"], inspections)
 
 
 def _upsert_inspections(
@@ -192,23 +188,20 @@ def last_run(conn: sqlite3.Connection, company_id: str) -> datetime | None:
 def acquire_lease(conn: sqlite3.Connection, company_id: str, owner: str, ttl: timedelta) -> bool:
     """One statement: insert, renew our own lease, or take over an expired one."""
     now = utcnow()
-    with write_transaction(conn):
-        cursor = conn.execute(_ACQUIRE_LEASE, (company_id, owner, iso(now + ttl), iso(now)))
+    cursor = conn.execute(_ACQUIRE_LEASE, (company_id, owner, iso(now + ttl), iso(now)))
     return cursor.rowcount > 0
 
 
 def renew_lease(conn: sqlite3.Connection, company_id: str, owner: str, ttl: timedelta) -> bool:
-    with write_transaction(conn):
-        cursor = conn.execute(
-            "UPDATE leases SET expires_at = ? WHERE company_id = ? AND owner = ?",
-            (iso(utcnow() + ttl), company_id, owner),
-        )
+    cursor = conn.execute(
+        "UPDATE leases SET expires_at = ? WHERE company_id = ? AND owner = ?",
+        (iso(utcnow() + ttl), company_id, owner),
+    )
     return cursor.rowcount > 0
 
 
 def release_lease(conn: sqlite3.Connection, company_id: str, owner: str) -> None:
-    with write_transaction(conn):
-        conn.execute("DELETE FROM leases WHERE company_id = ? AND owner = ?", (company_id, owner))
+    conn.execute("DELETE FROM leases WHERE company_id = ? AND owner = ?", (company_id, owner))
 
 
 def leased(conn: sqlite3.Connection, exclude_owner: str | None) -> set[str]:

@@ -25,7 +25,13 @@ from fmcsa_tui.store.base import StoreUnavailable
 from fmcsa_tui.store.listing import DOT_ORDER_SQL
 from fmcsa_tui.store.sqlite.columns import RESUMMARIZE, decode, derived_values, encode
 
-__all__ = ["SCHEMA_VERSION", "create_schema", "is_store", "write_transaction"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "create_schema",
+    "is_store",
+    "process_write_lock",
+    "write_transaction",
+]
 
 #: 2: the status rule reads documents field by field (a null syncStatus or a BASIC
 #: stored as text no longer makes a document unreadable): rows written by 1 are redone.
@@ -77,16 +83,17 @@ _SCHEMA = (
 )
 
 
-#: Writers of this process queue here rather than in SQLite's busy handler, which sleeps
-#: in growing steps (up to 100 ms) and made two store threads slow each other down.
-#: Other processes still meet at the file lock, under busy_timeout.
-_WRITE_QUEUE = threading.Lock()
+#: Writers of this process (each store's writer thread, and opening) queue here rather
+#: than in SQLite's busy handler, which sleeps in growing steps (up to 100 ms) and made
+#: two writers slow each other down. Other processes still meet at the file lock,
+#: under busy_timeout.
+process_write_lock = threading.Lock()
 
 
 @contextmanager
 def write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
     """A write transaction that takes the file's write lock up front (no upgrade race)."""
-    with _WRITE_QUEUE:
+    with process_write_lock:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield

@@ -1,5 +1,6 @@
-"""`SqliteStore`: the primitives of `StoreFlow` and the leases, each run on a pool of
-two threads with one SQLite connection each (see `operations`)."""
+"""`SqliteStore`: the primitives of `StoreFlow` and the leases: reads on a pool of two
+threads, writes grouped by one writer thread (`writer`), one SQLite connection each
+(see `operations`)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from fmcsa_tui.store.flow import StoreFlow, Wanted
 from fmcsa_tui.store.listing import Condition
 from fmcsa_tui.store.sqlite import operations as ops
 from fmcsa_tui.store.sqlite.schema import create_schema, is_store
+from fmcsa_tui.store.sqlite.writer import WriteQueue
 from fmcsa_tui.store.updates import SourceUpdate
 
 __all__ = ["SqliteStore"]
@@ -43,6 +45,7 @@ class SqliteStore(StoreFlow):
     def __init__(self, path: Path) -> None:
         self._path = Path(path)
         self._executor: ThreadPoolExecutor | None = None
+        self._writer: WriteQueue | None = None
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -74,6 +77,7 @@ class SqliteStore(StoreFlow):
             if not create and not await self._call(is_store):
                 raise StoreUnavailable(f"{self._path} is not an fmcsa-tui store")
             await self._call(create_schema)
+            self._writer = WriteQueue(self._connection, self._store_error)
         except StoreUnavailable:
             await self.close()
             raise
@@ -86,6 +90,9 @@ class SqliteStore(StoreFlow):
         executor, self._executor = self._executor, None
         if executor is None:
             return
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            await writer.stop()
         await asyncio.to_thread(executor.shutdown, wait=True)
         with self._lock:
             connections, self._connections = self._connections, []
@@ -117,10 +124,19 @@ class SqliteStore(StoreFlow):
         """Run on a pool thread; SQLite and OS errors become one-line StoreErrors."""
         try:
             return fn(self._connection(), *args, **kwargs)
-        except StoreError:
-            raise
-        except (sqlite3.Error, OSError) as error:
-            raise StoreError(f"{self._path}: {error}") from error
+        except Exception as error:
+            failure = self._store_error(error)
+            if failure is error:
+                raise
+            raise failure from error
+
+    def _store_error(self, error: Exception) -> Exception:
+        """SQLite and OS errors as one-line StoreErrors; anything else as it is."""
+        if isinstance(error, StoreError) or not isinstance(error, sqlite3.Error | OSError):
+            return error
+        failure = StoreError(f"{self._path}: {error}")
+        failure.__cause__ = error  # what `open` reports, without the path
+        return failure
 
     async def _call(
         self,
@@ -133,6 +149,19 @@ class SqliteStore(StoreFlow):
             raise StoreError(f"store {self._path} is not open")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(executor, partial(self._guarded, fn, *args, **kwargs))
+
+    async def _write(
+        self,
+        fn: Callable[Concatenate[sqlite3.Connection, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Queue a write for the writer thread; its outcome, once its batch is written."""
+        writer = self._writer
+        if writer is None:
+            raise StoreError(f"store {self._path} is not open")
+        result: T = await writer.submit(partial(fn, **kwargs) if kwargs else fn, *args)
+        return result
 
     # --- the primitives of `StoreFlow`
 
@@ -151,13 +180,13 @@ class SqliteStore(StoreFlow):
         return await self._call(ops.inspections, company_id)
 
     async def _add(self, wanted: Wanted, now: datetime) -> AddResult:
-        return await self._call(ops.add_new, wanted, now)
+        return await self._write(ops.add_new, wanted, now)
 
     async def _insert(self, docs: list[Doc]) -> None:
-        await self._call(ops.insert_all, docs)
+        await self._write(ops.insert_all, docs)
 
     async def _record(self, company_id: str, update: SourceUpdate, inspections: list[Doc]) -> None:
-        await self._call(ops.record, company_id, update, inspections)
+        await self._write(ops.record, company_id, update, inspections)
 
     # --- reading
 
@@ -167,16 +196,16 @@ class SqliteStore(StoreFlow):
     # --- leases
 
     async def acquire_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
-        return await self._call(ops.acquire_lease, company_id, owner, ttl)
+        return await self._write(ops.acquire_lease, company_id, owner, ttl)
 
     async def last_run_of(self, company_id: str) -> datetime | None:
         return await self._call(ops.last_run, company_id)
 
     async def renew_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
-        return await self._call(ops.renew_lease, company_id, owner, ttl)
+        return await self._write(ops.renew_lease, company_id, owner, ttl)
 
     async def release_lease(self, company_id: str, owner: str) -> None:
-        await self._call(ops.release_lease, company_id, owner)
+        await self._write(ops.release_lease, company_id, owner)
 
     async def leased_ids(self, exclude_owner: str | None = None) -> set[str]:
         return await self._call(ops.leased, exclude_owner)
