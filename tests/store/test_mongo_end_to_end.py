@@ -27,7 +27,7 @@ from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store import MongoStore
 from fmcsa_tui.sync.engine import SyncEngine
-from fmcsa_tui.sync.events import RunEvent, RunFinished
+from fmcsa_tui.sync.events import RunEvent, RunFinished, SourceStarted
 from tests.support.mongo_wire import MongoWireServer
 
 EARLIER = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
@@ -191,7 +191,7 @@ async def test_server_restart_in_the_middle_of_a_bulk_sync(
     Three seconds down is longer than the test URL's 2 s server selection, so writes
     fail meanwhile; lease keepers stopped mid-selection used to wedge the driver.
     """
-    with SandboxServer(SandboxConfig(latency=0.15)) as slow:
+    with SandboxServer(SandboxConfig(latency=0.5)) as slow:
         store = MongoStore(mongo_url(wire, "restart"))
         await store.open()
         docs = [mongoose_doc(str(2_000_000 + 100 * n + 5)) for n in range(24)]
@@ -202,17 +202,17 @@ async def test_server_restart_in_the_middle_of_a_bulk_sync(
             backoff_base=0.01, backoff_max=0.05, concurrency=4, lease_seconds=1.5,
         )  # fmt: skip
         finished: list[RunFinished] = []
-        four_done = asyncio.Event()
+        fetching = asyncio.Event()  # four runs done and a later one mid-request
 
         def watch(event: RunEvent) -> None:
             if isinstance(event, RunFinished):
                 finished.append(event)
-                if len(finished) == 4:
-                    four_done.set()
+            elif isinstance(event, SourceStarted) and len(finished) >= 4:
+                fetching.set()  # its answer takes 0.5 s: its write meets the outage
 
         async with SyncEngine(store, settings) as engine:
             run = asyncio.create_task(RunCoordinator(engine, listener=watch).run_all(docs))
-            await asyncio.wait_for(four_done.wait(), timeout=60)
+            await asyncio.wait_for(fetching.wait(), timeout=60)
             await asyncio.to_thread(wire.stop)
             await asyncio.sleep(3.0)  # longer than the driver's 2 s server selection
             await asyncio.to_thread(wire.start)
