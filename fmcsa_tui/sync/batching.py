@@ -10,6 +10,8 @@ carrier's source then parses and writes them as if it had asked alone.
 
 The rules a carrier sees:
 
+- a batch whose window has passed while DataHub's rate budget has no room keeps
+  gathering carriers until it has (at DataHub's limit, fewer and fuller queries);
 - a batch of one asks today's plain query (`all_pages`), with today's progress;
 - a DOT without rows gets an empty list; a row for a DOT not asked for, or without a
   ``dot_number``, cannot be placed, so it counts as a malformed row of every carrier
@@ -31,6 +33,7 @@ from typing import Any
 
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.sync.answers import SourceError
+from fmcsa_tui.sync.http import FmcsaHttp
 from fmcsa_tui.sync.parsing import HUB, keep_fields
 from fmcsa_tui.sync.sources import SourceContext, all_pages, past_deadline
 
@@ -111,6 +114,9 @@ class HubBatcher:
         self._size = settings.hub_batch_size
         self._window = settings.hub_batch_window
         self._source_deadline = settings.source_deadline
+        #: How often a batch waiting for DataHub's budget looks again: about one token.
+        rate = settings.hub_rate_limit
+        self._recheck = min(1 / rate, 0.25) if rate > 0 else self._window
         self._open: dict[str, _Batch] = {}  # per dataset, the batch still collecting
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -121,7 +127,9 @@ class HubBatcher:
         batch = self._open.get(dataset)
         if batch is None:
             batch = self._open[dataset] = _Batch(dataset, label, fields)
-            batch.timer = asyncio.get_running_loop().call_later(self._window, self._launch, batch)
+            batch.timer = asyncio.get_running_loop().call_later(
+                self._window, self._window_over, batch, ctx.http
+            )
         member = _Member(ctx, asyncio.get_running_loop().create_future())
         batch.members.append(member)
         if len(batch.members) >= self._size:
@@ -149,6 +157,18 @@ class HubBatcher:
             batch.timer.cancel()
         if self._open.get(batch.dataset) is batch:
             del self._open[batch.dataset]
+
+    def _window_over(self, batch: _Batch, http: FmcsaHttp) -> None:
+        """Ask now, unless DataHub's rate budget has no room yet: then keep gathering
+        (up to `hub_batch_size`) and look again a token later, so that at DataHub's
+        limit each query carries every carrier that asked meanwhile instead of queueing
+        small batches at the limiter."""
+        if len(batch.members) < self._size and batch.waiting() and not http.has_room(HUB):
+            batch.timer = asyncio.get_running_loop().call_later(
+                self._recheck, self._window_over, batch, http
+            )
+            return
+        self._launch(batch)
 
     def _launch(self, batch: _Batch) -> None:
         self._close(batch)

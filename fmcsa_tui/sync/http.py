@@ -224,8 +224,17 @@ class FmcsaHttp:
             return None
         limiter = self._limiters.get(api)
         if limiter is None:
-            limiter = self._limiters[api] = AsyncLimiter(max(rate, 1.0), 1.0)
+            # A bucket of `rate` draining `rate` a second; below 1 a second, a bucket of
+            # one draining over 1/rate seconds (never rounded up to 1 a second).
+            bucket = AsyncLimiter(rate, 1.0) if rate >= 1 else AsyncLimiter(1, 1 / rate)
+            limiter = self._limiters[api] = bucket
         return limiter
+
+    def has_room(self, api: str) -> bool:
+        """Whether a request to `api` would leave now, within the API's rate budget: a
+        DataHub batch keeps gathering carriers while it has none (`sync.batching`)."""
+        limiter = self._limiter(api)
+        return limiter is None or limiter.has_capacity()
 
     def public_text(self, text: str) -> str:
         """A text as it may be shown or stored: no secret in any encoding, one safe line.

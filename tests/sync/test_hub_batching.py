@@ -28,10 +28,16 @@ from fmcsa_tui.sandbox.plan import FaultKind, fault_for
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store import SqliteStore
 from fmcsa_tui.sync.batching import HubBatcher
-from fmcsa_tui.sync.engine import SyncEngine
-from fmcsa_tui.sync.events import RunFinished, SourceFailed, SourceProgress, SourceSucceeded
+from fmcsa_tui.sync.engine import SyncEngine, Target
+from fmcsa_tui.sync.events import (
+    RunFinished,
+    SourceFailed,
+    SourceProgress,
+    SourceStarted,
+    SourceSucceeded,
+)
 from fmcsa_tui.sync.http import FmcsaHttp
-from fmcsa_tui.sync.parsing import VIOLATION_DATASET, VIOLATION_FIELDS
+from fmcsa_tui.sync.parsing import HUB, VIOLATION_DATASET, VIOLATION_FIELDS
 from fmcsa_tui.sync.sources import SourceContext
 from tests.support.hostile import HUB_ENDPOINTS, Endpoint, HostileServer, Received
 from tests.support.waiting import eventually
@@ -230,6 +236,45 @@ async def test_against_the_sandbox_forty_carriers_cost_a_few_shared_datahub_quer
     assert pages <= 6  # 3 + 2 here: 80 + 6 requests for 40 carriers, 2.15 each at most
     for dot in dots:  # every carrier was asked for in every batched query, and only there
         assert batched.counts["dots"][dot] == {"qcmobile": 2, "datahub": pages}
+
+
+async def test_at_datahubs_rate_limit_a_batch_keeps_gathering_until_the_budget_has_room(
+    tmp_path: Path,
+) -> None:
+    """DataHub at half a request a second, its one token spent: the first three
+    carriers' batch outlives its 10 ms window, and three carriers submitted after it
+    ride in the same queries (one per dataset for all six) instead of a second batch."""
+    dots = [str(5_000_000 + 100 * n + 2 + n) for n in range(6)]
+    settings_args = {"hub_rate_limit": 0.5, "hub_batch_window": 0.01, "concurrency": 8}
+    store = SqliteStore(tmp_path / "budget.db")
+    await store.open()
+    try:
+        docs = [{"_id": ObjectId(), "name": f"Carrier {dot}", "dotNumber": dot} for dot in dots]
+        await store.insert_documents(docs)
+        with SandboxServer() as sandbox:
+            settings = settings_for(sandbox, **settings_args)
+            async with SyncEngine(store, settings) as engine:
+                await engine.http._limiter(HUB).acquire()  # type: ignore[union-attr]
+                assert not engine.http.has_room(HUB)
+                asked: list[str] = []
+
+                def watch(notice: Notice) -> None:
+                    if isinstance(notice, SourceStarted) and notice.source is Source.VIOLATIONS:
+                        asked.append(notice.dot_number)
+
+                coordinator = RunCoordinator(engine, listener=watch)
+                coordinator.submit_many([Target.of(doc) for doc in docs[:3]], list(Source))
+                await eventually(lambda: len(asked) == 3, what="the first three asking")
+                await asyncio.sleep(0.05)  # well past the 10 ms window: the batch must wait
+                coordinator.submit_many([Target.of(doc) for doc in docs[3:]], list(Source))
+                await coordinator.wait_idle()
+            counts = sandbox.requests()
+        rows = {row.dot_number: row for row in await store.list_summaries()}
+    finally:
+        await store.close()
+    assert all(rows[dot].status == "ok" for dot in dots)
+    assert counts["apis"]["datahub"] == 2, counts["apis"]  # one query per dataset for all six
+    assert all(counts["dots"][dot]["datahub"] == 2 for dot in dots)
 
 
 async def test_a_batch_holding_an_outage_carrier_fails_while_the_outage_lasts(
