@@ -13,6 +13,7 @@ started or withdrawn, and `RunEnded` exactly once per run that got a task.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -351,6 +352,12 @@ class RunCoordinator:
         Cancelling the caller cancels every run and waits for them to end cleanly.
         """
         targets = [Target.of(company) for company in companies]
+        # What is alive now (modules, settings, the listing) lives as long as the run:
+        # frozen, it is left out of the full collections the run's garbage triggers
+        # (they took 0.2-0.3 ms of CPU per carrier in a bulk run of 1,000). Garbage is
+        # collected first, so none of it is frozen for good.
+        gc.collect()
+        gc.freeze()
         outcomes: dict[str, RunOutcome] = {}
         listener = self.listener
 

@@ -163,6 +163,8 @@ class SyncEngine:
         self._ttl = timedelta(seconds=settings.lease_seconds)
         #: DataHub queries of batched runs, asked together (None: `hub_batch_size` 1).
         self._batcher = HubBatcher(settings) if settings.hub_batch_size > 1 else None
+        self._held: set[str] = set()  # companies whose lease a run of ours holds
+        self._keeper: asyncio.Task[None] | None = None  # renews them (`_keep_leases`)
 
     def check_ready(self) -> None:
         """Raise ConfigError naming the missing setting, before anything runs."""
@@ -173,6 +175,8 @@ class SyncEngine:
             )
 
     async def aclose(self) -> None:
+        if self._keeper is not None:
+            self._keeper.cancel()
         if self._batcher is not None:
             await self._batcher.aclose()
         await self.http.aclose()
@@ -230,7 +234,7 @@ class SyncEngine:
             if not_ours is not None:
                 emit(not_ours)
                 return not_ours
-        renewer = asyncio.create_task(self._keep_lease(target.company_id))
+        self._hold(target.company_id)
         started, clock = utcnow(), time.monotonic()
         failed: list[Source] = []
         written: set[Source] = set()  # sources whose outcome is known (and was written)
@@ -261,7 +265,7 @@ class SyncEngine:
             )
             raise
         finally:
-            renewer.cancel()
+            self._held.discard(target.company_id)
             await _finish_despite_cancel(self._release(target.company_id))
             if finished is not None:
                 emit(finished)
@@ -298,12 +302,22 @@ class SyncEngine:
                 await _finish_despite_cancel(self._release(company_id))
             raise
 
-    async def _keep_lease(self, company_id: str) -> None:
+    def _hold(self, company_id: str) -> None:
+        """Keep the company's lease renewed until the run lets go of it (`_held`)."""
+        self._held.add(company_id)
+        keeper = self._keeper
+        if keeper is None or keeper.done() or keeper.get_loop() is not asyncio.get_running_loop():
+            self._keeper = asyncio.create_task(self._keep_leases())
+
+    async def _keep_leases(self) -> None:
+        """One task renews every lease this engine holds, every third of a lease's life
+        (a task per run cost a task per carrier), and ends when none is held."""
         interval = max(self._ttl.total_seconds() / 3, 0.05)
-        while True:
+        while self._held:
             await asyncio.sleep(interval)
-            with contextlib.suppress(Exception):  # the lease simply expires if we can't
-                await self.store.renew_lease(company_id, self.owner, self._ttl)
+            for company_id in list(self._held):
+                with contextlib.suppress(Exception):  # the lease simply expires if we can't
+                    await self.store.renew_lease(company_id, self.owner, self._ttl)
 
     async def _release(self, company_id: str) -> None:
         with contextlib.suppress(Exception):  # an unreleased lease expires by itself
