@@ -813,15 +813,20 @@ async def test_a_burst_beyond_the_rate_gets_429_with_retry_after_and_no_work() -
         assert served == 2  # a refused request did no work, so no DOT was asked for
 
 
-async def test_a_client_paced_by_the_same_limiter_is_never_refused() -> None:
+async def test_a_client_paced_within_the_limit_is_never_refused() -> None:
+    """Over real HTTP, a client paced by `AsyncLimiter` a fifth below the sandbox's rate
+    gets no 429. (At exactly the rate, only `ARRIVAL_SKEW` of lateness is forgiven, which
+    a loaded machine can exceed: that bound is pinned on a hand-moved clock above, and
+    the bulk benchmark reports the 429s of a client at the exact limits.)"""
     rate = 10.0
     config = SandboxConfig(qc_rate=rate, hub_rate=rate)
-    count = 25  # the burst of `rate`, then 15 paced: about 1.5 s per API, side by side
+    count = 25  # a burst, then paced: about 2 s per API, side by side
     async with (
         SandboxServer(config) as server,
         httpx.AsyncClient(base_url=server.url, timeout=10) as http,
     ):
-        limiters = {"qc": AsyncLimiter(rate, 1.0), "hub": AsyncLimiter(rate, 1.0)}
+        pace = rate * 0.8
+        limiters = {"qc": AsyncLimiter(pace, 1.0), "hub": AsyncLimiter(pace, 1.0)}
 
         async def paced(api: str, path: str) -> int:
             async with limiters[api]:
