@@ -59,6 +59,9 @@ APP_BINDINGS: list[Binding] = in_key_order([
             tooltip="Toggle stale only: a source without success for longer than the setting"),
     Binding("n", "toggle_never", "Never", id="app.toggle_never",
             tooltip="Toggle never synced only"),
+    Binding("d", "toggle_detail", "Detail", id="app.toggle_detail",
+            tooltip="Show or hide the detail pane (hidden at first on terminals under "
+            "30 rows, so the list keeps its rows)"),
     Binding("escape", "clear_filters", "Clear", id="app.clear_filters",
             tooltip="Clear the search and every filter"),
     Binding("question_mark", "help", "Help", id="app.help", tooltip="Show every key"),

@@ -55,6 +55,7 @@ class FmcsaApp(App[None]):
     CSS_PATH = stylesheet()
     COMMANDS = App.COMMANDS | {ActionCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = list(APP_BINDINGS)
 
     # What the header and the filter bar show (bound to them in `compose`). `var`, not
@@ -373,6 +374,13 @@ class FmcsaApp(App[None]):
         search.remove_class("-visible")
         self.companies.set_filter(CompanyFilter())
         self._focus_now(self.companies)
+
+    def action_toggle_detail(self) -> None:
+        """Show the pane if it is hidden, hide it if shown; the size's default until then."""
+        shown = self.detail.display
+        main = self.query_one("#main")
+        main.set_class(not shown, "-detail-on")
+        main.set_class(shown, "-detail-off")
 
     # --- actions: help and quit --------------------------------------------------------
 
