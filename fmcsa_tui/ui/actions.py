@@ -4,11 +4,15 @@ Each `Binding` carries its key, its short footer label (`description`) and a sen
 saying what it does and to what (`tooltip`). The footer, the help screen (`help_rows`)
 and the command palette (`ActionCommands`) are all built from this one table, and
 every binding has an `id`, so `[keymap]` in config.toml can move any key.
+
+The dashboard's keys are resolved in the order typed (`in_key_order`), so a burst of
+keys (a paste, a fast typist) after one that moves focus goes where focus now is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -16,9 +20,20 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-__all__ = ["APP_BINDINGS", "ActionCommands", "help_rows", "help_sections"]
+__all__ = ["APP_BINDINGS", "ActionCommands", "help_rows", "help_sections", "in_key_order"]
 
-APP_BINDINGS: list[Binding] = [
+
+def in_key_order(bindings: Iterable[Binding]) -> list[Binding]:
+    """The bindings as priority ones: the app runs them as it reads each key, before it
+    reads the next. A plain binding runs only once its key has gone to the focused widget
+    and bubbled back, and by then the keys typed after it have gone to that widget too:
+    after `/`, `i` reached the list and resynced. A key the focused widget takes as text
+    (an `Input`'s printable keys) stays its own: Textual leaves such keys out of the
+    bindings above it, priority ones included."""
+    return [replace(binding, priority=True) for binding in bindings]
+
+
+APP_BINDINGS: list[Binding] = in_key_order([
     Binding("r", "resync", "Resync", id="app.resync",
             tooltip="Resync the highlighted carrier: all three sources"),
     Binding("c", "resync_source('csa_scores')", "CSA only", show=False, id="app.resync_csa",
@@ -44,12 +59,15 @@ APP_BINDINGS: list[Binding] = [
             tooltip="Toggle stale only: a source without success for longer than the setting"),
     Binding("n", "toggle_never", "Never", id="app.toggle_never",
             tooltip="Toggle never synced only"),
+    Binding("d", "toggle_detail", "Detail", id="app.toggle_detail",
+            tooltip="Show or hide the detail pane (hidden at first on terminals under "
+            "30 rows, so the list keeps its rows)"),
     Binding("escape", "clear_filters", "Clear", id="app.clear_filters",
             tooltip="Clear the search and every filter"),
     Binding("question_mark", "help", "Help", id="app.help", tooltip="Show every key"),
     Binding("q", "quit", "Quit", id="app.quit",
             tooltip="Quit; with runs in progress, ask first, then cancel them cleanly"),
-]  # fmt: skip
+])  # fmt: skip
 
 
 def help_rows(app: App[Any], bindings: Iterable[Binding]) -> list[tuple[str, str]]:

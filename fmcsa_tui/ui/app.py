@@ -22,6 +22,7 @@ from textual.containers import Container
 from textual.css.query import NoMatches
 from textual.reactive import var
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Footer, Input
 
 from fmcsa_tui.coordinator import Notice, QueueChanged, RunCoordinator, RunEnded
@@ -38,6 +39,9 @@ from fmcsa_tui.ui.messages import DetailLoaded, FeedMessage, RunMessage, while_o
 from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
 from fmcsa_tui.ui.widgets import ActivityPanel, DetailPane, FilterBar, StatusHeader, describe_filter
 
+#: The actions of the dashboard's keys, by name (an action string without its arguments).
+DASHBOARD_ACTIONS = frozenset(binding.action.partition("(")[0] for binding in APP_BINDINGS)
+
 
 def stylesheet() -> Path:
     """styles.tcss: inside the package, where the wheel and an editable install put it."""
@@ -51,6 +55,7 @@ class FmcsaApp(App[None]):
     CSS_PATH = stylesheet()
     COMMANDS = App.COMMANDS | {ActionCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = list(APP_BINDINGS)
 
     # What the header and the filter bar show (bound to them in `compose`). `var`, not
@@ -335,10 +340,15 @@ class FmcsaApp(App[None]):
 
     # --- actions: search and filters ---------------------------------------------------
 
+    def _focus_now(self, widget: Widget) -> None:
+        """Focus `widget` before the next key is read. `Widget.focus` defers the change to
+        a callback queued behind the keys already typed, which would reach the old focus."""
+        self.screen.set_focus(widget)
+
     def action_search(self) -> None:
         search = self.query_one("#search", Input)
         search.add_class("-visible")
-        search.focus()
+        self._focus_now(search)
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
@@ -346,7 +356,7 @@ class FmcsaApp(App[None]):
 
     @on(Input.Submitted, "#search")
     def _search_done(self) -> None:
-        self.companies.focus()
+        self._focus_now(self.companies)
 
     def action_cycle_failed(self) -> None:
         self.companies.cycle_failed_source()
@@ -363,7 +373,14 @@ class FmcsaApp(App[None]):
             search.value = ""
         search.remove_class("-visible")
         self.companies.set_filter(CompanyFilter())
-        self.companies.focus()
+        self._focus_now(self.companies)
+
+    def action_toggle_detail(self) -> None:
+        """Show the pane if it is hidden, hide it if shown; the size's default until then."""
+        shown = self.detail.display
+        main = self.query_one("#main")
+        main.set_class(not shown, "-detail-on")
+        main.set_class(shown, "-detail-off")
 
     # --- actions: help and quit --------------------------------------------------------
 
@@ -403,7 +420,11 @@ class FmcsaApp(App[None]):
             self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Keys that do nothing right now are left out of the footer."""
+        """Keys that do nothing right now are left out of the footer. The dashboard's keys
+        act on the dashboard only: with a dialog or the palette on top, they are its keys
+        (they are priority bindings, which Textual would otherwise run over any screen)."""
+        if action in DASHBOARD_ACTIONS and self.screen.is_modal:
+            return False
         try:
             if action == "cancel":
                 highlighted = self.companies.highlighted

@@ -12,6 +12,7 @@ from typing import Any
 
 import humanize
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -242,8 +243,8 @@ class DetailPane(VerticalScroll):
             current = self.live.get(source)
             if current is not None:
                 now_text = Text(safe_line(current), style="cyan")
-            elif error is not None:
-                now_text = Text(safe_line(error.error), style="red")
+            elif error is not None:  # its text is under the table, at the pane's full width
+                now_text = Text("failed", style="red")
             else:
                 now_text = Text("ok" if stamp else "-", style="green" if stamp else "dim")
             sources.add_row(
@@ -257,18 +258,16 @@ class DetailPane(VerticalScroll):
         if basics is not None:
             parts.append(basics)
         parts += [Text(""), sources]
-        if status.errors:
-            errors = Table(box=None, expand=True, padding=(0, 1), show_edge=False)
-            errors.add_column("Error source", no_wrap=True)
-            errors.add_column("Error", ratio=1)
-            errors.add_column("At", no_wrap=True)
+        if status.errors:  # each text at the pane's full width, under its source and
+            # time: as a table column beside them it was a word wide on a narrow pane
+            parts += [Text(""), Text(f"Errors ({len(status.errors)})", style="bold red")]
             for error in status.errors:
-                errors.add_row(
-                    Text(safe_line(error.source), style="red"),
-                    Text(safe_line(error.error)),
-                    utc_text(error.timestamp),
+                parts.append(
+                    Text.assemble(
+                        (safe_line(error.source), "red"), "  ", (utc_text(error.timestamp), "dim")
+                    )
                 )
-            parts += [Text(""), Text(f"Errors ({len(status.errors)})", style="bold red"), errors]
+                parts.append(Padding(Text(safe_line(error.error)), (0, 0, 0, 2)))
         return Group(*parts)
 
 

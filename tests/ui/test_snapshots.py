@@ -28,7 +28,7 @@ from fmcsa_tui.ui.screens import HelpScreen
 from tests.support.waiting import eventually
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-WIDE, NARROW = (160, 45), (100, 30)
+WIDE, NARROW, SMALL = (160, 45), (100, 30), (80, 24)  # SMALL: a laptop's default terminal
 
 
 @pytest.fixture
@@ -149,15 +149,33 @@ def test_list(snap_compare: Any, fleet_store: CompanyStore) -> None:
     assert snap_compare(app, terminal_size=WIDE, run_before=settle)
 
 
-def test_failed_company_detail(snap_compare: Any, fleet_store: CompanyStore) -> None:
+def test_list_at_80x24(snap_compare: Any, fleet_store: CompanyStore) -> None:
+    """The list keeps the height: every carrier of FLEET on screen, the detail hidden."""
+    app = make_app(fleet_store)
+
+    async def listed(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: app.companies.total_count == len(FLEET) and not app.loading)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=listed)
+
+
+@pytest.mark.parametrize("size", [SMALL, NARROW, WIDE], ids=["80x24", "100x30", "160x45"])
+def test_failed_company_detail_at_each_size(
+    snap_compare: Any, fleet_store: CompanyStore, size: tuple[int, int]
+) -> None:
+    """Gulf Coast Carriers' two errors, each text at the pane's full width (at 80x24, `d`
+    shows the pane)."""
     app = make_app(fleet_store)
 
     async def to_failed(pilot: Pilot[None]) -> None:
         await settle(pilot)
         await pilot.press("down", "down", "down")
+        if size == SMALL:
+            await pilot.press("d")
         await settle(pilot)
 
-    assert snap_compare(app, terminal_size=WIDE, run_before=to_failed)
+    assert snap_compare(app, terminal_size=size, run_before=to_failed)
 
 
 def test_filtered_view(snap_compare: Any, fleet_store: CompanyStore) -> None:

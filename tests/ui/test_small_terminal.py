@@ -1,0 +1,60 @@
+"""The dashboard on a laptop's default terminal, 80x24: the list keeps its rows, `d`
+shows the detail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bson import ObjectId
+
+from fmcsa_tui.settings import Settings
+from fmcsa_tui.store import CompanyStore
+from fmcsa_tui.ui.app import FmcsaApp
+from fmcsa_tui.ui.company_list import CompanyList
+from tests.support.waiting import eventually
+
+DOTS = [str(1_000_000 + 7 * n) for n in range(30)]
+
+
+def rows_on_screen(companies: CompanyList) -> list[str]:
+    """The DOTs of the rows the list draws (line 0 is its header)."""
+    lines = [companies.render_line(y).text for y in range(1, companies.size.height)]
+    return [line.split()[0] for line in lines if line.split() and line.split()[0] in DOTS]
+
+
+async def test_at_80x24_the_list_shows_ten_rows_and_d_shows_the_detail(
+    store: CompanyStore,
+) -> None:
+    docs: list[dict[str, Any]] = [
+        {"_id": ObjectId(), "name": f"Carrier {dot}", "dotNumber": dot} for dot in DOTS
+    ]
+    await store.insert_documents(docs)
+    app = FmcsaApp(store, Settings(store="sqlite:///unused.db"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await eventually(lambda: app.companies.total_count == len(DOTS), pause=pilot.pause)
+        await pilot.pause()
+        companies = app.companies
+        assert len(rows_on_screen(companies)) >= 10, rows_on_screen(companies)
+        assert app.detail.region.height == 0  # hidden: the list has the height
+
+        await pilot.press("down", "d")
+        await eventually(lambda: app.detail.region.height >= 6, pause=pilot.pause)
+        await eventually(lambda: app.detail.document is not None, pause=pilot.pause)
+        assert app.detail.document is not None and app.detail.document["dotNumber"] == DOTS[1]
+        assert DOTS[1] in rows_on_screen(companies)  # the highlighted row stays in sight
+        assert app.focused is companies  # up and down still move through the list
+
+        await pilot.press("d")
+        await eventually(lambda: app.detail.region.height == 0, pause=pilot.pause)
+        assert len(rows_on_screen(companies)) >= 10
+
+
+async def test_d_hides_the_detail_on_a_large_terminal_too(store: CompanyStore) -> None:
+    await store.insert_documents([{"_id": ObjectId(), "name": "Solo", "dotNumber": DOTS[0]}])
+    app = FmcsaApp(store, Settings(store="sqlite:///unused.db"))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await eventually(lambda: app.companies.total_count == 1, pause=pilot.pause)
+        assert app.detail.region.width > 0
+        await pilot.press("d")
+        await eventually(lambda: app.detail.region.width == 0, pause=pilot.pause)
+        assert app.companies.region.width == 160

@@ -1,0 +1,104 @@
+"""Keys typed faster than the screen follows: after `/`, they are the search's, never actions.
+
+A terminal hands a burst of keys (a paste, a fast typist) to the app all at once: every
+key is queued before the app has handled the first. `type_ahead` posts keys the same way,
+back to back, where `pilot.press` waits for the app to go idle after each key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from bson import ObjectId
+from textual import events
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from fmcsa_tui.sandbox.server import SandboxServer
+from fmcsa_tui.settings import Settings
+from fmcsa_tui.store import CompanyStore
+from fmcsa_tui.ui.app import FmcsaApp
+from tests.support.waiting import eventually
+
+#: Characters whose key has a name in Textual (a letter's key is the letter itself).
+KEY_NAMES = {"/": "slash", " ": "space", "?": "question_mark"}
+
+CARRIERS = {
+    "1000005": "Alpha Freight",  # first in the list: highlighted, the one a resync would hit
+    "1000012": "Big Sky Hauling",
+    "1000019": "Victory Lines",
+    "1000026": "Atari Scale Co",
+    "1000033": "Vicksburg Big Rigs",
+}
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer() as server:
+        yield server
+
+
+def settings_for(url: str) -> Settings:
+    return Settings(
+        store="sqlite:///unused.db",
+        qc_base_url=f"{url}/qc/services",
+        hub_base_url=url,
+        webkey="type-ahead-test",  # a resync key would really sync
+        qc_rate_limit=0,
+        hub_rate_limit=0,
+    )
+
+
+def type_ahead(pilot: Pilot[None], text: str) -> None:
+    """Queue one key event per character, back to back, as a terminal delivers a burst."""
+    app = pilot.app
+    for char in text:
+        key = events.Key(KEY_NAMES.get(char, char), char)
+        key.set_sender(app)
+        app.post_message(key)
+
+
+def visible_names(app: FmcsaApp) -> list[str]:
+    return sorted(str(summary.name) for summary in app.companies.visible_summaries())
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("/Big", ["Big Sky Hauling", "Vicksburg Big Rigs"]),
+        ("/vic", ["Vicksburg Big Rigs", "Victory Lines"]),  # v, i, c: three resync keys
+        ("/ri sc", ["Atari Scale Co"]),  # r, i, s (stale), c
+        ("/XRcvi?qf", []),  # every other key of the dashboard, quit and help included
+    ],
+)
+async def test_keys_typed_right_after_slash_land_in_the_search_and_start_nothing(
+    store: CompanyStore, sandbox: SandboxServer, typed: str, expected: list[str]
+) -> None:
+    docs: list[dict[str, Any]] = [
+        {"_id": ObjectId(), "name": name, "dotNumber": dot} for dot, name in CARRIERS.items()
+    ]
+    await store.insert_documents([dict(doc) for doc in docs])
+    sandbox.reset_requests()
+    app = FmcsaApp(store, settings_for(sandbox.url), poll_interval=0.2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await eventually(lambda: app.companies.total_count == len(docs), pause=pilot.pause)
+        search = app.query_one("#search", Input)
+        type_ahead(pilot, typed)
+        await eventually(
+            lambda: search.value == typed[1:],
+            limit=5,
+            pause=pilot.pause,
+            what=f"the search holds {search.value!r}, not {typed[1:]!r}",
+        )
+        await pilot.pause()
+        assert app.focused is search and app.screen is app.screen_stack[0]
+        assert visible_names(app) == expected
+        assert app.companies.filter.text == typed[1:]
+        assert app.companies.filter.stale_after is None and app.companies.filter.status is None
+        assert not app.runs.busy  # no run started, none queued
+    # A run started meanwhile would have written by now, or been busy above.
+    for doc in docs:
+        assert await store.get_company(str(doc["_id"])) == doc
+    assert sandbox.requests()["total"] == 0
