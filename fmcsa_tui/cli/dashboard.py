@@ -55,18 +55,24 @@ def dashboard(store_url: str | None) -> None:
 @click.command()
 @store_option
 def demo(store_url: str | None) -> None:
-    """The dashboard on a demo store (seeded on first use) with the sandbox as FMCSA."""
+    """The dashboard on a demo store (seeded on first use) with the sandbox as FMCSA.
+
+    With --read-only the demo's own store is still seeded on first use (it is the
+    demo's scratch file, not the operator's data); a store given with --store is not.
+    """
     from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
     from fmcsa_tui.settings import demo_store_url
 
     base = command_settings(store=store_url or demo_store_url())
+    seeding = with_overrides(base, read_only=False)
 
     async def seed_if_empty() -> None:
-        async with opened(base) as store:
+        async with opened(seeding) as store:
             if not await store.list_summaries():
                 await store.insert_documents(demo_documents(DEMO_COMPANIES))
 
-    run_command(seed_if_empty())
+    if not base.read_only or store_url is None:
+        run_command(seed_if_empty())
     with SandboxServer(SandboxConfig(hang_seconds=DEMO_TIMEOUT * 2)) as server:
         overrides = fmcsa_overrides(server.url, base)
         overrides["timeout"] = min(base.timeout, DEMO_TIMEOUT)
