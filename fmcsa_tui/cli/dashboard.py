@@ -22,7 +22,7 @@ from fmcsa_tui.settings import (
     Settings,
     with_overrides,
 )
-from fmcsa_tui.store import StoreError
+from fmcsa_tui.store import SqliteStore, StoreError
 from fmcsa_tui.store.seed import demo_documents
 
 DEMO_COMPANIES = 200
@@ -37,12 +37,21 @@ def _open_dashboard(settings: Settings) -> None:
         store = store_for(settings)
     except StoreError as error:
         raise Abort(str(error)) from None
+    if store.read_only and isinstance(store, SqliteStore):
+        # a file it may not create: one line now (exit 2), not a dashboard retrying
+        # (MongoDB may be down for a while: the dashboard shows that and retries)
+        run_command(_check_opens(settings))
     # the app opens the store on its own event loop, and shows it as disconnected
     # (retrying) when it cannot be reached
     app = FmcsaApp(store, settings, close_store=True)
     app.run()
     if app.stopped_by is not None:
         raise Terminated(app.stopped_by)
+
+
+async def _check_opens(settings: Settings) -> None:
+    async with opened(settings, create=False):
+        pass
 
 
 @click.command()
