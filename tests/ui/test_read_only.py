@@ -11,16 +11,17 @@ from typing import Any
 import pytest
 from bson import json_util
 from textual.command import CommandList, CommandPalette
-from textual.widgets import Static
+from textual.widgets import RichLog, Static
 
 from fmcsa_tui.models import Source
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
-from fmcsa_tui.store import CompanyStore
+from fmcsa_tui.store import CompanyStore, MongoStore
 from fmcsa_tui.ui.actions import APP_BINDINGS, WRITE_ACTIONS
 from fmcsa_tui.ui.app import FmcsaApp
 from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
 from fmcsa_tui.ui.widgets import StatusHeader
 from tests.conftest import StoreMaker
+from tests.support.mongo_wire import MongoWireServer
 from tests.ui.test_dashboard import SIZE, company, failed, loaded, settings_for, wait_for
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -134,3 +135,27 @@ async def test_the_palette_and_help_have_no_write_entries(
         assert "Toggle never synced only" in described
         for text in WRITE_TEXTS:
             assert text not in described, text
+
+
+async def test_r_on_a_mongodb_that_refuses_writes_shows_one_line(sandbox: SandboxServer) -> None:
+    """A user with only the `read` role, without --read-only: `r` is refused by the
+    server (code 13) and the operator reads one line saying so, not a traceback."""
+    with MongoWireServer() as server:
+        url = server.url.replace("/?", "/refusing?")
+        seeding = MongoStore(url)
+        await seeding.open()
+        await seeding.insert_documents([company("1000101", "Never Seen")])
+        await seeding.close()
+        server.refuse_writes = True
+        store = MongoStore(url)
+        app = FmcsaApp(store, settings_for(sandbox.url), clock=lambda: NOW, close_store=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(pilot, 1)
+            await pilot.press("r")
+            log = app.activity.query_one(RichLog)
+            await wait_for(pilot, lambda: not app.runs.busy and bool(log.lines))
+            lines = [strip.text for strip in log.lines]
+            refused = [line for line in lines if "refused the write" in line]
+            assert len(refused) == 1, lines
+            assert "DOT  1000101" in refused[0] and "--read-only" in refused[0], lines
+            assert not any("Traceback" in line for line in lines)
