@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     )
 
     store: str = Field(default_factory=default_store_url, description="Store URL")
+    read_only: bool = Field(
+        False, description="Browse only: the store refuses every write (--read-only)"
+    )
     mongo_database: str | None = Field(
         None, description="MongoDB database when the store URL's path names none"
     )

@@ -23,7 +23,8 @@ REAL_MONGODB_URI = os.environ.get("FMCSA_TUI_TEST_MONGODB_URI", "").strip()
 #: wire-protocol test server, and a real MongoDB when FMCSA_TUI_TEST_MONGODB_URI is set.
 STORE_BACKENDS = ["sqlite", "mongodb", *(["mongodb-real"] if REAL_MONGODB_URI else [])]
 
-StoreMaker = Callable[[], CompanyStore]
+#: An unopened store on the test's data; ``read_only=True`` for one that only browses.
+StoreMaker = Callable[..., CompanyStore]
 
 #: Property tests run derandomized (the same examples on every run, so a CI failure
 #: reproduces as is) and keep no example database. `--hypothesis-profile=fmcsa-explore`
@@ -98,7 +99,7 @@ def store_maker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stor
     backend = request.param
     if backend == "sqlite":
         path = tmp_path / "store" / "fmcsa.db"
-        yield lambda: SqliteStore(path)
+        yield lambda read_only=False: SqliteStore(path, read_only=read_only)
         return
     if backend == "mongodb":
         url = request.getfixturevalue("mongo_wire").url
@@ -108,7 +109,7 @@ def store_maker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stor
         raise ValueError(f"no store fixture for backend {backend!r}")
     database = _fresh_database()
     url = _url_with_database(url, database)
-    yield lambda: MongoStore(url)
+    yield lambda read_only=False: MongoStore(url, read_only=read_only)
     _drop_database(url, database)
 
 

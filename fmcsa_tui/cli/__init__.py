@@ -16,7 +16,7 @@ import sys
 import click
 
 from fmcsa_tui.cli.carriers import add, seed_demo
-from fmcsa_tui.cli.common import Terminated, say, store_option
+from fmcsa_tui.cli.common import GlobalOptions, Terminated, read_only_option, say, store_option
 from fmcsa_tui.cli.dashboard import dashboard, demo, sandbox
 from fmcsa_tui.cli.records import show, status
 from fmcsa_tui.cli.sync import sync
@@ -30,14 +30,15 @@ __all__ = ["cli", "main"]
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="fmcsa-tui")
 @store_option
+@read_only_option
 @click.pass_context
-def cli(ctx: click.Context, store_url: str | None) -> None:
+def cli(ctx: click.Context, store_url: str | None, read_only: bool | None) -> None:
     """Operator dashboard and headless sync engine for FMCSA carrier data.
 
-    Without a command, opens the dashboard on the configured store. `--store` given
-    here applies to the command after it too.
+    Without a command, opens the dashboard on the configured store. `--store` and
+    `--read-only` given here apply to the command after them too.
     """
-    ctx.obj = store_url
+    ctx.obj = GlobalOptions(store=store_url, read_only=read_only or None)
     if ctx.invoked_subcommand is None:
         ctx.invoke(dashboard, store_url=store_url)
 

@@ -11,6 +11,7 @@ from fmcsa_tui.cli.common import (
     Abort,
     command_settings,
     opened,
+    refuse_read_only,
     run_command,
     say,
     store_option,
@@ -29,6 +30,7 @@ from fmcsa_tui.store.seed import demo_documents
 def seed_demo(count: int, store_url: str | None) -> None:
     """Add sample carriers (varied names, some never synced) to the store."""
     settings = command_settings(store=store_url)
+    refuse_read_only(settings, "add sample carriers")
 
     async def seed() -> tuple[int, str]:
         async with opened(settings) as store:
@@ -57,6 +59,8 @@ def add(
     store_url: str | None,
 ) -> None:
     """Add carriers by DOT number; an existing DOT is reported, not duplicated."""
+    settings = command_settings(store=store_url)
+    refuse_read_only(settings, "add carriers")
     normalized = []
     for dot in dots:
         clean = parse_dot(dot, new=True)
@@ -70,7 +74,6 @@ def add(
         if not ObjectId.is_valid(owner):
             raise Abort(f"--owner must be a 24-character hex ObjectId, not {owner!r}")
         extra["ownerId"] = ObjectId(owner)
-    settings = command_settings(store=store_url)
     companies = [
         NewCompany(dot_number=dot, name=name or "", mc_number=mc_number, extra=extra)
         for dot in dict.fromkeys(normalized)

@@ -19,7 +19,7 @@ from pytimeparse import parse as parse_duration
 
 from fmcsa_tui.formatting import json_text, safe_line
 from fmcsa_tui.settings import ConfigError, Settings, http_base_url, load_settings
-from fmcsa_tui.store import CompanyStore, StoreError, open_store
+from fmcsa_tui.store import CompanyStore, ReadOnlyStore, StoreError, open_store
 from fmcsa_tui.sync.engine import StopSignals
 
 _T = TypeVar("_T")
@@ -48,10 +48,18 @@ class Abort(click.ClickException):
         say(f"fmcsa-tui: {self.format_message()}".splitlines()[0], err=True)
 
 
+class GlobalOptions(dict[str, Any]):
+    """What `fmcsa-tui --store URL --read-only COMMAND` gives every command (settings
+    overrides; None: not given)."""
+
+
 def command_settings(**overrides: Any) -> Settings:
-    if overrides.get("store") is None:  # `fmcsa-tui --store URL COMMAND`
-        context = click.get_current_context(silent=True)
-        overrides["store"] = context.find_root().obj if context is not None else None
+    context = click.get_current_context(silent=True)
+    given = context.find_root().obj if context is not None else None
+    if isinstance(given, GlobalOptions):
+        for name, value in given.items():
+            if overrides.get(name) is None:
+                overrides[name] = value
     try:
         return load_settings(**overrides)
     except ConfigError as error:
@@ -65,7 +73,15 @@ def store_for(settings: Settings) -> CompanyStore:
         database=settings.mongo_database,
         companies=settings.mongo_companies,
         inspections=settings.mongo_inspections,
+        read_only=settings.read_only,
     )
+
+
+def refuse_read_only(settings: Settings, what: str) -> None:
+    """A command that writes, asked in read-only mode: one line, exit 2, before the
+    store or FMCSA is contacted (the store would refuse the writes anyway)."""
+    if settings.read_only:
+        raise Abort(str(ReadOnlyStore(what)))
 
 
 @contextlib.asynccontextmanager
@@ -135,6 +151,16 @@ class Age(click.ParamType):
         if not timedelta(seconds=1) <= age <= self._LONGEST:
             self.fail(f"{value!r} must be between 1s and 3650d", param, ctx)
         return age
+
+
+def read_only_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--read-only",
+        is_flag=True,
+        default=None,
+        help="Browse only: the store refuses every write; commands that write refuse at "
+        "once (default: env FMCSA_TUI_READ_ONLY, then config.toml)",
+    )(function)
 
 
 def store_option(function: Callable[..., Any]) -> Callable[..., Any]:

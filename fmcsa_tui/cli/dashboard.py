@@ -22,7 +22,7 @@ from fmcsa_tui.settings import (
     Settings,
     with_overrides,
 )
-from fmcsa_tui.store import StoreError
+from fmcsa_tui.store import SqliteStore, StoreError
 from fmcsa_tui.store.seed import demo_documents
 
 DEMO_COMPANIES = 200
@@ -37,12 +37,21 @@ def _open_dashboard(settings: Settings) -> None:
         store = store_for(settings)
     except StoreError as error:
         raise Abort(str(error)) from None
+    if store.read_only and isinstance(store, SqliteStore):
+        # a file it may not create: one line now (exit 2), not a dashboard retrying
+        # (MongoDB may be down for a while: the dashboard shows that and retries)
+        run_command(_check_opens(settings))
     # the app opens the store on its own event loop, and shows it as disconnected
     # (retrying) when it cannot be reached
     app = FmcsaApp(store, settings, close_store=True)
     app.run()
     if app.stopped_by is not None:
         raise Terminated(app.stopped_by)
+
+
+async def _check_opens(settings: Settings) -> None:
+    async with opened(settings, create=False):
+        pass
 
 
 @click.command()
@@ -55,18 +64,24 @@ def dashboard(store_url: str | None) -> None:
 @click.command()
 @store_option
 def demo(store_url: str | None) -> None:
-    """The dashboard on a demo store (seeded on first use) with the sandbox as FMCSA."""
+    """The dashboard on a demo store (seeded on first use) with the sandbox as FMCSA.
+
+    With --read-only the demo's own store is still seeded on first use (it is the
+    demo's scratch file, not the operator's data); a store given with --store is not.
+    """
     from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
     from fmcsa_tui.settings import demo_store_url
 
     base = command_settings(store=store_url or demo_store_url())
+    seeding = with_overrides(base, read_only=False)
 
     async def seed_if_empty() -> None:
-        async with opened(base) as store:
+        async with opened(seeding) as store:
             if not await store.list_summaries():
                 await store.insert_documents(demo_documents(DEMO_COMPANIES))
 
-    run_command(seed_if_empty())
+    if not base.read_only or store_url is None:
+        run_command(seed_if_empty())
     with SandboxServer(SandboxConfig(hang_seconds=DEMO_TIMEOUT * 2)) as server:
         overrides = fmcsa_overrides(server.url, base)
         overrides["timeout"] = min(base.timeout, DEMO_TIMEOUT)

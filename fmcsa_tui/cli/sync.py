@@ -18,6 +18,7 @@ from fmcsa_tui.cli.common import (
     command_settings,
     fmcsa_overrides,
     opened,
+    refuse_read_only,
     run_command,
     say,
     store_option,
@@ -78,9 +79,10 @@ def sync(
     Processes sharing a store run each carrier once: one another process ran after
     this one listed it, or is running, is skipped (synced / syncing elsewhere).
     """
+    base = command_settings(store=store_url, concurrency=concurrency)
+    refuse_read_only(base, "sync carriers")
     if not (dots or all_ or failed or due):
         raise Abort("say which companies: DOT numbers, --all, --failed or --due AGE")
-    base = command_settings(store=store_url, concurrency=concurrency)
     with contextlib.ExitStack() as stack:
         settings = fmcsa_settings(stack, base, fmcsa)
         chosen = [Source(name) for name in sources] or list(Source)

@@ -19,7 +19,15 @@ from datetime import timedelta
 
 import click
 
-from fmcsa_tui.cli.common import Age, command_settings, opened, run_command, say, store_option
+from fmcsa_tui.cli.common import (
+    Age,
+    command_settings,
+    opened,
+    refuse_read_only,
+    run_command,
+    say,
+    store_option,
+)
 from fmcsa_tui.cli.sync import fmcsa_settings, ready_engine
 from fmcsa_tui.coordinator import Notice, RunCoordinator, RunEnded
 from fmcsa_tui.coordinator.passes import Pass, most_overdue_first, plan_pass
@@ -55,6 +63,7 @@ def worker(
     per interval. Prints one progress line per AGE; stops cleanly on SIGTERM or Ctrl-C.
     """
     base = command_settings(store=store_url, concurrency=concurrency)
+    refuse_read_only(base, "run a sync worker")
     with contextlib.ExitStack() as stack:
         settings = fmcsa_settings(stack, base, fmcsa)
         run_command(_work(settings, every))

@@ -8,8 +8,10 @@ from fmcsa_tui.store.base import (
     AddResult,
     CompanyStore,
     NewCompany,
+    ReadOnlyStore,
     SourceData,
     StoreError,
+    StoreRefused,
     StoreUnavailable,
     redact_url,
 )
@@ -23,10 +25,12 @@ __all__ = [
     "CompanyStore",
     "MongoStore",
     "NewCompany",
+    "ReadOnlyStore",
     "SourceData",
     "SqliteStore",
     "StatusFilter",
     "StoreError",
+    "StoreRefused",
     "StoreUnavailable",
     "open_store",
     "redact_url",
@@ -43,18 +47,20 @@ def open_store(
     companies: str = "companies",
     inspections: str = "fmcsainspections",
     leases: str = "fmcsa_tui_leases",
+    read_only: bool = False,
 ) -> CompanyStore:
     """The store a URL names, not yet opened. Raise StoreError for a URL it cannot use.
 
     The keyword arguments are MongoDB's (see `MongoStore`): the database when the URL's
-    path names none, and the collection names. SQLite ignores them.
+    path names none, and the collection names. SQLite ignores them. `read_only` opens
+    it for browsing: every write is refused (`ReadOnlyStore`), nothing is created.
     """
     scheme, separator, _ = url.strip().partition("://")
     if not separator:
         raise StoreError(f"store URL {redact_url(url)!r} has no scheme; {_USAGE}")
     scheme = scheme.lower()
     if scheme == "sqlite":
-        return SqliteStore(_sqlite_path(url.strip()))
+        return SqliteStore(_sqlite_path(url.strip()), read_only=read_only)
     if scheme in {"mongodb", "mongodb+srv"}:
         return MongoStore(
             url.strip(),
@@ -62,6 +68,7 @@ def open_store(
             companies=companies,
             inspections=inspections,
             leases=leases,
+            read_only=read_only,
         )
     raise StoreError(f"unknown store scheme {scheme!r} in {redact_url(url)}; {_USAGE}")
 

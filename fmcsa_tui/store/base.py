@@ -43,6 +43,19 @@ class StoreUnavailable(StoreError):
     """The store cannot be reached or opened."""
 
 
+class StoreRefused(StoreError):
+    """The store refused a write: opened read-only here, or a server whose user may
+    only read (MongoDB's `read` role). Not an outage: trying again changes nothing."""
+
+
+class ReadOnlyStore(StoreRefused):
+    """A write asked of a store opened read-only (`--read-only`): refused before
+    anything is sent, in the one sentence every refusal uses."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"the store is open read-only (--read-only): cannot {what}")
+
+
 class LiveRefresh(StrEnum):
     """How a store's change feed works, in the words the dashboard's header uses."""
 
@@ -121,6 +134,12 @@ class CompanyStore(Protocol):
     @property
     def description(self) -> str:
         """Where this store is, for people: a path, or host/db with no password."""
+        ...
+
+    @property
+    def read_only(self) -> bool:
+        """Opened for browsing only: every write raises `ReadOnlyStore`, and opening
+        creates or migrates nothing."""
         ...
 
     @property

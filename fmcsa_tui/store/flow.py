@@ -7,19 +7,22 @@ checks the DOT numbers of new companies and plans which are new, and puts inspec
 in their order. A backend implements the abstract primitives (read, write a planned
 change atomically, insert, list rows) and what is its own alone (leases, the change
 feed, opening). The messages both stores give for the same refusal are here too.
+
+A store opened read-only is refused every write here, once for every backend, before
+anything reaches a primitive: the public write methods (leases included) check first.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
 
 from fmcsa_tui.models import CompanySummary, Source, parse_when, utcnow
-from fmcsa_tui.store.base import AddResult, NewCompany, SourceData, StoreError
+from fmcsa_tui.store.base import AddResult, NewCompany, ReadOnlyStore, SourceData, StoreError
 from fmcsa_tui.store.listing import CompanyFilter, Condition, changed_since
 from fmcsa_tui.store.updates import (
     SourceUpdate,
@@ -48,6 +51,18 @@ Wanted = list[tuple[str, NewCompany]]
 
 class StoreFlow(ABC):
     """The shared half of a store: each public call in terms of the primitives."""
+
+    #: Set by the backend's constructor; see `CompanyStore.read_only`.
+    _read_only: bool = False
+
+    @property
+    def read_only(self) -> bool:
+        return self._read_only
+
+    def _writable(self, what: str) -> None:
+        """Refuse the write `what` (words after "cannot") of a read-only store."""
+        if self._read_only:
+            raise ReadOnlyStore(what)
 
     # --- primitives
 
@@ -84,6 +99,18 @@ class StoreFlow(ABC):
         concurrent change of its errors), and upsert its inspections; raise
         `no_company` when there is none."""
 
+    @abstractmethod
+    async def _acquire_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
+        """Take the lease unless another live owner holds it."""
+
+    @abstractmethod
+    async def _renew_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
+        """Extend the owner's lease; False when it is no longer the owner's."""
+
+    @abstractmethod
+    async def _release_lease(self, company_id: str, owner: str) -> None:
+        """Give the owner's lease back (nothing when it holds none)."""
+
     # --- reading
 
     async def list_summaries(
@@ -110,10 +137,12 @@ class StoreFlow(ABC):
 
     async def add_companies(self, companies: Iterable[NewCompany]) -> AddResult:
         """Every DOT number is checked before anything is looked up or written."""
+        self._writable("add carriers")
         wanted = [(checked_dot(company.dot_number), company) for company in companies]
         return await self._add(wanted, utcnow())
 
     async def insert_documents(self, docs: Sequence[Doc]) -> int:
+        self._writable("insert documents")
         stored = with_ids(docs)
         await self._insert(stored)
         return len(stored)
@@ -123,6 +152,7 @@ class StoreFlow(ABC):
     async def record_success(
         self, company_id: str, run_started: datetime, data: SourceData, at: datetime
     ) -> None:
+        self._writable(f"write {data.source}")
         inspections = list(data.inspections or ())
         for inspection in inspections:
             report_number(inspection)  # refuse a bad one before writing anything
@@ -131,7 +161,22 @@ class StoreFlow(ABC):
     async def record_failure(
         self, company_id: str, run_started: datetime, source: Source, error: str, at: datetime
     ) -> None:
+        self._writable(f"write {source}'s failure")
         await self._record(company_id, failure_update(run_started, source, error, at), [])
+
+    # --- leases
+
+    async def acquire_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
+        self._writable("take a run lease")
+        return await self._acquire_lease(company_id, owner, ttl)
+
+    async def renew_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
+        self._writable("renew a run lease")
+        return await self._renew_lease(company_id, owner, ttl)
+
+    async def release_lease(self, company_id: str, owner: str) -> None:
+        self._writable("release a run lease")
+        await self._release_lease(company_id, owner)
 
 
 # --- shared steps ---------------------------------------------------------------------

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from fmcsa_tui.formatting import one_line
 from fmcsa_tui.models import CompanySummary, Source, parse_dot, summarize, utcnow
 from fmcsa_tui.settings import ConfigError, Settings
-from fmcsa_tui.store.base import CompanyStore, SourceData
+from fmcsa_tui.store.base import CompanyStore, SourceData, StoreRefused
 from fmcsa_tui.sync.answers import QUOTE_LIMIT, SourceError
 from fmcsa_tui.sync.batching import HubBatcher
 from fmcsa_tui.sync.events import (
@@ -115,6 +115,13 @@ class Target:
     def in_pass(cls, summary: CompanySummary) -> Target:
         """The carrier as a pass listed it (see the class docstring)."""
         return cls(summary.id, summary.dot_number or "", summary.name or "", True, summary.last_run)
+
+
+def _store_trouble(error: Exception) -> str:
+    """Why the store stopped a run, in one line: a refused write says so itself."""
+    if isinstance(error, StoreRefused):
+        return one_line(error)
+    return f"store unavailable: {one_line(error)}"
 
 
 def _ignore(_event: RunEvent) -> None:
@@ -218,7 +225,7 @@ class SyncEngine:
         try:
             leased = await self._take_lease(target.company_id)
         except Exception as error:  # one company's store trouble never stops a bulk run
-            refused = RunRefused(**ids_named, reason=f"store unavailable: {one_line(error)}")
+            refused = RunRefused(**ids_named, reason=_store_trouble(error))
             emit(refused)
             return refused
         if not leased:
@@ -283,7 +290,7 @@ class SyncEngine:
             await _finish_despite_cancel(self._release(target.company_id))
             if not isinstance(error, Exception):
                 raise
-            return RunRefused(**ids_named, reason=f"store unavailable: {one_line(error)}")
+            return RunRefused(**ids_named, reason=_store_trouble(error))
         if current == target.last_run:
             return None
         await _finish_despite_cancel(self._release(target.company_id))

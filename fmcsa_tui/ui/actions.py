@@ -3,7 +3,8 @@
 Each `Binding` carries its key, its short footer label (`description`) and a sentence
 saying what it does and to what (`tooltip`). The footer, the help screen (`help_rows`)
 and the command palette (`ActionCommands`) are all built from this one table, and
-every binding has an `id`, so `[keymap]` in config.toml can move any key.
+every binding has an `id`, so `[keymap]` in config.toml can move any key. The
+actions that start or stop runs (`WRITE_ACTIONS`) are absent in read-only mode.
 
 The dashboard's keys are resolved in the order typed (`in_key_order`), so a burst of
 keys (a paste, a fast typist) after one that moves focus goes where focus now is.
@@ -16,11 +17,19 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
+from textual.actions import parse
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-__all__ = ["APP_BINDINGS", "ActionCommands", "help_rows", "help_sections", "in_key_order"]
+__all__ = [
+    "APP_BINDINGS",
+    "WRITE_ACTIONS",
+    "ActionCommands",
+    "help_rows",
+    "help_sections",
+    "in_key_order",
+]
 
 
 def in_key_order(bindings: Iterable[Binding]) -> list[Binding]:
@@ -69,9 +78,14 @@ APP_BINDINGS: list[Binding] = in_key_order([
             tooltip="Quit; with runs in progress, ask first, then cancel them cleanly"),
 ])  # fmt: skip
 
+#: Actions that write to the store (a run writes sources and takes leases; a cancel
+#: releases them): in read-only mode they are left out of the keys, help and palette.
+WRITE_ACTIONS = frozenset({"resync", "resync_source", "resync_view", "cancel", "cancel_all"})
+
 
 def help_rows(app: App[Any], bindings: Iterable[Binding]) -> list[tuple[str, str]]:
-    """(keys as currently mapped, what it does) for each binding, in table order."""
+    """(keys as currently mapped, what it does) for each binding the app allows (its
+    `check_action` is not False: read-only mode drops the writes), in table order."""
     keys: dict[str, list[str]] = {}
     for bound in app._bindings.key_to_bindings.values():
         for binding in bound:
@@ -79,7 +93,15 @@ def help_rows(app: App[Any], bindings: Iterable[Binding]) -> list[tuple[str, str
     return [
         (", ".join(keys.get(binding.action, ["-"])), binding.tooltip or binding.description)
         for binding in bindings
+        if not _left_out(app, binding)
     ]
+
+
+def _left_out(app: App[Any], binding: Binding) -> bool:
+    """Whether the app leaves the action out altogether (read-only mode's writes); an
+    action that merely does nothing right now (cancel with nothing running) stays."""
+    _, name, _ = parse(binding.action)
+    return name in WRITE_ACTIONS and getattr(app, "read_only", False)
 
 
 def help_sections(
@@ -105,6 +127,7 @@ class ActionCommands(Provider):
         return [
             (binding.tooltip, binding.description, partial(self.app.run_action, binding.action))
             for binding in APP_BINDINGS
+            if not _left_out(self.app, binding)
         ]
 
     async def discover(self) -> Hits:

@@ -6,6 +6,8 @@ and each carrier's live per-source state; `StoreFeed` loads the store and follow
 to itself as a message (`FeedMessage`, `RunMessage`); the handlers set the reactives the
 header and the filter bar are bound to and hand rows to the list. Store reads run in
 workers, never on the event loop; the keys are the table in `fmcsa_tui.ui.actions`.
+Read-only (the setting, or a store opened so) leaves every write action out: its keys
+do nothing and are not in the footer, the help or the palette; the store refuses too.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from fmcsa_tui.settings import ConfigError, Settings
 from fmcsa_tui.store.base import CompanyFilter, CompanyStore
 from fmcsa_tui.sync.engine import ALL_SOURCES, StopSignals, SyncEngine
 from fmcsa_tui.sync.events import SourceFailed, SourceSucceeded
-from fmcsa_tui.ui.actions import APP_BINDINGS, ActionCommands, help_sections
+from fmcsa_tui.ui.actions import APP_BINDINGS, WRITE_ACTIONS, ActionCommands, help_sections
 from fmcsa_tui.ui.company_list import CompanyList
 from fmcsa_tui.ui.messages import DetailLoaded, FeedMessage, RunMessage, while_on_screen
 from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
@@ -88,6 +90,8 @@ class FmcsaApp(App[None]):
         self.store = store
         self.close_store = close_store
         self.settings = settings
+        #: Browsing only: what the header says and `check_action` enforces.
+        self.read_only = settings.read_only or store.read_only
         self.clock = clock
         self.poll_interval = poll_interval
         self.engine = engine or SyncEngine(store, settings)
@@ -110,7 +114,10 @@ class FmcsaApp(App[None]):
 
     def compose(self) -> ComposeResult:
         app = FmcsaApp
-        yield StatusHeader(store_label=self.store.description, id="header").data_bind(
+        header = StatusHeader(
+            store_label=self.store.description, read_only=self.read_only, id="header"
+        )
+        yield header.data_bind(
             counts=app.counts, queued=app.queued, loading=app.loading, connected=app.connected,
             disconnect_reason=app.disconnect_reason, refresh_mode=app.live_mode,
         )  # fmt: skip
@@ -385,7 +392,9 @@ class FmcsaApp(App[None]):
     # --- actions: help and quit --------------------------------------------------------
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(help_sections(self, CompanyList.BINDINGS)))
+        self.push_screen(
+            HelpScreen(help_sections(self, CompanyList.BINDINGS), read_only=self.read_only)
+        )
 
     async def action_quit(self) -> None:
         if not self.runs.busy:
@@ -422,8 +431,12 @@ class FmcsaApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys that do nothing right now are left out of the footer. The dashboard's keys
         act on the dashboard only: with a dialog or the palette on top, they are its keys
-        (they are priority bindings, which Textual would otherwise run over any screen)."""
+        (they are priority bindings, which Textual would otherwise run over any screen).
+        In read-only mode the write actions are left out of everything (False: no key,
+        no palette entry)."""
         if action in DASHBOARD_ACTIONS and self.screen.is_modal:
+            return False
+        if action in WRITE_ACTIONS and self.read_only:
             return False
         try:
             if action == "cancel":

@@ -65,9 +65,12 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q,question_mark", "app.pop_screen", "Close", id="help.close")]
 
-    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+    def __init__(
+        self, sections: list[tuple[str, list[tuple[str, str]]]], *, read_only: bool = False
+    ) -> None:
         super().__init__()
         self.sections = sections
+        self.read_only = read_only
 
     def compose(self) -> ComposeResult:
         table = Table(box=None, show_header=False, padding=(0, 2), expand=True)
@@ -80,5 +83,13 @@ class HelpScreen(ModalScreen[None]):
             table.add_row("", "")
         with VerticalScroll():
             yield Static(Text("fmcsa-tui keys", style="bold"))
+            if self.read_only:
+                yield Static(
+                    Text(
+                        "READ-ONLY (--read-only): browsing only; resync and cancel are off"
+                        " and the store refuses every write.",
+                        style="bold",
+                    )
+                )
             yield Static(table)
             yield Static(Text("Every action is also in the command palette (ctrl+p).", "dim"))

@@ -108,17 +108,25 @@ class StatusHeader(Static):
     disconnect_reason: reactive[str] = reactive("")
     refresh_mode: reactive[str] = reactive("polling")
 
-    def __init__(self, *, store_label: str = "", **kwargs: Any) -> None:
+    def __init__(self, *, store_label: str = "", read_only: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.set_reactive(StatusHeader.store_label, store_label)
+        self.read_only = read_only
+
+    @property
+    def title(self) -> Text:
+        """The app's name, and READ-ONLY right after it, where no width cuts it off."""
+        if self.read_only:
+            return Text.assemble(("fmcsa-tui", "bold"), "  ", (" READ-ONLY ", "bold reverse"))
+        return Text("fmcsa-tui", "bold")
 
     def render(self) -> RenderableType:
         total, failed, never, syncing = self.counts
         if self.loading:
-            text = Text.assemble(("fmcsa-tui", "bold"), "  ", ("loading carriers…", "italic"))
+            text = Text.assemble(self.title, "  ", ("loading carriers…", "italic"))
         else:
             text = Text.assemble(
-                ("fmcsa-tui", "bold"),
+                self.title,
                 "  ",
                 (f"{total:,} carriers", "bold"),
                 " · ",

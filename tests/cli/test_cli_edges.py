@@ -330,7 +330,8 @@ _SAMPLE = {
     "hub_batch_size": "20", "hub_batch_window": "0.2", "timeout": "9", "max_attempts": "2",
     "backoff_base": "0.25", "backoff_max": "4", "retry_after_max": "60", "source_deadline": "90",
     "max_response_bytes": "1048576", "max_rows": "5000", "page_size": "500",
-    "stale_after_hours": "12", "lease_seconds": "45", "keymap": '{"app.resync": "ctrl+r"}',
+    "stale_after_hours": "12", "lease_seconds": "45", "read_only": "True",
+    "keymap": '{"app.resync": "ctrl+r"}',
 }  # fmt: skip
 
 

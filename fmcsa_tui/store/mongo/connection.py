@@ -154,8 +154,10 @@ class MongoConnection:
         companies: str = "companies",
         inspections: str = "fmcsainspections",
         leases: str = "fmcsa_tui_leases",
+        read_only: bool = False,
     ) -> None:
         self._url = url.strip()
+        self._read_only = read_only  # a user with only the `read` role can browse
         check_url_options(self._url)
         self._hosts, url_database = parse_url(self._url)
         self._database = url_database or database or None
@@ -183,7 +185,7 @@ class MongoConnection:
             await client.admin.command("ping")
             hello = await client.admin.command("hello")
             db = client.get_database(self._database)
-            if create:
+            if create and not self._read_only:
                 await ensure_indexes(db, self._names)
         except BaseException as error:
             await client.close()
@@ -229,7 +231,7 @@ class MongoConnection:
         return cast(AsyncCollection[RawBSONDocument], raw)
 
     @contextmanager
-    def _driver_errors(self) -> Iterator[None]:
-        """Driver errors as one-line StoreErrors (StoreUnavailable when unreachable)."""
-        with driver_errors(self._hosts):
+    def _driver_errors(self, *, writing: bool = False) -> Iterator[None]:
+        """Driver errors as one-line StoreErrors (see `errors.driver_errors`)."""
+        with driver_errors(self._hosts, writing=writing):
             yield

@@ -6,11 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from bson.errors import BSONError
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
-from fmcsa_tui.store.base import StoreError, StoreUnavailable
+from fmcsa_tui.store.base import StoreError, StoreRefused, StoreUnavailable
 
-__all__ = ["brief", "driver_errors"]
+__all__ = ["UNAUTHORIZED", "brief", "driver_errors"]
+
+#: MongoDB's error code for a command the user's roles do not allow (Unauthorized).
+UNAUTHORIZED = 13
 
 
 def brief(error: BaseException, hosts: str = "") -> str:
@@ -30,8 +33,9 @@ def brief(error: BaseException, hosts: str = "") -> str:
 
 
 @contextmanager
-def driver_errors(hosts: str) -> Iterator[None]:
-    """Driver errors as one-line StoreErrors (StoreUnavailable when unreachable)."""
+def driver_errors(hosts: str, *, writing: bool = False) -> Iterator[None]:
+    """Driver errors as one-line StoreErrors (StoreUnavailable when unreachable,
+    StoreRefused when the user may not do it: `writing` says what was refused)."""
     try:
         yield
     except StoreError:
@@ -39,7 +43,15 @@ def driver_errors(hosts: str) -> Iterator[None]:
     except ConnectionFailure as error:  # AutoReconnect, NetworkTimeout, server selection
         reason = brief(error, hosts)
         raise StoreUnavailable(f"MongoDB at {hosts} is unreachable: {reason}") from error
-    except PyMongoError as error:  # OperationFailure and the rest
+    except OperationFailure as error:
+        if error.code == UNAUTHORIZED:  # its message quotes the whole command: not shown
+            what = "the write" if writing else "the request"
+            raise StoreRefused(
+                f"MongoDB at {hosts} refused {what}: the user is not authorized"
+                " (a user with only the read role can browse with --read-only)"
+            ) from error
+        raise StoreError(f"MongoDB at {hosts}: {brief(error, hosts)}") from error
+    except PyMongoError as error:  # the rest
         raise StoreError(f"MongoDB at {hosts}: {brief(error, hosts)}") from error
     except BSONError as error:
         raise StoreError(f"document cannot be stored: {brief(error)}") from error

@@ -94,13 +94,13 @@ class MongoStore(MongoConnection, StoreFlow):
 
     @never_cancelled
     async def _add(self, wanted: Wanted, now: datetime) -> AddResult:
-        with self._driver_errors():
+        with self._driver_errors(writing=True):
             return await writes.add_new(self._collection("companies"), wanted, now)
 
     @never_cancelled
     async def _insert(self, docs: list[Doc]) -> None:
         companies = self._collection("companies")
-        with self._driver_errors():
+        with self._driver_errors(writing=True):
             await writes.refuse_collisions(companies, docs)
             await writes.insert_all(companies, docs)
 
@@ -113,7 +113,7 @@ class MongoStore(MongoConnection, StoreFlow):
                 await self._upsert_inspections(company_oid, inspections)
 
         companies = self._collection("companies")
-        with self._driver_errors():
+        with self._driver_errors(writing=True):
             await writes.compare_and_set(companies, company_id, update, upsert_inspections)
 
     async def _upsert_inspections(self, company_oid: Any, inspections: list[Doc]) -> None:
@@ -122,10 +122,10 @@ class MongoStore(MongoConnection, StoreFlow):
     # --- leases
 
     @never_cancelled
-    async def acquire_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
+    async def _acquire_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
         now = utcnow()
         leases = self._collection("leases")
-        with self._driver_errors():
+        with self._driver_errors(writing=True):
             try:
                 await leases.find_one_and_update(
                     {"_id": company_id, "$or": [{"expiresAt": {"$lte": now}}, {"owner": owner}]},
@@ -145,9 +145,9 @@ class MongoStore(MongoConnection, StoreFlow):
         return None if raw is None else queries.row_of(raw).last_run
 
     @never_cancelled
-    async def renew_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
+    async def _renew_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
         leases = self._collection("leases")
-        with self._driver_errors():
+        with self._driver_errors(writing=True):
             result = await leases.update_one(
                 {"_id": company_id, "owner": owner},
                 {"$set": {"expiresAt": utcnow() + ttl}},
@@ -155,9 +155,9 @@ class MongoStore(MongoConnection, StoreFlow):
         return result.matched_count > 0
 
     @never_cancelled
-    async def release_lease(self, company_id: str, owner: str) -> None:
+    async def _release_lease(self, company_id: str, owner: str) -> None:
         leases = self._collection("leases")
-        with self._driver_errors():
+        with self._driver_errors(writing=True):
             await leases.delete_one({"_id": company_id, "owner": owner})
 
     @never_cancelled

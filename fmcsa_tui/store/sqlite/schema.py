@@ -27,6 +27,7 @@ from fmcsa_tui.store.sqlite.columns import RESUMMARIZE, decode, derived_values, 
 
 __all__ = [
     "SCHEMA_VERSION",
+    "check_schema",
     "create_schema",
     "is_store",
     "process_write_lock",
@@ -174,6 +175,22 @@ def _text_as_bson(doc: str | bytes) -> bytes:
     if isinstance(doc, bytes):
         return doc
     return encode(cast(dict[str, Any], json_util.loads(doc, json_options=_TEXT_OPTIONS)))
+
+
+def check_schema(conn: sqlite3.Connection) -> None:
+    """For a read-only open, which may change nothing: the file must be a store of this
+    code's schema version (an older one needs the upgrade a writable open does)."""
+    if not is_store(conn):
+        raise StoreUnavailable("not an fmcsa-tui store")
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    version = int(row[0]) if row is not None else 0
+    if version > SCHEMA_VERSION:
+        raise StoreUnavailable(f"schema version {version} is newer than this fmcsa-tui understands")
+    if version < SCHEMA_VERSION:
+        raise StoreUnavailable(
+            f"schema version {version} needs an upgrade, which read-only cannot do;"
+            " open it once without --read-only"
+        )
 
 
 def is_store(conn: sqlite3.Connection) -> bool:

@@ -13,12 +13,14 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, Concatenate, Final, ParamSpec, TypeVar
+from urllib.parse import quote
 
 from fmcsa_tui.models import CompanySummary
 from fmcsa_tui.store.base import (
     AddResult,
     Changes,
     LiveRefresh,
+    ReadOnlyStore,
     StoreError,
     StoreUnavailable,
     poll_changes,
@@ -26,7 +28,7 @@ from fmcsa_tui.store.base import (
 from fmcsa_tui.store.flow import StoreFlow, Wanted
 from fmcsa_tui.store.listing import Condition
 from fmcsa_tui.store.sqlite import operations as ops
-from fmcsa_tui.store.sqlite.schema import create_schema, is_store
+from fmcsa_tui.store.sqlite.schema import check_schema, create_schema, is_store
 from fmcsa_tui.store.sqlite.writer import WriteQueue
 from fmcsa_tui.store.updates import SourceUpdate
 
@@ -40,10 +42,15 @@ BUSY_TIMEOUT_MS: Final = 10_000
 
 
 class SqliteStore(StoreFlow):
-    """`CompanyStore` on a SQLite file; safe to share the file between processes."""
+    """`CompanyStore` on a SQLite file; safe to share the file between processes.
 
-    def __init__(self, path: Path) -> None:
+    `read_only` opens the file with SQLite's ``mode=ro`` and starts no writer: besides
+    `StoreFlow`'s refusals, SQLite itself would refuse a write a bug let through.
+    """
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self._path = Path(path)
+        self._read_only = read_only
         self._executor: ThreadPoolExecutor | None = None
         self._writer: WriteQueue | None = None
         self._local = threading.local()
@@ -70,10 +77,16 @@ class SqliteStore(StoreFlow):
     async def open(self, *, create: bool = True) -> None:
         if self._executor is not None:
             return
-        if not create and not self._path.exists():
+        if (self._read_only or not create) and not self._path.exists():
             raise StoreUnavailable(f"no store at {self._path} (nothing has been added there yet)")
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fmcsa-sqlite")
         try:
+            if self._read_only:
+                try:
+                    await self._call(check_schema)
+                except StoreUnavailable as error:
+                    raise StoreUnavailable(f"{self._path}: {error}") from None
+                return
             if not create and not await self._call(is_store):
                 raise StoreUnavailable(f"{self._path} is not an fmcsa-tui store")
             await self._call(create_schema)
@@ -104,10 +117,19 @@ class SqliteStore(StoreFlow):
         """This pool thread's connection, opened on first use."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                self._path, isolation_level=None, check_same_thread=False, timeout=10
-            )
+            if self._read_only:
+                conn = sqlite3.connect(
+                    f"file:{quote(str(self._path.absolute()))}?mode=ro",
+                    uri=True,
+                    isolation_level=None,
+                    check_same_thread=False,
+                    timeout=10,
+                )
+            else:
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(
+                    self._path, isolation_level=None, check_same_thread=False, timeout=10
+                )
             with self._lock:
                 self._connections.append(conn)
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -157,6 +179,8 @@ class SqliteStore(StoreFlow):
         **kwargs: P.kwargs,
     ) -> T:
         """Queue a write for the writer thread; its outcome, once its batch is written."""
+        if self._read_only:  # `StoreFlow` refuses first; this is the backstop
+            raise ReadOnlyStore("write")
         writer = self._writer
         if writer is None:
             raise StoreError(f"store {self._path} is not open")
@@ -195,16 +219,16 @@ class SqliteStore(StoreFlow):
 
     # --- leases
 
-    async def acquire_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
+    async def _acquire_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
         return await self._write(ops.acquire_lease, company_id, owner, ttl)
 
     async def last_run_of(self, company_id: str) -> datetime | None:
         return await self._call(ops.last_run, company_id)
 
-    async def renew_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
+    async def _renew_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
         return await self._write(ops.renew_lease, company_id, owner, ttl)
 
-    async def release_lease(self, company_id: str, owner: str) -> None:
+    async def _release_lease(self, company_id: str, owner: str) -> None:
         await self._write(ops.release_lease, company_id, owner)
 
     async def leased_ids(self, exclude_owner: str | None = None) -> set[str]:

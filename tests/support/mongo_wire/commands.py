@@ -48,6 +48,13 @@ _IGNORED_FIELDS = frozenset(
 )
 
 
+#: What a user with only the `read` role may not run (`refuse_writes`).
+_WRITE_COMMANDS = frozenset({
+    "insert", "update", "delete", "findAndModify", "findandmodify", "create", "drop",
+    "dropDatabase", "createIndexes", "dropIndexes", "deleteIndexes",
+})  # fmt: skip
+
+
 class Commands(Crud):
     """Every command `MongoWireServer` answers, by name."""
 
@@ -55,8 +62,10 @@ class Commands(Crud):
     host: str
     _port: int
 
-    def __init__(self, replica_set: str | None) -> None:
+    def __init__(self, replica_set: str | None, *, refuse_writes: bool = False) -> None:
         super().__init__(replica_set)
+        #: Answer every write as MongoDB does for a user with only the `read` role.
+        self.refuse_writes = refuse_writes
         self._commands: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
             "hello": self._cmd_hello,
             "ping": self._cmd_ok,
@@ -102,6 +111,14 @@ class Commands(Crud):
     ) -> dict[str, Any]:
         if name.lower() in ("hello", "ismaster"):
             return self._cmd_hello(command, db_name, connection_id=connection_id)
+        if self.refuse_writes and name in _WRITE_COMMANDS:
+            return {
+                "ok": 0.0,
+                "errmsg": f"not authorized on {db_name} to execute command"
+                f" {{ {name}: {command.get(name)!r}, ... }}",
+                "code": 13,
+                "codeName": "Unauthorized",
+            }
         handler = self._commands.get(name)
         if handler is None:
             return {

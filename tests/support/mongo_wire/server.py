@@ -78,9 +78,14 @@ class MongoWireServer(Commands):
     """A MongoDB wire-protocol server over mongomock storage, on a background thread."""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, *, replica_set: str | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        replica_set: str | None = None,
+        refuse_writes: bool = False,
     ) -> None:
-        super().__init__(replica_set)
+        super().__init__(replica_set, refuse_writes=refuse_writes)
         self.host = host
         self._port = port
         self._failures: dict[str, _Failure] = {}
