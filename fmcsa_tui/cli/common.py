@@ -163,6 +163,19 @@ def read_only_option(function: Callable[..., Any]) -> Callable[..., Any]:
     )(function)
 
 
+def run_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """`--concurrency` and `--fmcsa`, as every command that runs syncs takes them."""
+    function = click.option(
+        "--fmcsa",
+        metavar="sandbox|live|URL",
+        help="Where FMCSA is: the in-process sandbox, the real APIs, or a running "
+        "`fmcsa-tui sandbox` URL (default: the configured base URLs)",
+    )(function)
+    return click.option("--concurrency", type=click.IntRange(1, 256), help="Companies at once")(
+        function
+    )
+
+
 def store_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--store",

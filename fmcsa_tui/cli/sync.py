@@ -20,6 +20,7 @@ from fmcsa_tui.cli.common import (
     opened,
     refuse_read_only,
     run_command,
+    run_options,
     say,
     store_option,
 )
@@ -59,10 +60,7 @@ SOURCE_NAMES = [source.value for source in Source]
               help="Every company not run for longer than AGE (6h, 90m, 1d), or never")  # fmt: skip
 @click.option("--source", "sources", multiple=True, type=click.Choice(SOURCE_NAMES),
               help="Only this source (repeatable; default: all three)")  # fmt: skip
-@click.option("--concurrency", type=click.IntRange(1, 256), help="Companies at once")
-@click.option("--fmcsa", metavar="sandbox|live|URL",
-              help="Where FMCSA is: the in-process sandbox, the real APIs, or a running "
-              "`fmcsa-tui sandbox` URL (default: the configured base URLs)")  # fmt: skip
+@run_options
 @store_option
 def sync(
     dots: tuple[str, ...],

@@ -25,6 +25,7 @@ from fmcsa_tui.cli.common import (
     opened,
     refuse_read_only,
     run_command,
+    run_options,
     say,
     store_option,
 )
@@ -49,10 +50,7 @@ PAUSE = 5.0
 @click.command()
 @click.option("--every", type=Age(), required=True, metavar="AGE",
               help="Keep every company's last run younger than AGE (6h, 90m, 1d)")  # fmt: skip
-@click.option("--concurrency", type=click.IntRange(1, 256), help="Companies at once")
-@click.option("--fmcsa", metavar="sandbox|live|URL",
-              help="Where FMCSA is: the in-process sandbox, the real APIs, or a running "
-              "`fmcsa-tui sandbox` URL (default: the configured base URLs)")  # fmt: skip
+@run_options
 @store_option
 def worker(
     every: timedelta, concurrency: int | None, fmcsa: str | None, store_url: str | None
