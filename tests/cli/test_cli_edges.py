@@ -239,8 +239,11 @@ def test_a_stop_signal_cancels_a_sync_cleanly_and_leaves_no_lease(
     process = subprocess.Popen(
         command, env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    slow_sandbox.reset_requests()
     try:
-        wait_until(lambda: len(leases(db)) == 4)  # four runs hold their leases, mid-request
+        # four runs hold their leases and are mid-request (past the pass's check, which
+        # also runs under the lease): each has asked the sandbox for its carrier
+        wait_until(lambda: len(leases(db)) == 4 and len(slow_sandbox.requests()["dots"]) == 4)
         process.send_signal(signum)
         stdout, stderr = process.communicate(timeout=30)
     finally:
