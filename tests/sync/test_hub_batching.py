@@ -390,6 +390,22 @@ def context(settings: Settings, http: FmcsaHttp, dot: str, deadline: float | Non
     )  # fmt: skip
 
 
+def ask_violations(
+    batcher: HubBatcher,
+    settings: Settings,
+    http: FmcsaHttp,
+    dot: str,
+    deadline: float | None = None,
+) -> asyncio.Future[Any]:
+    """One carrier's violations source asking the batcher, as a future to await or cancel."""
+    return asyncio.ensure_future(
+        batcher.rows(
+            context(settings, http, dot, deadline), VIOLATION_DATASET, "violations",
+            VIOLATION_FIELDS,
+        )
+    )  # fmt: skip
+
+
 async def test_a_carrier_cancelled_while_waiting_leaves_the_batch_to_the_others(
     hostile: HostileServer,
 ) -> None:
@@ -398,15 +414,7 @@ async def test_a_carrier_cancelled_while_waiting_leaves_the_batch_to_the_others(
     http = FmcsaHttp(settings)
     batcher = HubBatcher(settings)
     try:
-        ask = [
-            asyncio.ensure_future(
-                batcher.rows(
-                    context(settings, http, dot, None), VIOLATION_DATASET, "violations",
-                    VIOLATION_FIELDS,
-                )
-            )
-            for dot in DATA_DOTS[:3]
-        ]  # fmt: skip
+        ask = [ask_violations(batcher, settings, http, dot) for dot in DATA_DOTS[:3]]
         await eventually(lambda: len(hostile.received(Endpoint.VIOLATIONS)) == 1)
         ask[0].cancel()
         kept = await asyncio.gather(ask[1], ask[2])
@@ -415,15 +423,7 @@ async def test_a_carrier_cancelled_while_waiting_leaves_the_batch_to_the_others(
         assert {row["unique_id"] for row in kept[0]}.isdisjoint(r["unique_id"] for r in kept[1])
 
         # nobody left waiting: the batch's request is abandoned and no task is left
-        alone = [
-            asyncio.ensure_future(
-                batcher.rows(
-                    context(settings, http, dot, None), VIOLATION_DATASET, "violations",
-                    VIOLATION_FIELDS,
-                )
-            )
-            for dot in DATA_DOTS[:2]
-        ]  # fmt: skip
+        alone = [ask_violations(batcher, settings, http, dot) for dot in DATA_DOTS[:2]]
         await eventually(lambda: len(hostile.received(Endpoint.VIOLATIONS)) == 2)
         for task in alone:
             task.cancel()
@@ -445,12 +445,7 @@ async def test_a_carrier_cancelled_before_the_batch_leaves_gives_its_place_to_an
     batcher = HubBatcher(settings)
 
     def ask(dot: str) -> asyncio.Future[Any]:
-        return asyncio.ensure_future(
-            batcher.rows(
-                context(settings, http, dot, None), VIOLATION_DATASET, "violations",
-                VIOLATION_FIELDS,
-            )
-        )  # fmt: skip
+        return ask_violations(batcher, settings, http, dot)
 
     try:
         a, b = ask(DATA_DOTS[0]), ask(DATA_DOTS[1])
@@ -521,15 +516,7 @@ async def test_closing_the_engine_leaves_no_batch_behind(hostile: HostileServer)
     settings = settings_for(hostile, hub_batch_window=0.01)
     http = FmcsaHttp(settings)
     batcher = HubBatcher(settings)
-    waiting = [
-        asyncio.ensure_future(
-            batcher.rows(
-                context(settings, http, dot, None), VIOLATION_DATASET, "violations",
-                VIOLATION_FIELDS,
-            )
-        )
-        for dot in DATA_DOTS[:2]
-    ]  # fmt: skip
+    waiting = [ask_violations(batcher, settings, http, dot) for dot in DATA_DOTS[:2]]
     patient = HubBatcher(settings_for(hostile, hub_batch_window=5.0))
     collecting = asyncio.ensure_future(
         patient.rows(
