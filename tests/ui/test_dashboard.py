@@ -502,7 +502,7 @@ async def test_help_lists_every_key(store: CompanyStore, sandbox: SandboxServer)
         shown = {
             key: text
             for _, rows in app.screen.sections
-            for keys, text in rows
+            for keys, text, _scope in rows
             for key in keys.split(", ")
         }
         for key, says in EXPECTED_HELP.items():

@@ -14,7 +14,7 @@ from textual.widgets import Input
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.store import CompanyStore
 from fmcsa_tui.ui.app import ASK_BEFORE_CLEARING, FmcsaApp
-from fmcsa_tui.ui.screens import ConfirmScreen
+from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
 from fmcsa_tui.ui.widgets import StatusHeader
 from tests.ui.test_dashboard import SIZE, company, loaded, settings_for, stored, wait_for
 
@@ -220,3 +220,33 @@ async def test_at_the_threshold_y_is_enough(store: CompanyStore, sandbox: Sandbo
         await wait_for(pilot, lambda: app.runs.busy or requested_dots(sandbox) != set())
         await settle(pilot, app)
     assert [await ran(store, doc) for doc in docs] == [True] * 2
+
+
+#: Each write key's scope in the help, written out here, not read from the table.
+EXPECTED_SCOPES = {
+    "r": "one carrier",
+    "c": "one carrier",
+    "v": "one carrier",
+    "i": "one carrier",
+    "x": "one carrier",
+    "R": "the marked, else the view",
+    "X": "all runs",
+}
+
+
+async def test_help_gives_every_write_key_its_scope(
+    store: CompanyStore, sandbox: SandboxServer
+) -> None:
+    app = dashboard(store, sandbox)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert isinstance(app.screen, HelpScreen)
+        scopes = {
+            key: scope
+            for _, rows in app.screen.sections
+            for keys, _text, scope in rows
+            for key in keys.split(", ")
+        }
+    assert {key: scopes.get(key) for key in EXPECTED_SCOPES} == EXPECTED_SCOPES
+    assert scopes["/"] == scopes["space"] == ""  # reading and marking write nothing
