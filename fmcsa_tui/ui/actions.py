@@ -93,7 +93,7 @@ WRITE_ACTIONS = frozenset({"resync", "resync_source", "resync_view", "cancel", "
 WRITE_SCOPES: dict[str, str] = {
     "resync": "one carrier",
     "resync_source": "one carrier",
-    "resync_view": "the marked, else the view",
+    "resync_view": "marked, else view",
     "cancel": "one carrier",
     "cancel_all": "all runs",
 }

@@ -229,7 +229,7 @@ EXPECTED_SCOPES = {
     "v": "one carrier",
     "i": "one carrier",
     "x": "one carrier",
-    "R": "the marked, else the view",
+    "R": "marked, else view",
     "X": "all runs",
 }
 
