@@ -245,7 +245,8 @@ class CompanyList(ScrollView, can_focus=True):
         self.refresh()
 
     def _drop_vanished_marks(self) -> None:
-        """Marks follow their companies: a company gone from the list takes its mark."""
+        """Marks follow their companies: a company gone from the list takes its mark.
+        Only rows replaced or removed can go: filtering, sorting and upserts keep them."""
         gone = {mark for mark in self._marks if self._rows.get(mark) is None}
         if gone:
             self._marks -= gone
@@ -254,6 +255,7 @@ class CompanyList(ScrollView, can_focus=True):
     def set_rows(self, summaries: list[CompanySummary]) -> None:
         """Replace all data."""
         self._change_view(lambda: self._rows.set_rows(summaries))
+        self._drop_vanished_marks()
 
     def upsert(self, summaries: Iterable[CompanySummary]) -> None:
         """Add or replace rows by id; sort, filter and cursor are kept."""
@@ -270,6 +272,7 @@ class CompanyList(ScrollView, can_focus=True):
         if ids is None:
             return super().remove()
         self._change_view(lambda: self._rows.remove(ids))
+        self._drop_vanished_marks()
         return None
 
     def set_filter(self, flt: CompanyFilter) -> None:
@@ -335,8 +338,6 @@ class CompanyList(ScrollView, can_focus=True):
         self.cursor_row = row  # validated into range; the watcher scrolls and posts
         self._post_highlighted()
         self.post_message(self.ViewChanged(self))
-        if self._marks:
-            self._drop_vanished_marks()
         self.refresh()
 
     def validate_cursor_row(self, row: int) -> int:
