@@ -191,6 +191,12 @@ async def test_above_the_threshold_the_count_must_be_typed(
         await gone()
         assert any("Cancelled: 2 is not 3" in n.message for n in app._notifications)
         await ask()
+        await pilot.press("tab", "y")  # on the button now: `y` still answers nothing
+        assert isinstance(app.screen, ConfirmScreen)
+        assert not app.runs.busy
+        await pilot.press("escape")
+        await gone()
+        await ask()
         await pilot.press("3", "escape")
         await gone()
         assert any(n.message == "Cancelled; nothing started." for n in app._notifications)
