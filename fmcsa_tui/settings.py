@@ -139,6 +139,11 @@ class Settings(BaseSettings):
     stale_after_hours: float = Field(
         24.0, gt=0, description="A source is stale after this long without success"
     )
+    confirm_typed_over: int = Field(
+        1000,
+        ge=0,
+        description="A bulk action touching more carriers than this asks for the count typed",
+    )
     keymap: dict[str, str] = Field(
         default_factory=dict,
         description='Dashboard keys by binding id, e.g. {"app.resync": "ctrl+r"}',

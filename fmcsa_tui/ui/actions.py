@@ -25,6 +25,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 __all__ = [
     "APP_BINDINGS",
     "WRITE_ACTIONS",
+    "WRITE_SCOPES",
     "ActionCommands",
     "help_rows",
     "help_sections",
@@ -54,7 +55,12 @@ APP_BINDINGS: list[Binding] = in_key_order([
             id="app.resync_inspections",
             tooltip="Resync inspections only, of the highlighted carrier"),
     Binding("R", "resync_view", "Resync all", id="app.resync_view",
-            tooltip="Resync every carrier in the current view, after asking"),
+            tooltip="Resync the marked carriers, or without marks every carrier in the "
+            "current view, after asking"),
+    Binding("space", "toggle_mark", "Mark", show=False, id="app.toggle_mark",
+            tooltip="Mark or unmark the highlighted carrier and move down"),
+    Binding("asterisk", "mark_view", "Mark view", show=False, id="app.mark_view",
+            tooltip="Mark every carrier in the current view"),
     Binding("x", "cancel", "Cancel", id="app.cancel",
             tooltip="Cancel the highlighted carrier's run, or take it out of the queue"),
     Binding("X", "cancel_all", "Cancel all", id="app.cancel_all",
@@ -72,7 +78,8 @@ APP_BINDINGS: list[Binding] = in_key_order([
             tooltip="Show or hide the detail pane (hidden at first on terminals under "
             "30 rows, so the list keeps its rows)"),
     Binding("escape", "clear_filters", "Clear", id="app.clear_filters",
-            tooltip="Clear the search and every filter"),
+            tooltip="Clear the marks (asking first when many), else the search and "
+            "every filter"),
     Binding("question_mark", "help", "Help", id="app.help", tooltip="Show every key"),
     Binding("q", "quit", "Quit", id="app.quit",
             tooltip="Quit; with runs in progress, ask first, then cancel them cleanly"),
@@ -82,16 +89,32 @@ APP_BINDINGS: list[Binding] = in_key_order([
 #: releases them): in read-only mode they are left out of the keys, help and palette.
 WRITE_ACTIONS = frozenset({"resync", "resync_source", "resync_view", "cancel", "cancel_all"})
 
+#: What each write action touches, as the help screen says it.
+WRITE_SCOPES: dict[str, str] = {
+    "resync": "one carrier",
+    "resync_source": "one carrier",
+    "resync_view": "marked, else view",
+    "cancel": "one carrier",
+    "cancel_all": "all runs",
+}
 
-def help_rows(app: App[Any], bindings: Iterable[Binding]) -> list[tuple[str, str]]:
-    """(keys as currently mapped, what it does) for each binding the app allows (its
-    `check_action` is not False: read-only mode drops the writes), in table order."""
+
+HelpRow = tuple[str, str, str]
+
+
+def help_rows(app: App[Any], bindings: Iterable[Binding]) -> list[HelpRow]:
+    """(keys as currently mapped, what it does, what it writes to) for each binding the
+    app allows (read-only mode drops the writes), in table order."""
     keys: dict[str, list[str]] = {}
     for bound in app._bindings.key_to_bindings.values():
         for binding in bound:
             keys.setdefault(binding.action, []).append(app.get_key_display(binding))
     return [
-        (", ".join(keys.get(binding.action, ["-"])), binding.tooltip or binding.description)
+        (
+            ", ".join(keys.get(binding.action, ["-"])),
+            binding.tooltip or binding.description,
+            WRITE_SCOPES.get(parse(binding.action)[1], ""),
+        )
         for binding in bindings
         if not _left_out(app, binding)
     ]
@@ -106,17 +129,17 @@ def _left_out(app: App[Any], binding: Binding) -> bool:
 
 def help_sections(
     app: App[Any], list_bindings: Iterable[BindingType]
-) -> list[tuple[str, list[tuple[str, str]]]]:
+) -> list[tuple[str, list[HelpRow]]]:
     """What the help screen lists: the dashboard's actions, the list's keys, the palette."""
     list_rows = [
-        (", ".join(binding.key.split(",")), binding.description)
+        (", ".join(binding.key.split(",")), binding.description, "")
         for binding in list_bindings
         if isinstance(binding, Binding)
     ]
     return [
         ("Carriers", help_rows(app, APP_BINDINGS)),
         ("List", list_rows),
-        ("Anywhere", [("ctrl+p", "Command palette")]),
+        ("Anywhere", [("ctrl+p", "Command palette", "")]),
     ]
 
 

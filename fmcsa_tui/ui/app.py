@@ -41,6 +41,9 @@ from fmcsa_tui.ui.messages import DetailLoaded, FeedMessage, RunMessage, while_o
 from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
 from fmcsa_tui.ui.widgets import ActivityPanel, DetailPane, FilterBar, StatusHeader, describe_filter
 
+#: Clearing more marks than this asks first: they may be an hour's picking.
+ASK_BEFORE_CLEARING = 20
+
 #: The actions of the dashboard's keys, by name (an action string without its arguments).
 DASHBOARD_ACTIONS = frozenset(binding.action.partition("(")[0] for binding in APP_BINDINGS)
 
@@ -72,6 +75,7 @@ class FmcsaApp(App[None]):
     filter_text: var[str] = var("all carriers")
     shown: var[int] = var(0)
     sort: var[str] = var("")
+    marked: var[int] = var(0)
 
     def __init__(
         self,
@@ -120,6 +124,7 @@ class FmcsaApp(App[None]):
         yield header.data_bind(
             counts=app.counts, queued=app.queued, loading=app.loading, connected=app.connected,
             disconnect_reason=app.disconnect_reason, refresh_mode=app.live_mode,
+            marked=app.marked,
         )  # fmt: skip
         yield FilterBar(id="filter-bar").data_bind(
             description=app.filter_text, shown=app.shown, sort=app.sort, total=app.total
@@ -211,6 +216,11 @@ class FmcsaApp(App[None]):
         self.shown = companies.visible_count
         self.sort = f"{companies.sort_column} {'▼' if companies.sort_reverse else '▲'}"
         self._show_counts()
+        self._refresh_footer()
+
+    @on(CompanyList.MarksChanged)
+    def _marks_changed(self) -> None:
+        self.marked = self.companies.mark_count
         self._refresh_footer()
 
     def _show_counts(self) -> None:
@@ -312,28 +322,44 @@ class FmcsaApp(App[None]):
             self.notify(f"DOT {summary.dot_number} is {verdict}.", severity="warning")
 
     def action_resync_view(self) -> None:
+        """The marked carriers if there are marks, else the view; always after asking."""
         if not self._can_sync():
             return
+        marked = self.companies.mark_count > 0
+        chosen = self.companies.marked_summaries() if marked else self.companies.visible_summaries()
         candidates = [
             summary
-            for summary in self.companies.visible_summaries()
+            for summary in chosen
             if summary.status != "unreadable"
             and summary.id not in self.runs
             and summary.id not in self.runs.elsewhere
         ]
         if not candidates:
-            self.notify("Nothing in this view to resync.")
+            self.notify(f"Nothing {'marked' if marked else 'in this view'} to resync.")
             return
-        question = (
-            f"Resync all {len(candidates):,} carriers in this view "
-            f"({self.filter_text})? At most {self.runs.concurrency} run at a time."
+        count = len(candidates)
+        plural = "carrier" if count == 1 else "carriers"
+        which = (
+            f"the {count:,} marked {plural}"
+            if marked
+            else f"all {count:,} {plural} in this view ({self.filter_text})"
         )
+        question = f"Resync {which}? At most {self.runs.concurrency} run at a time."
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self.runs.submit_many(candidates, ALL_SOURCES)
 
-        self.push_screen(ConfirmScreen(question, yes=f"Resync {len(candidates):,}"), answered)
+        typed = count if count > self.settings.confirm_typed_over else None
+        self.push_screen(ConfirmScreen(question, yes=f"Resync {count:,}", typed=typed), answered)
+
+    # --- actions: marks ----------------------------------------------------------------
+
+    def action_toggle_mark(self) -> None:
+        self.companies.toggle_mark()
+
+    def action_mark_view(self) -> None:
+        self.companies.mark_view()
 
     def action_cancel(self) -> None:
         summary = self.companies.highlighted
@@ -375,12 +401,29 @@ class FmcsaApp(App[None]):
         self.companies.toggle_never()
 
     def action_clear_filters(self) -> None:
+        """Escape: the marks first (from the list), then the search and the filters."""
+        count = self.companies.mark_count
+        if count and not isinstance(self.focused, Input):
+            self._clear_marks(count)
+            return
         search = self.query_one("#search", Input)
         with search.prevent(Input.Changed):
             search.value = ""
         search.remove_class("-visible")
         self.companies.set_filter(CompanyFilter())
         self._focus_now(self.companies)
+
+    def _clear_marks(self, count: int) -> None:
+        if count <= ASK_BEFORE_CLEARING:
+            self.companies.clear_marks()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.companies.clear_marks()
+
+        question = f"Clear the {count:,} marks? Nothing is written; only the marks go."
+        self.push_screen(ConfirmScreen(question, yes="Clear marks"), answered)
 
     def action_toggle_detail(self) -> None:
         """Show the pane if it is hidden, hide it if shown; the size's default until then."""
@@ -443,7 +486,11 @@ class FmcsaApp(App[None]):
                 highlighted = self.companies.highlighted
                 return highlighted is not None and highlighted.id in self.runs
             if action == "clear_filters":
-                return self.companies.filter != CompanyFilter() or isinstance(self.focused, Input)
+                return (
+                    self.companies.filter != CompanyFilter()
+                    or self.companies.mark_count > 0
+                    or isinstance(self.focused, Input)
+                )
         except NoMatches:  # asked before the list is composed
             return None
         if action == "cancel_all":

@@ -4,7 +4,8 @@ A `ScrollView` on Textual's Line API: `render_line` builds only the rows on scre
 the pure model in `fmcsa_tui.ui.rows`. Line 0 is a pinned header (clicking a title
 sorts by it); the rows scroll beneath it. Names are rendered literally, made safe by
 `fmcsa_tui.formatting.safe_line` and cut by cell width, so columns stay aligned whatever a
-document holds.
+document holds. A gutter left of the DOT shows the operator's marks (`space`, `*`),
+kept by company id across filtering and sorting.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from textual.timer import Timer
 
 from fmcsa_tui.models import CompanySummary, Source, utcnow
 from fmcsa_tui.store.base import CompanyFilter
-from fmcsa_tui.ui.list_lines import SPINNER_FRAMES, header_line, row_line
+from fmcsa_tui.ui.list_lines import MARK_WIDTH, SPINNER_FRAMES, header_line, row_line
 from fmcsa_tui.ui.rows import COLUMNS, GAP, SORT_COLUMNS, CompanyRows, column_widths
 
 __all__ = ["FAILED_CYCLE", "SPINNER_FRAMES", "CompanyList"]
@@ -74,6 +75,7 @@ class CompanyList(ScrollView, can_focus=True):
         "company-list--unreadable",
         "company-list--stale",
         "company-list--error-mark",
+        "company-list--mark",
     }
 
     DEFAULT_CSS = """
@@ -104,6 +106,7 @@ class CompanyList(ScrollView, can_focus=True):
         & > .company-list--unreadable { color: ansi_magenta; }
         & > .company-list--stale { color: $text-warning; }
         & > .company-list--error-mark { color: $text-error; text-style: bold; }
+        & > .company-list--mark { color: $text-accent; text-style: bold; }
     }
     """
 
@@ -121,6 +124,17 @@ class CompanyList(ScrollView, can_focus=True):
 
     class ViewChanged(Message):
         """Rows, the filter or the sort changed: counts and the filter bar are to redo."""
+
+        def __init__(self, company_list: CompanyList) -> None:
+            self.company_list = company_list
+            super().__init__()
+
+        @property
+        def control(self) -> CompanyList:
+            return self.company_list
+
+    class MarksChanged(Message):
+        """Carriers were marked or unmarked, or marked ones left the list."""
 
         def __init__(self, company_list: CompanyList) -> None:
             self.company_list = company_list
@@ -162,6 +176,7 @@ class CompanyList(ScrollView, can_focus=True):
         self._spinner_frame = 0
         self._spinner_timer: Timer | None = None
         self._last_highlighted: CompanySummary | None = None
+        self._marks: set[str] = set()
 
     # -- public API
 
@@ -196,9 +211,51 @@ class CompanyList(ScrollView, can_focus=True):
             return None
         return self._rows.at(min(self.cursor_row, len(self._rows.view) - 1))
 
+    @property
+    def mark_count(self) -> int:
+        return len(self._marks)
+
+    def is_marked(self, company_id: str) -> bool:
+        return company_id in self._marks
+
+    def marked_summaries(self) -> list[CompanySummary]:
+        """The marked companies, in view or filtered out, in no promised order."""
+        return [s for s in map(self._rows.get, self._marks) if s is not None]
+
+    def toggle_mark(self) -> None:
+        """Mark or unmark the highlighted company, then move down (as in a file manager)."""
+        summary = self.highlighted
+        if summary is None:
+            return
+        self._marks.symmetric_difference_update((summary.id,))
+        self.cursor_row += 1
+        self._marks_changed()
+
+    def mark_view(self) -> None:
+        """Mark every company in the view (those marked already stay marked)."""
+        self._marks.update(summary.id for summary in self._rows.visible_summaries())
+        self._marks_changed()
+
+    def clear_marks(self) -> None:
+        self._marks.clear()
+        self._marks_changed()
+
+    def _marks_changed(self) -> None:
+        self.post_message(self.MarksChanged(self))
+        self.refresh()
+
+    def _drop_vanished_marks(self) -> None:
+        """Marks follow their companies: a company gone from the list takes its mark.
+        Only rows replaced or removed can go: filtering, sorting and upserts keep them."""
+        gone = {mark for mark in self._marks if self._rows.get(mark) is None}
+        if gone:
+            self._marks -= gone
+            self.post_message(self.MarksChanged(self))
+
     def set_rows(self, summaries: list[CompanySummary]) -> None:
         """Replace all data."""
         self._change_view(lambda: self._rows.set_rows(summaries))
+        self._drop_vanished_marks()
 
     def upsert(self, summaries: Iterable[CompanySummary]) -> None:
         """Add or replace rows by id; sort, filter and cursor are kept."""
@@ -215,6 +272,7 @@ class CompanyList(ScrollView, can_focus=True):
         if ids is None:
             return super().remove()
         self._change_view(lambda: self._rows.remove(ids))
+        self._drop_vanished_marks()
         return None
 
     def set_filter(self, flt: CompanyFilter) -> None:
@@ -295,9 +353,14 @@ class CompanyList(ScrollView, can_focus=True):
             self._last_highlighted = summary
             self.post_message(self.Highlighted(self, summary))
 
+    @property
+    def _columns_width(self) -> int:
+        """The cells the columns share: the line less the mark gutter."""
+        return self.scrollable_content_region.width - MARK_WIDTH
+
     def _update_virtual_size(self) -> None:
         width = self.scrollable_content_region.width
-        line_width = sum(_widths(width)) + GAP * (len(COLUMNS) - 1)
+        line_width = MARK_WIDTH + sum(_widths(self._columns_width)) + GAP * (len(COLUMNS) - 1)
         self.virtual_size = Size(max(width, line_width), len(self._rows.view) + 1)
 
     @property
@@ -351,7 +414,7 @@ class CompanyList(ScrollView, can_focus=True):
         if offset is None:
             return
         if offset.y == 0:
-            column = self._column_at(offset.x + round(self.scroll_x))
+            column = self._column_at(offset.x + round(self.scroll_x) - MARK_WIDTH)
             if column is not None:
                 self.action_sort(column)
             return
@@ -364,9 +427,7 @@ class CompanyList(ScrollView, can_focus=True):
     def _column_at(self, x: int) -> str | None:
         """The key of the column at cell `x` of a line (a gap belongs to its left)."""
         start = 0
-        for column, width in zip(
-            COLUMNS, _widths(self.scrollable_content_region.width), strict=True
-        ):
+        for column, width in zip(COLUMNS, _widths(self._columns_width), strict=True):
             start += width + GAP
             if x < start:
                 return column.key
@@ -416,7 +477,7 @@ class CompanyList(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
-        widths = _widths(width)
+        widths = _widths(self._columns_width)
         base = self.rich_style
         if y == 0:
             strip = self._header_strip(widths)
@@ -441,4 +502,7 @@ class CompanyList(ScrollView, can_focus=True):
             return base + component(f"company-list--{name}", partial=True)
 
         frame = SPINNER_FRAMES[self._spinner_frame] if summary.id in self._syncing else None
-        return row_line(summary, widths, base, styled, self._clock(), self._stale_after, frame)
+        marked = summary.id in self._marks
+        return row_line(
+            summary, widths, base, styled, self._clock(), self._stale_after, frame, marked
+        )

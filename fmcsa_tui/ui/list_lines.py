@@ -20,11 +20,15 @@ from fmcsa_tui.models import CompanySummary, Source
 from fmcsa_tui.ui.rows import COLUMNS, GAP
 from fmcsa_tui.ui.text import fit
 
-__all__ = ["SPINNER_FRAMES", "header_line", "row_line"]
+__all__ = ["MARK_WIDTH", "SPINNER_FRAMES", "header_line", "row_line"]
 
 #: The frames of the "syncing" spinner, advanced about 8 times a second.
 SPINNER_FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _ERROR_MARK = "✗ "
+#: The gutter left of every line: a marked carrier's `●`, else blank.
+MARK_WIDTH = 2
+_MARK = "●".ljust(MARK_WIDTH)
+_NO_MARK = " " * MARK_WIDTH
 _SOURCES = tuple(Source)
 _SEPARATOR = " " * GAP
 
@@ -37,7 +41,7 @@ def header_line(widths: tuple[int, ...], sort_column: str, reverse: bool, style:
         if column.key == sort_column:
             title = f"{fit(title, width - 2).rstrip()} {'▼' if reverse else '▲'}"
         texts.append(fit(title, width, column.align))
-    return Strip([Segment(_SEPARATOR.join(texts), style)])
+    return Strip([Segment(_NO_MARK + _SEPARATOR.join(texts), style)])
 
 
 def row_line(
@@ -48,11 +52,14 @@ def row_line(
     now: datetime,
     stale_after: timedelta,
     spinner: str | None,
+    marked: bool = False,
 ) -> Strip:
     """One carrier: DOT, name, status (or the `spinner` frame while it syncs), last
-    run, and each source's age, marked while it has an error, styled once stale."""
+    run, and each source's age, marked while it has an error, styled once stale; the
+    gutter before them shows whether the operator `marked` it."""
     dot_w, name_w, status_w, run_w, *source_ws = widths
-    segments = [Segment(fit(safe_line(summary.dot_number), dot_w, "right"), base)]
+    segments = [Segment(_MARK, styled("mark")) if marked else Segment(_NO_MARK, base)]
+    segments.append(Segment(fit(safe_line(summary.dot_number), dot_w, "right"), base))
     segments.append(Segment(_SEPARATOR, base))
     unreadable = summary.status == "unreadable"
     if unreadable:

@@ -107,6 +107,7 @@ class StatusHeader(Static):
     connected: reactive[bool] = reactive(True)
     disconnect_reason: reactive[str] = reactive("")
     refresh_mode: reactive[str] = reactive("polling")
+    marked: reactive[int] = reactive(0)
 
     def __init__(self, *, store_label: str = "", read_only: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -138,6 +139,8 @@ class StatusHeader(Static):
             )
         if self.queued:
             text.append(f" · {self.queued:,} queued", "cyan")
+        if self.marked:
+            text.append(f" · {self.marked:,} marked", "bold")
         if not self.connected:
             text.append(f"  │  DISCONNECTED: {safe_line(self.disconnect_reason)}; retrying", "bold")
         text.append(f"  │  {safe_line(self.store_label)}", "dim")

@@ -334,6 +334,7 @@ _SAMPLE = {
     "backoff_base": "0.25", "backoff_max": "4", "retry_after_max": "60", "source_deadline": "90",
     "max_response_bytes": "1048576", "max_rows": "5000", "page_size": "500",
     "stale_after_hours": "12", "lease_seconds": "45", "read_only": "True",
+    "confirm_typed_over": "250",
     "keymap": '{"app.resync": "ctrl+r"}',
 }  # fmt: skip
 

@@ -478,14 +478,16 @@ EXPECTED_HELP = {
     "c": "csa_scores only",
     "v": "violations only",
     "i": "inspections only",
-    "R": "Resync every carrier in the current view, after asking",
+    "R": "Resync the marked carriers, or without marks every carrier in the current view",
+    "space": "Mark or unmark the highlighted carrier",
+    "*": "Mark every carrier in the current view",
     "x": "Cancel the highlighted carrier's run",
     "X": "Cancel every run",
     "/": "Search DOT, name and MC",
     "f": "failed-source filter",
     "s": "stale only",
     "n": "never synced only",
-    "esc": "Clear the search and every filter",
+    "esc": "Clear the marks (asking first when many), else the search and every filter",
     "?": "Show every key",
     "q": "Quit; with runs in progress, ask first",
 }
@@ -500,7 +502,7 @@ async def test_help_lists_every_key(store: CompanyStore, sandbox: SandboxServer)
         shown = {
             key: text
             for _, rows in app.screen.sections
-            for keys, text in rows
+            for keys, text, _scope in rows
             for key in keys.split(", ")
         }
         for key, says in EXPECTED_HELP.items():

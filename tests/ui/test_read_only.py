@@ -131,7 +131,7 @@ async def test_the_palette_and_help_have_no_write_entries(
         help_screen = app.screen
         assert isinstance(help_screen, HelpScreen)
         assert any("READ-ONLY" in str(text.render()) for text in help_screen.query(Static))
-        described = [text for _, rows in help_screen.sections for _, text in rows]
+        described = [text for _, rows in help_screen.sections for _, text, _scope in rows]
         assert "Toggle never synced only" in described
         for text in WRITE_TEXTS:
             assert text not in described, text

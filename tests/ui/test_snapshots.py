@@ -24,7 +24,7 @@ from fmcsa_tui.settings import Settings
 from fmcsa_tui.store import CompanyStore, SqliteStore
 from fmcsa_tui.store.seed import AWKWARD_NAMES
 from fmcsa_tui.ui.app import FmcsaApp
-from fmcsa_tui.ui.screens import HelpScreen
+from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
 from tests.support.waiting import eventually
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -105,8 +105,9 @@ FLEET = [
 ]  # fmt: skip
 
 
-def settings_for(url: str = "http://127.0.0.1:9") -> Settings:
+def settings_for(url: str = "http://127.0.0.1:9", **overrides: Any) -> Settings:
     return Settings(
+        **overrides,
         store="sqlite:///unused.db",
         qc_base_url=f"{url}/qc/services",
         hub_base_url=url,
@@ -117,8 +118,8 @@ def settings_for(url: str = "http://127.0.0.1:9") -> Settings:
     )
 
 
-def make_app(store: CompanyStore, url: str = "http://127.0.0.1:9") -> FmcsaApp:
-    app = FmcsaApp(PinnedLabel(store), settings_for(url), clock=lambda: NOW)  # type: ignore[arg-type]
+def make_app(store: CompanyStore, url: str = "http://127.0.0.1:9", **settings: Any) -> FmcsaApp:
+    app = FmcsaApp(PinnedLabel(store), settings_for(url, **settings), clock=lambda: NOW)  # type: ignore[arg-type]
     app.animation_level = "none"
     return app
 
@@ -232,3 +233,31 @@ def test_run_in_progress(
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=WIDE, run_before=running)
+
+
+def test_marks_at_80x24(snap_compare: Any, fleet_store: CompanyStore) -> None:
+    """Two carriers marked: the gutter's `●`, the header's count, the cursor moved on."""
+    app = make_app(fleet_store)
+
+    async def marked(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: app.companies.total_count == len(FLEET) and not app.loading)
+        await pilot.press("space", "down", "space")
+        await until(pilot, lambda: app.marked == 2)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=marked)
+
+
+def test_typed_count_confirmation_at_80x24(snap_compare: Any, fleet_store: CompanyStore) -> None:
+    """`R` on a view above `confirm_typed_over`: the count is typed, `y` is not enough."""
+    app = make_app(fleet_store, confirm_typed_over=5)
+
+    async def asked(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: app.companies.total_count == len(FLEET) and not app.loading)
+        await pilot.press("R")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        app.screen.query_one(Input).cursor_blink = False
+        await pilot.press("1")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=asked)
