@@ -122,27 +122,22 @@ class CompanyList(ScrollView, can_focus=True):
         def control(self) -> CompanyList:
             return self.company_list
 
-    class ViewChanged(Message):
+    class _Changed(Message):
+        """Something about the list as a whole changed (its `control` is the list)."""
+
+        def __init__(self, company_list: CompanyList) -> None:
+            self.company_list = company_list
+            super().__init__()
+
+        @property
+        def control(self) -> CompanyList:
+            return self.company_list
+
+    class ViewChanged(_Changed):
         """Rows, the filter or the sort changed: counts and the filter bar are to redo."""
 
-        def __init__(self, company_list: CompanyList) -> None:
-            self.company_list = company_list
-            super().__init__()
-
-        @property
-        def control(self) -> CompanyList:
-            return self.company_list
-
-    class MarksChanged(Message):
+    class MarksChanged(_Changed):
         """Carriers were marked or unmarked, or marked ones left the list."""
-
-        def __init__(self, company_list: CompanyList) -> None:
-            self.company_list = company_list
-            super().__init__()
-
-        @property
-        def control(self) -> CompanyList:
-            return self.company_list
 
     class Selected(Message):
         """Enter (or a double click) on a company."""
