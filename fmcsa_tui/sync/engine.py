@@ -22,7 +22,7 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from fmcsa_tui.formatting import one_line
 from fmcsa_tui.models import CompanySummary, Source, parse_dot, summarize, utcnow
@@ -44,6 +44,7 @@ from fmcsa_tui.sync.events import (
     SourceSucceeded,
 )
 from fmcsa_tui.sync.http import FmcsaHttp
+from fmcsa_tui.sync.leases import Leases, finish_despite_cancel
 from fmcsa_tui.sync.sources import FETCHERS, SourceContext, past_deadline
 
 ALL_SOURCES: tuple[Source, ...] = tuple(Source)
@@ -83,7 +84,6 @@ class StopSignals:
 
 Emit = Callable[[RunEvent], None]
 RunOutcome = RunFinished | RunRefused | RunSkipped
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,20 +138,6 @@ def _note_written(written: set[Source], source: Source) -> Callable[[asyncio.Tas
     return note
 
 
-async def _finish_despite_cancel(write: Awaitable[_T]) -> _T:
-    """Await a store write to its end even if we are cancelled meanwhile, then re-raise.
-
-    This is what keeps a cancelled run from leaving a half-written source: the write is
-    one transaction, and cancellation only takes effect once it has landed.
-    """
-    task = asyncio.ensure_future(write)
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        await asyncio.wait([task])
-        raise
-
-
 class SyncEngine:
     """Runs sources against FMCSA (or the sandbox) and writes them to a store."""
 
@@ -167,11 +153,9 @@ class SyncEngine:
         self.settings = settings
         self.http = http or FmcsaHttp(settings)
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._ttl = timedelta(seconds=settings.lease_seconds)
+        self.leases = Leases(store, self.owner, timedelta(seconds=settings.lease_seconds))
         #: DataHub queries of batched runs, asked together (None: `hub_batch_size` 1).
         self._batcher = HubBatcher(settings) if settings.hub_batch_size > 1 else None
-        self._held: set[str] = set()  # companies whose lease a run of ours holds
-        self._keeper: asyncio.Task[None] | None = None  # renews them (`_keep_leases`)
 
     def check_ready(self) -> None:
         """Raise ConfigError naming the missing setting, before anything runs."""
@@ -182,8 +166,7 @@ class SyncEngine:
             )
 
     async def aclose(self) -> None:
-        if self._keeper is not None:
-            self._keeper.cancel()
+        self.leases.stop()
         if self._batcher is not None:
             await self._batcher.aclose()
         await self.http.aclose()
@@ -223,7 +206,7 @@ class SyncEngine:
             emit(refused)
             return refused
         try:
-            leased = await self._take_lease(target.company_id)
+            leased = await self.leases.take(target.company_id)
         except Exception as error:  # one company's store trouble never stops a bulk run
             refused = RunRefused(**ids_named, reason=_store_trouble(error))
             emit(refused)
@@ -241,7 +224,7 @@ class SyncEngine:
             if not_ours is not None:
                 emit(not_ours)
                 return not_ours
-        self._hold(target.company_id)
+        self.leases.hold(target.company_id)
         started, clock = utcnow(), time.monotonic()
         failed: list[Source] = []
         written: set[Source] = set()  # sources whose outcome is known (and was written)
@@ -272,8 +255,7 @@ class SyncEngine:
             )
             raise
         finally:
-            self._held.discard(target.company_id)
-            await _finish_despite_cancel(self._release(target.company_id))
+            await self.leases.give_back(target.company_id)
             if finished is not None:
                 emit(finished)
         return finished
@@ -287,48 +269,14 @@ class SyncEngine:
         try:
             current = await self.store.last_run_of(target.company_id)
         except BaseException as error:
-            await _finish_despite_cancel(self._release(target.company_id))
+            await self.leases.give_back(target.company_id)
             if not isinstance(error, Exception):
                 raise
             return RunRefused(**ids_named, reason=_store_trouble(error))
         if current == target.last_run:
             return None
-        await _finish_despite_cancel(self._release(target.company_id))
+        await self.leases.give_back(target.company_id)
         return RunSkipped(**ids_named, reason=SYNCED_ELSEWHERE)
-
-    async def _take_lease(self, company_id: str) -> bool:
-        """`acquire_lease`, given back if we are cancelled while it is on its way: the
-        store may have granted it after we stopped listening, and a lease nobody holds
-        would refuse every other process for `lease_seconds`."""
-        asking = asyncio.ensure_future(self.store.acquire_lease(company_id, self.owner, self._ttl))
-        try:
-            return await asyncio.shield(asking)
-        except asyncio.CancelledError:
-            await asyncio.wait([asking])
-            if not asking.cancelled() and asking.exception() is None and asking.result():
-                await _finish_despite_cancel(self._release(company_id))
-            raise
-
-    def _hold(self, company_id: str) -> None:
-        """Keep the company's lease renewed until the run lets go of it (`_held`)."""
-        self._held.add(company_id)
-        keeper = self._keeper
-        if keeper is None or keeper.done() or keeper.get_loop() is not asyncio.get_running_loop():
-            self._keeper = asyncio.create_task(self._keep_leases())
-
-    async def _keep_leases(self) -> None:
-        """One task renews every lease this engine holds, every third of a lease's life
-        (a task per run cost a task per carrier), and ends when none is held."""
-        interval = max(self._ttl.total_seconds() / 3, 0.05)
-        while self._held:
-            await asyncio.sleep(interval)
-            for company_id in list(self._held):
-                with contextlib.suppress(Exception):  # the lease simply expires if we can't
-                    await self.store.renew_lease(company_id, self.owner, self._ttl)
-
-    async def _release(self, company_id: str) -> None:
-        with contextlib.suppress(Exception):  # an unreleased lease expires by itself
-            await self.store.release_lease(company_id, self.owner)
 
     async def _run_source(
         self,
@@ -371,7 +319,7 @@ class SyncEngine:
             await self._record_failure(target, source, run_started, error, ctx, clock, emit)
             return
         try:
-            await _finish_despite_cancel(
+            await finish_despite_cancel(
                 self.store.record_success(target.company_id, run_started, data, utcnow())
             )
         except Exception as error:  # StoreError, or whatever a failing driver raised
@@ -431,7 +379,7 @@ class SyncEngine:
     ) -> None:
         text = self.http.public_text(error.message)
         with contextlib.suppress(Exception):  # the event below still tells the operator
-            await _finish_despite_cancel(
+            await finish_despite_cancel(
                 self.store.record_failure(target.company_id, run_started, source, text, utcnow())
             )
         emit(
