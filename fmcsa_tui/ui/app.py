@@ -39,6 +39,7 @@ from fmcsa_tui.ui.actions import APP_BINDINGS, WRITE_ACTIONS, ActionCommands, he
 from fmcsa_tui.ui.company_list import CompanyList
 from fmcsa_tui.ui.messages import DetailLoaded, FeedMessage, RunMessage, while_on_screen
 from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
+from fmcsa_tui.ui.themes import checked_theme, remember_theme, status_colours
 from fmcsa_tui.ui.widgets import ActivityPanel, DetailPane, FilterBar, StatusHeader, describe_filter
 
 #: Clearing more marks than this asks first: they may be an hour's picking.
@@ -91,6 +92,10 @@ class FmcsaApp(App[None]):
         MongoDB client belongs to the loop it was opened on); `close_store` says the
         app owns it and closes it on exit."""
         super().__init__()
+        #: The theme the config already holds (or the environment gives): a pick of
+        #: another one is saved (`watch_theme`). ConfigError for an unknown name.
+        self._saved_theme = checked_theme(self, settings.theme)
+        self.theme = self._saved_theme
         self.store = store
         self.close_store = close_store
         self.settings = settings
@@ -154,6 +159,18 @@ class FmcsaApp(App[None]):
         self._signals.__enter__()
         self.companies.focus()
         self._follow_store()
+
+    def get_css_variables(self) -> dict[str, str]:
+        """The theme's variables and `$status-*`, the list's status colours derived from
+        them, legible on the theme's background (styles.tcss uses them)."""
+        variables = super().get_css_variables()
+        variables.update(status_colours(variables))
+        return variables
+
+    def watch_theme(self, name: str) -> None:
+        if name != self._saved_theme:
+            self._saved_theme = name
+            remember_theme(self, name)
 
     async def on_unmount(self) -> None:
         self.closing_down = True

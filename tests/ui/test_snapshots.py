@@ -261,3 +261,19 @@ def test_typed_count_confirmation_at_80x24(snap_compare: Any, fleet_store: Compa
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SMALL, run_before=asked)
+
+
+@pytest.mark.parametrize("theme", ["textual-light", "textual-dark"])
+def test_dashboard_in_a_light_and_a_dark_theme(
+    snap_compare: Any, fleet_store: CompanyStore, theme: str
+) -> None:
+    """Every status (ok, failed, never, stale ages, unreadable) and the failed carrier's
+    detail, in the `theme` setting's colours."""
+    app = make_app(fleet_store, theme=theme)
+
+    async def to_failed(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("down", "down", "down")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=NARROW, run_before=to_failed)
