@@ -107,9 +107,14 @@ def _status_record(doc: dict[str, Any], summary: CompanySummary) -> dict[str, An
 
 
 @click.command()
-@click.option("--format", "shape", type=click.Choice(["table", "csv", "json"]), default=None,
-              help="table (the default): a line each; csv: the dashboard's export, formula-like "
-              "cells neutralised; json: an array, timestamps in ISO 8601 UTC")
+@click.option(
+    "--format",
+    "shape",
+    type=click.Choice(["table", "csv", "json"]),
+    default=None,
+    help="table (the default): a line each; csv: the dashboard's export, formula-like "
+    "cells neutralised; json: an array, timestamps in ISO 8601 UTC",
+)
 @click.option("--json", "as_json", is_flag=True, help="The same as --format json")
 @click.option("--failed", "failed", is_flag=False, flag_value="any", default=None,
               metavar="[SOURCE]", help="Only failed ones, or those failing SOURCE")  # fmt: skip

@@ -65,9 +65,9 @@ async def test_csv_lists_every_carrier_in_dot_order_with_formulas_neutralised(
     assert names == [
         "'+Plus Freight",
         "'-2+3 Hauling",
-        "'=HYPERLINK(\"http://evil.example\",\"x\")",
+        '\'=HYPERLINK("http://evil.example","x")',
         "'@SUM(A1) Lines",
-        "Comma, \"Quoted\"\nCo",
+        'Comma, "Quoted"\nCo',
         "Plain Carriers LLC",
     ]
     assert rows[1]["status"] == "failed" and rows[1]["failedSources"] == "csa_scores"
@@ -84,7 +84,9 @@ async def test_csv_of_failed_only_and_json_and_table_agree(
     assert [row["dotNumber"] for row in failed] == ["3000002", "3000003"]
     as_json = cli("status", "--format", "json")
     assert as_json.returncode == 0
-    assert [r["dotNumber"] for r in json.loads(as_json.stdout)] == [f"300000{n}" for n in range(1, 7)]
+    assert [r["dotNumber"] for r in json.loads(as_json.stdout)] == [
+        f"300000{n}" for n in range(1, 7)
+    ]
     table = cli("status")  # the default stays the table
     assert table.returncode == 0 and len(table.stdout.strip().splitlines()) == 6 + 2  # 2 errors
     assert_one_line_error(cli("status", "--json", "--format", "csv"), "--json")
