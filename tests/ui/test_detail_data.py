@@ -34,16 +34,29 @@ def inspection(days: int, **extra: Any) -> dict[str, Any]:
         "driverOOS": False,
         "hazmatOOS": False,
         "totalViolations": 1,
-        "violations": [{"code": "393.9A", "description": "Inoperable lamp", "basic": "Vehicle Maint.",
-                        "severityWeight": 6, "oos": days == 3, "unit": "1"}],
+        "violations": [
+            {
+                "code": "393.9A",
+                "description": "Inoperable lamp",
+                "basic": "Vehicle Maint.",
+                "severityWeight": 6,
+                "oos": days == 3,
+                "unit": "1",
+            }
+        ],
         **extra,
-    }  # fmt: skip
+    }
 
 
 def test_percentiles_at_or_above_fmcsa_thresholds_are_flagged_general_carrier() -> None:
     doc = real_documents.not_public("3101002")
-    doc["smsBasics"].update(unsafeDriving=65, hoursOfService="64", vehicleMaintenance=80.0,
-                            driverFitness="81%", controlledSubstances=79.9)  # fmt: skip
+    doc["smsBasics"].update(
+        unsafeDriving=65,
+        hoursOfService="64",
+        vehicleMaintenance=80.0,
+        driverFitness="81%",
+        controlledSubstances=79.9,
+    )
     assert carrier_kind(doc) == "general"
     assert over_threshold(doc) == ["unsafeDriving", "driverFitness", "vehicleMaintenance"]
     shown = text_of(data_body(doc, []))
@@ -68,14 +81,26 @@ def test_passenger_and_hazmat_carriers_use_their_lower_thresholds() -> None:
 
 def test_every_value_shows_as_stored_whatever_its_type_and_escapes_are_visible() -> None:
     doc = real_documents.not_public("3101002")
-    doc["smsBasics"].update(unsafeDriving={"$junk": [1, "\x1b[31m"]}, crashIndicator=True,
-                            hoursOfServiceMeasure="\u202eevil", driverFitness=float("nan"))  # fmt: skip
+    doc["smsBasics"].update(
+        unsafeDriving={"$junk": [1, "\x1b[31m"]},
+        crashIndicator=True,
+        hoursOfServiceMeasure="\u202eevil",
+        driverFitness=float("nan"),
+    )
     doc["fmcsaData"]["inspections"].update(
-        vehicleOOSPercent="12.5", vehicleNationalAvg=20.72, driverOOSPercent=9.0,
-        driverNationalAvg=5.51, crashes="\x07bell", carrier=["x"],
-    )  # fmt: skip
-    hostile = inspection(1, state="\x1b]0;pwned\x07", inspectionDate="last tuesday",
-                         violations=[None, {"code": 42, "description": "\u202eRTL", "oos": "yes"}])  # fmt: skip
+        vehicleOOSPercent="12.5",
+        vehicleNationalAvg=20.72,
+        driverOOSPercent=9.0,
+        driverNationalAvg=5.51,
+        crashes="\x07bell",
+        carrier=["x"],
+    )
+    hostile = inspection(
+        1,
+        state="\x1b]0;pwned\x07",
+        inspectionDate="last tuesday",
+        violations=[None, {"code": 42, "description": "\u202eRTL", "oos": "yes"}],
+    )
     shown = text_of(data_body(doc, [hostile, "not a document", inspection(3)]))
     assert "\x1b" not in shown and "\u202e" not in shown and "\x07" not in shown
     assert '{"$junk": [1, "\\u001b[31m"]}' in shown and "true" in shown
@@ -108,13 +133,22 @@ def test_recent_inspections_are_bounded_and_keep_the_stores_newest_first_order()
 
 def run(started: datetime, outcomes: dict[str, str], **who: Any) -> dict[str, Any]:
     sources = [
-        {"source": name, "outcome": outcome, "duration": 1.25, "attempts": 3,
-         "error": "HTTP 503 \x1b[2J" if outcome == "failed" else None,
-         "summary": "5 BASICs, 3 public"}
+        {
+            "source": name,
+            "outcome": outcome,
+            "duration": 1.25,
+            "attempts": 3,
+            "error": "HTTP 503 \x1b[2J" if outcome == "failed" else None,
+            "summary": "5 BASICs, 3 public",
+        }
         for name, outcome in outcomes.items()
-    ]  # fmt: skip
-    return {"startedAt": started, "endedAt": started + timedelta(seconds=4), "sources": sources,
-            "who": {"user": "ops", "host": "box", "pid": 4242, "origin": "dashboard", **who}}  # fmt: skip
+    ]
+    return {
+        "startedAt": started,
+        "endedAt": started + timedelta(seconds=4),
+        "sources": sources,
+        "who": {"user": "ops", "host": "box", "pid": 4242, "origin": "dashboard", **who},
+    }
 
 
 def test_history_lists_runs_newest_first_with_outcomes_and_a_strip() -> None:

@@ -101,7 +101,7 @@ def _value(value: Any, absent: str = "-") -> Text:
 
 
 def _heading(text: str, note: str = "") -> Text:
-    return Text.assemble((text, "bold"), (f"  {note}" if note else "", "dim"))
+    return Text.assemble((text, "bold"), (f" · {note}" if note else "", "dim"))
 
 
 def basics_section(doc: dict[str, Any]) -> list[RenderableType]:
@@ -123,7 +123,7 @@ def basics_section(doc: dict[str, Any]) -> list[RenderableType]:
         threshold = THRESHOLDS[name][kind]
         over = name in flagged
         shown = stored_line(stored)
-        percentile = Text(shown or "none", style="bold reverse red" if over else "")
+        percentile = Text(shown or "none", style="bold red" if over else "", justify="right")
         if not shown:
             percentile.stylize("dim")
         table.add_row(
