@@ -228,6 +228,10 @@ class CompanyStore(Protocol):
         """Keep one run's history record (the engine writes one per run)."""
         ...
 
+    async def record_runs(self, records: Sequence[RunRecord]) -> None:
+        """Keep many records in one write (imports, seeding a benchmark)."""
+        ...
+
     async def runs_of(self, company_id: str, limit: int = 30) -> list[RunRecord]:
         """The company's last `limit` runs, newest first (by the `_id` it runs under)."""
         ...

@@ -106,8 +106,8 @@ class StoreFlow(ABC):
         `no_company` when there is none."""
 
     @abstractmethod
-    async def _record_run(self, record: RunRecord) -> None:
-        """Store one run record."""
+    async def _record_runs(self, records: Sequence[RunRecord]) -> None:
+        """Store run records, in one write."""
 
     @abstractmethod
     async def _runs_of(self, company_id: str, limit: int) -> list[RunRecord | None]:
@@ -207,7 +207,12 @@ class StoreFlow(ABC):
 
     async def record_run(self, record: RunRecord) -> None:
         self._writable("record a run")
-        await self._record_run(record)
+        await self._record_runs((record,))
+
+    async def record_runs(self, records: Sequence[RunRecord]) -> None:
+        self._writable("record runs")
+        if records:
+            await self._record_runs(records)
 
     # --- leases
 

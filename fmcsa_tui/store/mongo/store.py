@@ -124,9 +124,9 @@ class MongoStore(MongoConnection, StoreFlow):
     # --- run history
 
     @never_cancelled
-    async def _record_run(self, record: RunRecord) -> None:
+    async def _record_runs(self, records: Sequence[RunRecord]) -> None:
         with self._driver_errors(writing=True):
-            await self._collection("runs").insert_one(record.to_doc())
+            await self._collection("runs").insert_many([r.to_doc() for r in records])
 
     @never_cancelled
     async def _runs_of(self, company_id: str, limit: int) -> list[RunRecord | None]:

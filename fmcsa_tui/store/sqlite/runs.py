@@ -20,7 +20,7 @@ from fmcsa_tui.models.runs import RunRecord
 from fmcsa_tui.store.sqlite.columns import decode, encode
 from fmcsa_tui.store.sqlite.schema import write_transaction
 
-__all__ = ["create_runs", "prune_runs", "record_run", "runs_of", "runs_page"]
+__all__ = ["create_runs", "prune_runs", "record_runs", "row_of", "runs_of", "runs_page"]
 
 _CREATE = (
     """CREATE TABLE IF NOT EXISTS runs (
@@ -49,7 +49,11 @@ def prune_runs(conn: sqlite3.Connection, before: datetime) -> None:
     conn.execute("DELETE FROM runs WHERE started < ?", (iso_ms(before),))
 
 
-def row_of(record: RunRecord) -> tuple[str, str, str, str, bytes]:
+Row = tuple[str, str, str, str, bytes]
+
+
+def row_of(record: RunRecord) -> Row:
+    """The record's row, encoded on the caller's thread (the writer's is the bottleneck)."""
     return (
         record.company_id,
         record.dot_number,
@@ -59,11 +63,10 @@ def row_of(record: RunRecord) -> tuple[str, str, str, str, bytes]:
     )
 
 
-def record_run(conn: sqlite3.Connection, record: RunRecord, prune_before: datetime | None) -> None:
-    """One record (on the writer thread, in its batch); pruning too when it is due."""
-    conn.execute(
-        "INSERT INTO runs (company_id, dot, started, ended, doc) VALUES (?, ?, ?, ?, ?)",
-        row_of(record),
+def record_runs(conn: sqlite3.Connection, rows: list[Row], prune_before: datetime | None) -> None:
+    """Records' rows (on the writer thread, in its batch); pruning too when it is due."""
+    conn.executemany(
+        "INSERT INTO runs (company_id, dot, started, ended, doc) VALUES (?, ?, ?, ?, ?)", rows
     )
     if prune_before is not None:
         prune_runs(conn, prune_before)

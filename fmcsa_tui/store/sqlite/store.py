@@ -229,12 +229,12 @@ class SqliteStore(StoreFlow):
     async def _record(self, company_id: str, update: SourceUpdate, inspections: list[Doc]) -> None:
         await self._write(ops.record, company_id, update, inspections)
 
-    async def _record_run(self, record: RunRecord) -> None:
+    async def _record_runs(self, records: Sequence[RunRecord]) -> None:
         prune_before = None
         if time.monotonic() - self._pruned >= PRUNE_EVERY:
             self._pruned = time.monotonic()
             prune_before = utcnow() - self._retention
-        await self._write(runs.record_run, record, prune_before)
+        await self._write(runs.record_runs, [runs.row_of(r) for r in records], prune_before)
 
     async def _runs_of(self, company_id: str, limit: int) -> list[RunRecord | None]:
         return await self._call(runs.runs_of, company_id, limit)
