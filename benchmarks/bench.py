@@ -44,6 +44,7 @@ import httpx
 from benchmarks.lean_baseline import lean_sync
 from fmcsa_tui.coordinator import RunCoordinator
 from fmcsa_tui.models import CompanySummary
+from fmcsa_tui.models.runs import Origin
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store.seed import demo_documents
 from fmcsa_tui.store.sqlite import SqliteStore
@@ -216,7 +217,7 @@ async def engine_pass(url: str, settings: Settings, path: Path) -> Pass:
     await store.open()
     try:
         targets = await store.list_summaries()
-        async with SyncEngine(store, settings) as engine:
+        async with SyncEngine(store, settings, origin=Origin.SYNC) as engine:
             await asyncio.to_thread(reset_counts, url)
             gc.collect()
             with LagMonitor() as lag:

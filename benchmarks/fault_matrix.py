@@ -43,6 +43,7 @@ from bson import ObjectId
 
 from fmcsa_tui.coordinator import Notice, QueueChanged, RunCoordinator, RunEnded
 from fmcsa_tui.models import Company, Source
+from fmcsa_tui.models.runs import Origin
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store.sqlite import SqliteStore
 from fmcsa_tui.sync.engine import SyncEngine
@@ -159,7 +160,7 @@ async def _child_sync(spec: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(notice, QueueChanged | RunEnded):
                 events.append(notice)
 
-        async with SyncEngine(store, Settings(**spec["settings"])) as engine:
+        async with SyncEngine(store, Settings(**spec["settings"]), origin=Origin.SYNC) as engine:
             await RunCoordinator(engine, listener=keep).run_all(targets)
     finally:
         await store.close()

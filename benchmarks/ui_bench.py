@@ -12,6 +12,10 @@ For each size a SQLite store is filled once; then each repeat is a fresh process
 - page-down: one `pagedown` in the list, until redrawn,
 - resident memory with every row loaded,
 next to the raw store scan (`list_summaries()` alone) in the same process.
+
+`--history N` first gives every carrier N sample runs (`store.seed.seed_runs`; 30 at
+100,000 carriers is 3,000,000 records) and prints how long one carrier's last 30 runs
+take to read (`runs_of`, median of 21), so launches with and without history compare.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -169,12 +174,43 @@ async def _fill(db: Path, size: int) -> None:
     await store.close()
 
 
-def bench_size(size: int, repeat: int, workdir: Path) -> bool:
+async def _seed_history(db: Path, per_carrier: int) -> None:
+    """Seed the runs, then time `runs_of` for one carrier in the middle of the fleet."""
+    from fmcsa_tui.store.seed import seed_runs
+    from fmcsa_tui.store.sqlite import SqliteStore
+
+    store = SqliteStore(db)
+    await store.open()
+    seeded = time.perf_counter()
+    added = await seed_runs(store, per_carrier)
+    seconds = time.perf_counter() - seeded
+    print(f"  history: {added:,} runs seeded in {seconds:.1f} s ({added / seconds:,.0f}/s)")
+    carriers = await store.list_summaries()
+    middle = carriers[len(carriers) // 2].id
+    timings = []
+    for _ in range(21):
+        started = time.perf_counter()
+        found = await store.runs_of(middle, limit=30)
+        timings.append((time.perf_counter() - started) * 1000)
+    since = time.perf_counter()
+    day = sum([1 async for _ in store.runs_since(datetime.now(UTC) - timedelta(hours=24))])
+    streamed = time.perf_counter() - since
+    await store.close()
+    print(
+        f"  runs_of one carrier ({len(found)} runs): median {statistics.median(timings):.2f} ms,"
+        f" max {max(timings):.2f} ms over {len(timings)} reads; runs_since 24 h:"
+        f" {day:,} runs streamed in {streamed:.1f} s"
+    )
+
+
+def bench_size(size: int, repeat: int, workdir: Path, history: int = 0) -> bool:
     """Print the figures for one size; False when a launch failed (the figures are void)."""
     db = workdir / f"ui-{size}.db"
     filled = time.perf_counter()
     asyncio.run(_fill(db, size))
     print(f"dashboard, {size:,} companies (store filled in {time.perf_counter() - filled:.1f} s)")
+    if history:
+        asyncio.run(_seed_history(db, history))
     runs = []
     for _ in range(repeat):
         child = subprocess.run(
@@ -219,6 +255,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--history", type=int, default=0, metavar="N",
+                        help="seed N runs per carrier first (30: the issue size)")  # fmt: skip
     parser.add_argument("--child", nargs=2, metavar=("DB", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -226,7 +264,11 @@ def main() -> None:
         print(json.dumps(figures))
         os._exit(0)
     with tempfile.TemporaryDirectory() as tmp:
-        failed = [size for size in args.sizes if not bench_size(size, args.repeat, Path(tmp))]
+        failed = [
+            size
+            for size in args.sizes
+            if not bench_size(size, args.repeat, Path(tmp), args.history)
+        ]
     if failed:  # a dashboard that crashes must not leave CI green
         sys.exit(f"ui_bench: the dashboard failed at {', '.join(map(str, failed))} companies")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +23,7 @@ from pydantic_settings import (
     SettingsError,
     TomlConfigSettingsSource,
 )
+from pytimeparse import parse as parse_duration
 from tomlkit.exceptions import TOMLKitError
 
 APP_NAME = "fmcsa-tui"
@@ -31,6 +33,9 @@ DEFAULT_HUB_BASE_URL = "https://data.transportation.gov"
 #: Textual's default dark theme; the dashboard checks a name against Textual's themes
 #: (this layer does not import Textual).
 DEFAULT_THEME = "textual-dark"
+#: How long run history is kept (`history_retention`), when nothing says otherwise.
+DEFAULT_HISTORY_RETENTION = timedelta(days=90)
+_RETENTION_BOUNDS = (timedelta(hours=1), timedelta(days=3650))
 
 
 def user_data_dir() -> Path:
@@ -165,6 +170,28 @@ class Settings(BaseSettings):
         le=86_400,
         description="How long a run's per-company lease lasts between renewals",
     )
+
+    history_retention: timedelta = Field(
+        DEFAULT_HISTORY_RETENTION,
+        description="How long run history is kept: an age such as 90d, 12h (pytimeparse)",
+    )
+
+    @field_validator("history_retention", mode="before")
+    @classmethod
+    def _age(cls, value: Any) -> Any:
+        """An age as the CLI's are written (``90d``, ``36h``), or seconds; 1h to 3650d."""
+        if isinstance(value, str):
+            seconds = parse_duration(value.strip())
+            if seconds is None:
+                raise ValueError(f"{value!r} is not an age such as 90d, 36h or 45m")
+            value = timedelta(seconds=seconds)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            value = timedelta(seconds=value)
+        if isinstance(value, timedelta) and not (
+            _RETENTION_BOUNDS[0] <= value <= _RETENTION_BOUNDS[1]
+        ):
+            raise ValueError("must be between 1h and 3650d")
+        return value
 
     @field_validator("qc_base_url", "hub_base_url")
     @classmethod

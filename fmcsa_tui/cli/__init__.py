@@ -5,7 +5,7 @@ Exit codes: 0 success; 1 some source failed (``sync``); 2 bad input or configura
 ``FMCSA_TUI_DEBUG=1`` for the traceback); 128 + the signal for SIGINT, SIGTERM, SIGHUP.
 
 The commands live by concern: `carriers` (add, seed-demo), `records` (show, status),
-`sync`, `worker`, `dashboard` (dashboard, demo, sandbox); `common` is what they share.
+`history`, `sync`, `worker`, `dashboard` (dashboard, demo, sandbox); `common` is what they share.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import click
 from fmcsa_tui.cli.carriers import add, seed_demo
 from fmcsa_tui.cli.common import GlobalOptions, Terminated, read_only_option, say, store_option
 from fmcsa_tui.cli.dashboard import dashboard, demo, sandbox
+from fmcsa_tui.cli.history import history
 from fmcsa_tui.cli.records import show, status
 from fmcsa_tui.cli.sync import sync
 from fmcsa_tui.cli.worker import worker
@@ -43,7 +44,7 @@ def cli(ctx: click.Context, store_url: str | None, read_only: bool | None) -> No
         ctx.invoke(dashboard, store_url=store_url)
 
 
-for _command in (seed_demo, add, show, status, sync, worker, dashboard, demo, sandbox):
+for _command in (seed_demo, add, show, status, history, sync, worker, dashboard, demo, sandbox):
     cli.add_command(_command)
 
 

@@ -74,6 +74,7 @@ def store_for(settings: Settings) -> CompanyStore:
         companies=settings.mongo_companies,
         inspections=settings.mongo_inspections,
         read_only=settings.read_only,
+        history_retention=settings.history_retention,
     )
 
 

@@ -32,6 +32,7 @@ from fmcsa_tui.models import (
     Source,
     summarize,
 )
+from fmcsa_tui.models.runs import Origin
 from fmcsa_tui.settings import (
     ConfigError,
     Settings,
@@ -41,6 +42,7 @@ from fmcsa_tui.store import CompanyFilter, CompanyStore
 from fmcsa_tui.sync.engine import SyncEngine
 from fmcsa_tui.sync.events import (
     SYNCING_ELSEWHERE,
+    HistoryNotWritten,
     RunFinished,
     RunRefused,
     RunSkipped,
@@ -98,9 +100,10 @@ def fmcsa_settings(stack: contextlib.ExitStack, base: Settings, fmcsa: str | Non
     return with_overrides(base, **fmcsa_overrides(fmcsa, base))
 
 
-def ready_engine(store: CompanyStore, settings: Settings) -> SyncEngine:
-    """An engine with a webKey, or Abort naming the missing setting."""
-    engine = SyncEngine(store, settings)
+def ready_engine(store: CompanyStore, settings: Settings, origin: Origin) -> SyncEngine:
+    """An engine with a webKey, or Abort naming the missing setting; `origin` is the
+    command's, which every run's history record names."""
+    engine = SyncEngine(store, settings, origin=origin)
     try:
         engine.check_ready()
     except ConfigError as error:
@@ -122,7 +125,7 @@ async def _sync(settings: Settings, selection: _Selection, sources: list[Source]
         if not listed:
             say("nothing to sync")
             return 0
-        engine = ready_engine(store, settings)
+        engine = ready_engine(store, settings, Origin.SYNC)
         planned = await plan_pass(store, engine.owner, listed)
         total = len(planned.targets) + len(planned.syncing_elsewhere)
         report = _SyncReport(total, sys.stdout.isatty())
@@ -218,6 +221,8 @@ class _SyncReport:
                        f"{event.retry_in:.1f}s")  # fmt: skip
         elif isinstance(event, RunSkipped):
             self.skipped(dot, event.reason)
+        elif isinstance(event, HistoryNotWritten):
+            say(f"warning: DOT {dot}: {event.error}", err=True)
         elif isinstance(event, RunRefused):
             self.done += 1
             self.failures["refused"] += 1

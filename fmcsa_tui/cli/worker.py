@@ -34,10 +34,11 @@ from fmcsa_tui.coordinator import Notice, RunCoordinator, RunEnded
 from fmcsa_tui.coordinator.passes import Pass, most_overdue_first, plan_pass
 from fmcsa_tui.formatting import one_line
 from fmcsa_tui.models import parse_dot, utcnow
+from fmcsa_tui.models.runs import Origin
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store import CompanyFilter, CompanyStore
 from fmcsa_tui.sync.engine import ALL_SOURCES, SyncEngine
-from fmcsa_tui.sync.events import RunFinished, RunRefused, RunSkipped
+from fmcsa_tui.sync.events import HistoryNotWritten, RunFinished, RunRefused, RunSkipped
 
 __all__ = ["worker"]
 
@@ -69,7 +70,7 @@ def worker(
 
 async def _work(settings: Settings, every: timedelta) -> None:
     async with opened(settings) as store:
-        engine = ready_engine(store, settings)
+        engine = ready_engine(store, settings, Origin.WORKER)
         try:
             await _Worker(store, engine, every).run()
         finally:
@@ -144,7 +145,9 @@ class _Worker:
                 self.tally["failed"] += 1
                 say(f"DOT {notice.dot_number}: run failed: {one_line(notice.error)}")
             return
-        if isinstance(notice, RunSkipped):
+        if isinstance(notice, HistoryNotWritten):
+            say(f"warning: DOT {notice.dot_number}: {notice.error}", err=True)
+        elif isinstance(notice, RunSkipped):
             self.tally[notice.reason] += 1
         elif isinstance(notice, RunRefused):
             self.tally["failed"] += 1

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
+from fmcsa_tui.settings import DEFAULT_HISTORY_RETENTION
 from fmcsa_tui.store.base import (
     AddResult,
     CompanyStore,
@@ -47,20 +49,25 @@ def open_store(
     companies: str = "companies",
     inspections: str = "fmcsainspections",
     leases: str = "fmcsa_tui_leases",
+    runs: str = "fmcsa_tui_runs",
     read_only: bool = False,
+    history_retention: timedelta = DEFAULT_HISTORY_RETENTION,
 ) -> CompanyStore:
     """The store a URL names, not yet opened. Raise StoreError for a URL it cannot use.
 
     The keyword arguments are MongoDB's (see `MongoStore`): the database when the URL's
     path names none, and the collection names. SQLite ignores them. `read_only` opens
     it for browsing: every write is refused (`ReadOnlyStore`), nothing is created.
+    Run history older than `history_retention` is deleted (MongoDB: a TTL index).
     """
     scheme, separator, _ = url.strip().partition("://")
     if not separator:
         raise StoreError(f"store URL {redact_url(url)!r} has no scheme; {_USAGE}")
     scheme = scheme.lower()
     if scheme == "sqlite":
-        return SqliteStore(_sqlite_path(url.strip()), read_only=read_only)
+        return SqliteStore(
+            _sqlite_path(url.strip()), read_only=read_only, history_retention=history_retention
+        )
     if scheme in {"mongodb", "mongodb+srv"}:
         return MongoStore(
             url.strip(),
@@ -68,7 +75,9 @@ def open_store(
             companies=companies,
             inspections=inspections,
             leases=leases,
+            runs=runs,
             read_only=read_only,
+            history_retention=history_retention,
         )
     raise StoreError(f"unknown store scheme {scheme!r} in {redact_url(url)}; {_USAGE}")
 

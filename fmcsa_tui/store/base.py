@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncGenerator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from fmcsa_tui.models import CompanySummary, Source, utcnow
+from fmcsa_tui.models.runs import RunRecord
 from fmcsa_tui.store.listing import CompanyFilter
 
 # `scheme://user:password@`: the user part stops at `/`, so paths are never touched.
@@ -221,4 +222,24 @@ class CompanyStore(Protocol):
 
     async def inspections_for(self, company_id: str) -> list[dict[str, Any]]:
         """The company's `fmcsainspections` documents, newest first."""
+        ...
+
+    async def record_run(self, record: RunRecord) -> None:
+        """Keep one run's history record (the engine writes one per run)."""
+        ...
+
+    async def record_runs(self, records: Sequence[RunRecord]) -> None:
+        """Keep many records in one write (imports, seeding a benchmark)."""
+        ...
+
+    async def runs_of(self, company_id: str, limit: int = 30) -> list[RunRecord]:
+        """The company's last `limit` runs, newest first (by the `_id` it runs under)."""
+        ...
+
+    def runs_since(
+        self, since: datetime, company_ids: Collection[str] | None = None
+    ) -> AsyncGenerator[RunRecord]:
+        """Every run started at or after `since` (of `company_ids` only, when given),
+        newest first, read a page at a time: a fleet's day of runs is never all in
+        memory at once. Documents that are not run records are left out."""
         ...

@@ -15,13 +15,14 @@ anything reaches a primitive: the public write methods (leases included) check f
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, Callable, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from bson import ObjectId
 
 from fmcsa_tui.models import CompanySummary, Source, parse_when, utcnow
+from fmcsa_tui.models.runs import RunRecord
 from fmcsa_tui.store.base import AddResult, NewCompany, ReadOnlyStore, SourceData, StoreError
 from fmcsa_tui.store.listing import CompanyFilter, Condition, changed_since
 from fmcsa_tui.store.updates import (
@@ -45,6 +46,11 @@ __all__ = [
 ]
 
 Doc = dict[str, Any]
+#: Run records read per call while streaming `runs_since`.
+RUNS_PAGE: Final = 1000
+#: A page of run records: each with the backend's opaque key for paging on from it
+#: (None for a document that is not a record).
+RunsPage = list[tuple[Any, RunRecord | None]]
 #: New companies with their checked DOT numbers, in the order they were given.
 Wanted = list[tuple[str, NewCompany]]
 
@@ -100,6 +106,21 @@ class StoreFlow(ABC):
         `no_company` when there is none."""
 
     @abstractmethod
+    async def _record_runs(self, records: Sequence[RunRecord]) -> None:
+        """Store run records, in one write."""
+
+    @abstractmethod
+    async def _runs_of(self, company_id: str, limit: int) -> list[RunRecord | None]:
+        """The company's last `limit` run documents, newest first, read by `from_doc`."""
+
+    @abstractmethod
+    async def _runs_page(
+        self, since: datetime, company_ids: list[str] | None, after: Any, limit: int
+    ) -> RunsPage:
+        """Up to `limit` runs started at or after `since`, newest first, continuing
+        after the key `after` (None: from the newest)."""
+
+    @abstractmethod
     async def _acquire_lease(self, company_id: str, owner: str, ttl: timedelta) -> bool:
         """Take the lease unless another live owner holds it."""
 
@@ -133,6 +154,26 @@ class StoreFlow(ABC):
     async def inspections_for(self, company_id: str) -> list[Doc]:
         return newest_first(await self._inspections(company_id))
 
+    async def runs_of(self, company_id: str, limit: int = 30) -> list[RunRecord]:
+        found = await self._runs_of(company_id.strip(), max(0, limit)) if limit > 0 else []
+        return [record for record in found if record is not None]
+
+    async def runs_since(
+        self, since: datetime, company_ids: Collection[str] | None = None
+    ) -> AsyncGenerator[RunRecord]:
+        ids = None if company_ids is None else list(dict.fromkeys(company_ids))
+        if ids is not None and not ids:
+            return
+        after: Any = None
+        while True:
+            page = await self._runs_page(as_utc(since), ids, after, RUNS_PAGE)
+            for _key, record in page:
+                if record is not None:
+                    yield record
+            if len(page) < RUNS_PAGE:
+                return
+            after = page[-1][0]
+
     # --- adding
 
     async def add_companies(self, companies: Iterable[NewCompany]) -> AddResult:
@@ -163,6 +204,15 @@ class StoreFlow(ABC):
     ) -> None:
         self._writable(f"write {source}'s failure")
         await self._record(company_id, failure_update(run_started, source, error, at), [])
+
+    async def record_run(self, record: RunRecord) -> None:
+        self._writable("record a run")
+        await self._record_runs((record,))
+
+    async def record_runs(self, records: Sequence[RunRecord]) -> None:
+        self._writable("record runs")
+        if records:
+            await self._record_runs(records)
 
     # --- leases
 

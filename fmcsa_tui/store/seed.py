@@ -1,4 +1,5 @@
-"""Sample carriers for the demo and benchmarks: deterministic, varied, some never synced.
+"""Sample carriers for the demo and benchmarks: deterministic, varied, some never synced;
+and sample run history for them (`seed_runs`).
 
 DOT numbers step by 19 from 1,000,000, so their last two digits walk through every
 bucket of the sandbox's fault plan within any 100 consecutive companies.
@@ -7,12 +8,15 @@ bucket of the sandbox's fault plan within any 100 consecutive companies.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
 
-from fmcsa_tui.models import Source, utcnow
+from fmcsa_tui.models import CompanySummary, Source, utcnow
+from fmcsa_tui.models.runs import Origin, Outcome, RunRecord, RunWho, SourceRun
+from fmcsa_tui.store.base import CompanyStore
 
 FIRST_DOT = 1_000_000
 DOT_STEP = 19
@@ -82,3 +86,56 @@ def demo_documents(count: int, *, now: datetime | None = None) -> list[dict[str,
             doc["updatedAt"] = last
         docs.append(doc)
     return docs
+
+
+# --- run history ------------------------------------------------------------------------
+
+_SAMPLE_ERRORS = [
+    "HTTP 503 from QCMobile (basics) after 5 attempts",
+    "timed out after 15s reading DataHub (violations)",
+    "HTTP 429 from DataHub: Retry-After 300s is longer than retry_after_max",
+]
+_SAMPLE_WHO = [
+    RunWho("ops", "worker-1", 4100, Origin.WORKER),
+    RunWho("ops", "worker-2", 4200, Origin.WORKER),
+    RunWho("dispatch", "laptop-7", 9300, Origin.DASHBOARD),
+    RunWho("cron", "batch-1", 7700, Origin.SYNC),
+]
+
+
+def demo_runs(
+    carriers: Sequence[CompanySummary], per_carrier: int, *, now: datetime | None = None
+) -> Iterator[RunRecord]:
+    """`per_carrier` runs of each carrier, six hours apart back from `now`, about one
+    source in twelve failing with one of a few error texts (deterministic)."""
+    now = now or utcnow()
+    rng = random.Random(20261129)
+    for carrier in carriers:
+        for index in range(per_carrier):
+            started = now - timedelta(hours=6 * index, minutes=rng.randint(0, 300))
+            sources = []
+            for source in Source:
+                if rng.random() < 1 / 12:
+                    error = rng.choice(_SAMPLE_ERRORS)
+                    sources.append(SourceRun(source, Outcome.FAILED, 12.5, 5, error))
+                else:
+                    sources.append(SourceRun(source, Outcome.OK, 0.4, 1, summary="5 BASICs"))
+            yield RunRecord(
+                carrier.id, carrier.dot_number or "", carrier.name or "", started,
+                started + timedelta(seconds=13), rng.choice(_SAMPLE_WHO), tuple(sources),
+            )  # fmt: skip
+
+
+async def seed_runs(store: CompanyStore, per_carrier: int, *, chunk: int = 20_000) -> int:
+    """Give every carrier in `store` `per_carrier` sample runs, `chunk` records a write;
+    how many were added (the benchmark's history: 100,000 carriers x 30 runs)."""
+    carriers = await store.list_summaries()
+    added = 0
+    batch: list[RunRecord] = []
+    for record in demo_runs(carriers, per_carrier):
+        batch.append(record)
+        if len(batch) == chunk:
+            await store.record_runs(batch)
+            added, batch = added + len(batch), []
+    await store.record_runs(batch)
+    return added + len(batch)

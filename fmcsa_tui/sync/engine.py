@@ -26,6 +26,7 @@ from typing import Any
 
 from fmcsa_tui.formatting import one_line
 from fmcsa_tui.models import CompanySummary, Source, parse_dot, summarize, utcnow
+from fmcsa_tui.models.runs import Origin, RunWho
 from fmcsa_tui.settings import ConfigError, Settings
 from fmcsa_tui.store.base import CompanyStore, SourceData, StoreRefused
 from fmcsa_tui.sync.answers import QUOTE_LIMIT, SourceError
@@ -43,6 +44,7 @@ from fmcsa_tui.sync.events import (
     SourceStarted,
     SourceSucceeded,
 )
+from fmcsa_tui.sync.history import RunLog, write_history
 from fmcsa_tui.sync.http import FmcsaHttp
 from fmcsa_tui.sync.leases import Leases, finish_despite_cancel
 from fmcsa_tui.sync.sources import FETCHERS, SourceContext, past_deadline
@@ -139,18 +141,24 @@ def _note_written(written: set[Source], source: Source) -> Callable[[asyncio.Tas
 
 
 class SyncEngine:
-    """Runs sources against FMCSA (or the sandbox) and writes them to a store."""
+    """Runs sources against FMCSA (or the sandbox) and writes them to a store.
+
+    `origin` is the face running it (the dashboard, `sync`, a worker): every run's
+    history record says so, with this process's user, host and pid (`models.runs`).
+    """
 
     def __init__(
         self,
         store: CompanyStore,
         settings: Settings,
         *,
+        origin: Origin,
         http: FmcsaHttp | None = None,
         owner: str | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
+        self.who = RunWho.this_process(Origin(origin))
         self.http = http or FmcsaHttp(settings)
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.leases = Leases(store, self.owner, timedelta(seconds=settings.lease_seconds))
@@ -201,6 +209,9 @@ class SyncEngine:
             "name": target.name,
         }
         wanted = tuple(dict.fromkeys(sources)) or ALL_SOURCES
+        # Every event goes through the run's log, which its history record is made of.
+        log = RunLog(target.company_id, target.dot_number, target.name, wanted, emit)
+        emit = log.emit
         if parse_dot(target.dot_number) != target.dot_number:
             refused = RunRefused(**ids_named, reason="no valid DOT number")
             emit(refused)
@@ -213,14 +224,14 @@ class SyncEngine:
             return refused
         if not leased:
             if target.listed:
-                skipped = RunSkipped(**ids_named, reason=SYNCING_ELSEWHERE)
-                emit(skipped)
-                return skipped
+                return await self._skip(log, RunSkipped(**ids_named, reason=SYNCING_ELSEWHERE))
             refused = RunRefused(**ids_named, reason="already syncing")
             emit(refused)
             return refused
         if target.listed:
             not_ours = await self._ran_elsewhere(target, ids_named)
+            if isinstance(not_ours, RunSkipped):
+                return await self._skip(log, not_ours)
             if not_ours is not None:
                 emit(not_ours)
                 return not_ours
@@ -255,10 +266,21 @@ class SyncEngine:
             )
             raise
         finally:
-            await self.leases.give_back(target.company_id)
+            # The record and the lease's release go to the store together (one batch
+            # of the SQLite writer), both to the end even when cancelled.
+            history = write_history(self.store, log.record(self.who), emit, self.http.public_text)
+            both = asyncio.gather(history, self.leases.give_back(target.company_id))
+            await finish_despite_cancel(both)
             if finished is not None:
                 emit(finished)
         return finished
+
+    async def _skip(self, log: RunLog, skipped: RunSkipped) -> RunSkipped:
+        """A pass's skip: told, and recorded (every source skipped, and why)."""
+        log.emit(skipped)
+        record = log.skipped(self.who, skipped.reason)
+        await write_history(self.store, record, log.emit, self.http.public_text)
+        return skipped
 
     async def _ran_elsewhere(
         self, target: Target, ids_named: dict[str, Any]

@@ -89,6 +89,13 @@ class RunFinished(SyncEvent):
     unfinished_sources: tuple[Source, ...] = ()  # not written when the run was cancelled
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryNotWritten(SyncEvent):
+    """The run's history record could not be stored; the run itself is unaffected."""
+
+    error: str  # one line, scrubbed
+
+
 RunEvent = (
     RunStarted
     | RunRefused
@@ -98,4 +105,5 @@ RunEvent = (
     | SourceSucceeded
     | SourceFailed
     | RunFinished
+    | HistoryNotWritten
 )

@@ -32,10 +32,11 @@ from fmcsa_tui.coordinator import Notice, QueueChanged, RunCoordinator, RunEnded
 from fmcsa_tui.coordinator.feed import Changed, Connection, FeedUpdate, Leases, Loaded, StoreFeed
 from fmcsa_tui.formatting import one_line, safe_line
 from fmcsa_tui.models import Source, utcnow
+from fmcsa_tui.models.runs import Origin
 from fmcsa_tui.settings import ConfigError, Settings
 from fmcsa_tui.store.base import CompanyFilter, CompanyStore
 from fmcsa_tui.sync.engine import ALL_SOURCES, StopSignals, SyncEngine
-from fmcsa_tui.sync.events import SourceFailed, SourceSucceeded
+from fmcsa_tui.sync.events import HistoryNotWritten, SourceFailed, SourceSucceeded
 from fmcsa_tui.ui.actions import APP_BINDINGS, WRITE_ACTIONS, ActionCommands, help_sections
 from fmcsa_tui.ui.company_list import CompanyList
 from fmcsa_tui.ui.detail import TABS, Tab
@@ -106,7 +107,7 @@ class FmcsaApp(App[None]):
         self.read_only = settings.read_only or store.read_only
         self.clock = clock
         self.poll_interval = poll_interval
-        self.engine = engine or SyncEngine(store, settings)
+        self.engine = engine or SyncEngine(store, settings, origin=Origin.DASHBOARD)
         self.stale_after = timedelta(hours=settings.stale_after_hours)
         self.runs = RunCoordinator(self.engine, listener=self._post_notice)
         self.feed = StoreFeed(store, owner=self.engine.owner, interval=poll_interval)
@@ -261,6 +262,8 @@ class FmcsaApp(App[None]):
         notice = message.notice
         if isinstance(notice, RunEnded):
             self._run_ended(notice)
+        elif isinstance(notice, HistoryNotWritten):
+            self.activity.note(f"DOT {notice.dot_number}: {safe_line(notice.error)}", "yellow")
         elif not isinstance(notice, QueueChanged):  # one of the engine's events
             self.activity.record(notice)
             if isinstance(notice, SourceSucceeded | SourceFailed):

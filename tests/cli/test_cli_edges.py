@@ -16,12 +16,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from bson import ObjectId
+from pytimeparse import parse as parse_duration
 
 from fmcsa_tui.models import Source
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
@@ -339,7 +340,7 @@ _SAMPLE = {
     "backoff_base": "0.25", "backoff_max": "4", "retry_after_max": "60", "source_deadline": "90",
     "max_response_bytes": "1048576", "max_rows": "5000", "page_size": "500",
     "stale_after_hours": "12", "lease_seconds": "45", "read_only": "True",
-    "confirm_typed_over": "250", "theme": "nord",
+    "confirm_typed_over": "250", "theme": "nord", "history_retention": "30d",
     "keymap": '{"app.resync": "ctrl+r"}',
 }  # fmt: skip
 
@@ -355,8 +356,10 @@ def test_every_documented_variable_sets_its_setting_and_every_setting_is_documen
     for field in documented.values():
         value = getattr(settings, field)
         value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
-        shown = json.dumps(value) if isinstance(value, dict) else str(value)
         expected = _SAMPLE[field]
+        if isinstance(value, timedelta):  # an age, written as the CLI's are
+            value, expected = value.total_seconds(), str(parse_duration(expected))
+        shown = json.dumps(value) if isinstance(value, dict) else str(value)
         assert shown == expected or float(shown) == float(expected), (field, shown)
 
 

@@ -42,6 +42,7 @@ from rich.console import Console
 
 from fmcsa_tui.cli import cli
 from fmcsa_tui.models import BASIC_FIELDS, Company, CompanySummary, Source, summarize
+from fmcsa_tui.models.runs import Origin
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store import CompanyFilter, CompanyStore, MongoStore, SourceData, SqliteStore
@@ -573,7 +574,7 @@ async def resync(url: str, doc: dict[str, Any], settings_: Settings) -> None:
         before = await store.get_company(str(doc["_id"]))
         assert before is not None
         recording = Recording(store)
-        async with SyncEngine(recording, settings_) as engine:  # type: ignore[arg-type]
+        async with SyncEngine(recording, settings_, origin=Origin.SYNC) as engine:  # type: ignore[arg-type]
             outcome = await engine.run(summarize(before))
         after = await store.get_company(str(doc["_id"]))
         assert after is not None

@@ -23,6 +23,7 @@ from bson import ObjectId
 
 from fmcsa_tui.coordinator import RunCoordinator
 from fmcsa_tui.models import Company, Source
+from fmcsa_tui.models.runs import Origin
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store import MongoStore
@@ -210,7 +211,7 @@ async def test_server_restart_in_the_middle_of_a_bulk_sync(
             elif isinstance(event, SourceStarted) and len(finished) >= 4:
                 fetching.set()  # its answer takes 0.5 s: its write meets the outage
 
-        async with SyncEngine(store, settings) as engine:
+        async with SyncEngine(store, settings, origin=Origin.SYNC) as engine:
             run = asyncio.create_task(RunCoordinator(engine, listener=watch).run_all(docs))
             await asyncio.wait_for(fetching.wait(), timeout=60)
             await asyncio.to_thread(wire.stop)

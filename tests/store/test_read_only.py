@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from bson import ObjectId, json_util
 
-from fmcsa_tui.models import Source
+from fmcsa_tui.models import Source, utcnow
+from fmcsa_tui.models.runs import Origin, Outcome, RunRecord, RunWho, SourceRun
 from fmcsa_tui.store import (
     CompanyStore,
     MongoStore,
@@ -45,7 +46,18 @@ WRITES: dict[str, Write] = {
     "acquire_lease": lambda s, cid: s.acquire_lease(cid, "reader", TTL),
     "renew_lease": lambda s, cid: s.renew_lease(cid, "writer", TTL),
     "release_lease": lambda s, cid: s.release_lease(cid, "writer"),
+    "record_run": lambda s, cid: s.record_run(a_run(cid)),
 }
+
+
+#: Recent, so no TTL index expires it.
+RECENT = utcnow().replace(second=0, microsecond=0)
+
+
+def a_run(company_id: str) -> RunRecord:
+    who = RunWho("op", "host", 1, Origin.SYNC)
+    ok = SourceRun(Source.CSA_SCORES, Outcome.OK, 1.0, 1)
+    return RunRecord(company_id, "7654321", "Held", RECENT, RECENT, who, (ok,))
 
 
 async def snapshot(store: CompanyStore) -> str:
@@ -53,7 +65,9 @@ async def snapshot(store: CompanyStore) -> str:
     summaries = await store.list_summaries()
     docs = await store.get_companies([s.id for s in summaries])
     inspections = {cid: await store.inspections_for(cid) for cid in sorted(docs)}
-    return json_util.dumps([sorted(docs.items()), inspections, sorted(await store.leased_ids())])
+    runs = {cid: [r.to_doc() for r in await store.runs_of(cid)] for cid in sorted(docs)}
+    leased = sorted(await store.leased_ids())
+    return json_util.dumps([sorted(docs.items()), inspections, leased, runs])
 
 
 @pytest.fixture
@@ -69,6 +83,7 @@ async def written(store: CompanyStore) -> str:
     )  # fmt: skip
     await store.record_success(company_id, RUN, data, AT)
     assert await store.acquire_lease(company_id, "writer", TTL)
+    await store.record_run(a_run(company_id))
     return company_id
 
 
@@ -105,6 +120,8 @@ async def test_a_read_only_store_reads_as_usual(
     assert [i["reportNumber"] for i in await reader.inspections_for(written)] == ["R1"]
     assert await reader.leased_ids() == {written}
     assert await reader.last_run_of(written) == RUN
+    assert await reader.runs_of(written) == [a_run(written)]
+    assert [r async for r in reader.runs_since(RECENT)] == [a_run(written)]
     await store.record_failure(written, RUN + TTL, Source.CSA_SCORES, "HTTP 503", AT + TTL)
     changed = await reader.changed_since(AT + TTL)
     assert [s.id for s in changed] == [written]  # what the dashboard's live refresh reads

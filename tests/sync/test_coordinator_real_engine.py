@@ -15,6 +15,7 @@ from bson import ObjectId
 
 from fmcsa_tui.coordinator import RunCoordinator, RunEnded
 from fmcsa_tui.models import Source
+from fmcsa_tui.models.runs import Origin
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store import SqliteStore
@@ -41,7 +42,7 @@ async def test_run_all_with_the_real_engine_writes_every_carrier(
         qc_rate_limit=0, hub_rate_limit=0, concurrency=2,
     )  # fmt: skip
     events: list[RunEvent | Any] = []
-    engine = SyncEngine(store, settings)
+    engine = SyncEngine(store, settings, origin=Origin.SYNC)
     try:
         coordinator = RunCoordinator(engine, listener=events.append)
         outcomes = await coordinator.run_all(await store.list_summaries(), list(Source))

@@ -17,6 +17,7 @@ from bson import ObjectId
 
 from fmcsa_tui.coordinator import RunCoordinator
 from fmcsa_tui.models import Company, Source
+from fmcsa_tui.models.runs import Origin
 from fmcsa_tui.sandbox.plan import MANY_PAGES_VIOLATIONS
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.settings import ConfigError, Settings
@@ -70,7 +71,9 @@ def engine_settings(url: str, store: Path, **overrides: Any) -> Settings:
 async def engine(
     sandbox: SandboxServer, store: CompanyStore, tmp_path: Path
 ) -> AsyncIterator[SyncEngine]:
-    async with SyncEngine(store, engine_settings(sandbox.url, tmp_path / "engine.db")) as engine:
+    async with SyncEngine(
+        store, engine_settings(sandbox.url, tmp_path / "engine.db"), origin=Origin.SYNC
+    ) as engine:
         yield engine
 
 
@@ -301,7 +304,7 @@ async def test_an_outage_fails_one_run_and_a_later_run_succeeds(
     # a sandbox of its own: an outage is counted per DOT for the sandbox's lifetime
     with SandboxServer(SandboxConfig()) as fresh:
         settings = engine_settings(fresh.url, tmp_path / "engine.db")
-        async with SyncEngine(store, settings) as engine:
+        async with SyncEngine(store, settings, origin=Origin.SYNC) as engine:
             await _outage_then_recovery(engine, store)
 
 
@@ -385,7 +388,7 @@ async def test_a_rejected_webkey_fails_qcmobile_sources_permanently_without_leak
     with SandboxServer(SandboxConfig(webkey="the-right-key")) as strict:
         settings = engine_settings(strict.url, tmp_path / "engine.db")
         doc = await add(store, synced_before(dot_for(8)))
-        async with SyncEngine(store, settings) as engine:
+        async with SyncEngine(store, settings, origin=Origin.SYNC) as engine:
             events, outcome = await run(engine, doc)
     assert isinstance(outcome, RunFinished)
     assert set(outcome.failed_sources) == {Source.CSA_SCORES, Source.INSPECTIONS}
@@ -399,7 +402,7 @@ async def test_a_rejected_webkey_fails_qcmobile_sources_permanently_without_leak
 
 def test_a_missing_webkey_is_a_config_error_naming_the_setting(tmp_path: Path) -> None:
     settings = Settings(store=f"sqlite:///{tmp_path / 'x.db'}", webkey=None)
-    engine = SyncEngine(SqliteStore(tmp_path / "x.db"), settings)
+    engine = SyncEngine(SqliteStore(tmp_path / "x.db"), settings, origin=Origin.SYNC)
     with pytest.raises(ConfigError, match="FMCSA_TUI_WEBKEY"):
         engine.check_ready()
 
@@ -413,7 +416,10 @@ async def test_two_concurrent_runs_of_one_company_one_is_refused(
     doc = await add(store, synced_before(dot_for(20)))
     settings = engine_settings(sandbox.url, tmp_path / "engine.db")
     # `other_store` is a second handle on the same data: another process, as it were
-    async with SyncEngine(store, settings) as one, SyncEngine(other_store, settings) as two:
+    async with (
+        SyncEngine(store, settings, origin=Origin.SYNC) as one,
+        SyncEngine(other_store, settings, origin=Origin.SYNC) as two,
+    ):
         outcomes = await asyncio.gather(one.run(doc), two.run(doc))
     refused = [o for o in outcomes if isinstance(o, RunRefused)]
     finished = [o for o in outcomes if isinstance(o, RunFinished)]
@@ -421,7 +427,7 @@ async def test_two_concurrent_runs_of_one_company_one_is_refused(
     assert refused[0].reason == "already syncing"
     assert finished[0].success
     # the lease is released: a third run goes ahead
-    async with SyncEngine(store, settings) as three:
+    async with SyncEngine(store, settings, origin=Origin.SYNC) as three:
         assert isinstance(await three.run(doc), RunFinished)
 
 
@@ -431,7 +437,10 @@ async def test_a_pass_skips_a_carrier_run_elsewhere_since_it_was_listed(
     doc = await add(store, synced_before(dot_for(21)))
     [listed] = await store.list_summaries()
     settings = engine_settings(sandbox.url, tmp_path / "engine.db")
-    async with SyncEngine(store, settings) as one, SyncEngine(other_store, settings) as two:
+    async with (
+        SyncEngine(store, settings, origin=Origin.SYNC) as one,
+        SyncEngine(other_store, settings, origin=Origin.SYNC) as two,
+    ):
         assert isinstance(await two.run(Target.in_pass(listed)), RunFinished)  # elsewhere
         ran_elsewhere, _ = await reread(store, doc)
         events, outcome = await run_target(one, Target.in_pass(listed))
@@ -454,7 +463,9 @@ async def test_a_pass_skips_a_carrier_another_process_is_syncing_without_failing
     doc = await add(store, synced_before(dot_for(22)))
     [listed] = await store.list_summaries()
     assert await other_store.acquire_lease(listed.id, "another process", timedelta(minutes=1))
-    async with SyncEngine(store, engine_settings(sandbox.url, tmp_path / "e.db")) as engine:
+    async with SyncEngine(
+        store, engine_settings(sandbox.url, tmp_path / "e.db"), origin=Origin.SYNC
+    ) as engine:
         _, in_pass = await run_target(engine, Target.in_pass(listed))
         _, outside = await run_target(engine, Target.of(listed))
     assert isinstance(in_pass, RunSkipped) and in_pass.reason == "syncing elsewhere"
@@ -471,7 +482,7 @@ async def test_cancelling_mid_run_leaves_no_half_written_source(
     with SandboxServer(SandboxConfig(latency=0.3)) as slow:
         settings = engine_settings(slow.url, tmp_path / "engine.db", timeout=5)
         doc = await add(store, synced_before(dot_for(99)))
-        async with SyncEngine(store, settings) as engine:
+        async with SyncEngine(store, settings, origin=Origin.SYNC) as engine:
             events: list[RunEvent] = []
             two_landed = asyncio.Event()
 
@@ -511,7 +522,7 @@ async def test_cancelling_before_any_source_lands_changes_nothing(
             if isinstance(event, SourceStarted):  # requests in flight, none answered yet
                 started.set()
 
-        async with SyncEngine(store, settings) as engine:
+        async with SyncEngine(store, settings, origin=Origin.SYNC) as engine:
             task = asyncio.create_task(engine.run(doc, emit=watch))
             await asyncio.wait_for(started.wait(), timeout=10)
             assert str(doc["_id"]) in await store.leased_ids()  # the run really began
@@ -540,7 +551,7 @@ async def test_many_companies_run_concurrently_up_to_the_limit(
             elif isinstance(event, RunFinished):
                 running -= 1
 
-        async with SyncEngine(store, settings) as engine:
+        async with SyncEngine(store, settings, origin=Origin.SYNC) as engine:
             coordinator = RunCoordinator(engine, concurrency=4, listener=watch)
             outcomes = await coordinator.run_all(docs)
     assert peak == 4
@@ -556,7 +567,7 @@ async def test_sync_iterates_events_and_closing_early_cancels_the_run(
     with SandboxServer(SandboxConfig(latency=0.3)) as slow:
         settings = engine_settings(slow.url, tmp_path / "engine.db", timeout=5)
         doc = await add(store, {"_id": ObjectId(), "name": "Iter", "dotNumber": dot_for(40)})
-        async with SyncEngine(store, settings) as engine:
+        async with SyncEngine(store, settings, origin=Origin.SYNC) as engine:
             stream = engine.sync(doc)
             first = await anext(stream)
             assert isinstance(first, RunStarted)
@@ -599,7 +610,7 @@ async def test_an_unexpected_store_error_fails_that_source_and_the_bulk_run_goes
     await store.insert_documents(docs)
     settings = engine_settings(sandbox.url, tmp_path / "engine.db")
     events: list[RunEvent] = []
-    async with SyncEngine(BrokenWrites(store), settings) as engine:  # type: ignore[arg-type]
+    async with SyncEngine(BrokenWrites(store), settings, origin=Origin.SYNC) as engine:  # type: ignore[arg-type]
         outcomes = await RunCoordinator(engine, listener=events.append).run_all(docs)
     assert len(outcomes) == 3
     assert all(isinstance(o, RunFinished) and not o.success for o in outcomes)
@@ -629,7 +640,7 @@ async def test_each_api_has_its_own_rate_limit(store: CompanyStore, tmp_path: Pa
             server.url, tmp_path / "engine.db", qc_rate_limit=5, hub_rate_limit=0,
             page_size=1000, concurrency=5, hub_batch_size=1,
         )  # fmt: skip
-        async with SyncEngine(store, settings) as engine:
+        async with SyncEngine(store, settings, origin=Origin.SYNC) as engine:
             outcomes = await RunCoordinator(engine).run_all(docs)
         assert all(isinstance(o, RunFinished) and o.success for o in outcomes)
         qc = sorted(r.arrived for r in server.requests if "/carriers/" in r.path)
@@ -653,7 +664,7 @@ async def test_a_long_run_keeps_renewing_its_lease(store: CompanyStore, tmp_path
             if isinstance(event, RunStarted):
                 started.set()
 
-        async with SyncEngine(store, settings) as engine:
+        async with SyncEngine(store, settings, origin=Origin.SYNC) as engine:
             run_task = asyncio.create_task(engine.run(doc, emit=watch))
             await asyncio.wait_for(started.wait(), timeout=10)
             for _ in range(3):  # well past the lease's 0.4 s, three times
@@ -694,7 +705,7 @@ async def test_a_run_cancelled_while_its_lease_is_granted_gives_the_lease_back(
     doc = await add(store, {"_id": ObjectId(), "name": "Racy", "dotNumber": dot_for(5)})
     stalling = _GrantsThenStalls(store)
     settings = engine_settings(sandbox.url, tmp_path / "engine.db")
-    async with SyncEngine(stalling, settings) as engine:  # type: ignore[arg-type]
+    async with SyncEngine(stalling, settings, origin=Origin.SYNC) as engine:  # type: ignore[arg-type]
         run = asyncio.create_task(engine.run(doc))
         await stalling.granted.wait()
         assert await store.leased_ids() == {str(doc["_id"])}

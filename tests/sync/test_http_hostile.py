@@ -29,6 +29,7 @@ import pytest
 from bson import ObjectId
 
 from fmcsa_tui.models import Source
+from fmcsa_tui.models.runs import Origin
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store import SqliteStore
 from fmcsa_tui.sync import sources as sources_module
@@ -168,7 +169,7 @@ class Run:
 
     async def sync(self, settings: Settings, sources: tuple[Source, ...] = tuple(Source)) -> Run:
         self.events = []
-        async with SyncEngine(self.store, settings) as engine:
+        async with SyncEngine(self.store, settings, origin=Origin.SYNC) as engine:
             self.outcome = await engine.run(self.doc, sources, self.events.append)
         return self
 

@@ -22,6 +22,7 @@ from bson import ObjectId
 
 from fmcsa_tui.coordinator import Notice, RunCoordinator, RunEnded
 from fmcsa_tui.models import Source
+from fmcsa_tui.models.runs import Origin
 from fmcsa_tui.sandbox import SandboxConfig, SandboxServer
 from fmcsa_tui.sandbox.data import inspection_rows, violation_rows
 from fmcsa_tui.sandbox.plan import FaultKind, fault_for
@@ -119,7 +120,9 @@ async def bulk_sync(
             elif isinstance(notice, SourceProgress):
                 fleet.progress.setdefault(notice.dot_number, []).append(notice.message)
 
-        async with SyncEngine(store, settings_for(server, **overrides)) as engine:
+        async with SyncEngine(
+            store, settings_for(server, **overrides), origin=Origin.SYNC
+        ) as engine:
             outcomes = await RunCoordinator(engine, listener=watch).run_all(docs)
         for outcome in outcomes:
             assert isinstance(outcome, RunFinished)
@@ -200,7 +203,9 @@ async def test_a_single_carrier_bulk_run_and_a_dashboard_resync_ask_todays_plain
         await store.insert_documents(docs)
         hostile.requests.clear()
         # a window far longer than any test: a run that waited for it would show
-        async with SyncEngine(store, settings_for(hostile, hub_batch_window=5.0)) as engine:
+        async with SyncEngine(
+            store, settings_for(hostile, hub_batch_window=5.0), origin=Origin.SYNC
+        ) as engine:
             coordinator = RunCoordinator(engine)
             for summary in await store.list_summaries():
                 coordinator.submit(summary)  # the dashboard's `r`, once per carrier
@@ -253,7 +258,7 @@ async def test_at_datahubs_rate_limit_a_batch_keeps_gathering_until_the_budget_h
         await store.insert_documents(docs)
         with SandboxServer() as sandbox:
             settings = settings_for(sandbox, **settings_args)
-            async with SyncEngine(store, settings) as engine:
+            async with SyncEngine(store, settings, origin=Origin.SYNC) as engine:
                 await engine.http._limiter(HUB).acquire()  # type: ignore[union-attr]
                 assert not engine.http.has_room(HUB)
                 asked: list[str] = []
@@ -479,7 +484,9 @@ async def test_cancelling_one_carrier_of_a_bulk_run_leaves_it_untouched_and_the_
             if isinstance(notice, RunEnded):
                 ended.append(notice)
 
-        async with SyncEngine(store, settings_for(hostile, **grouped(3))) as engine:
+        async with SyncEngine(
+            store, settings_for(hostile, **grouped(3)), origin=Origin.SYNC
+        ) as engine:
             coordinator = RunCoordinator(engine, listener=watch)
             coordinator.submit_many(await store.list_summaries(), list(Source))
             await eventually(lambda: len(hostile.received(Endpoint.VIOLATIONS)) == 1)

@@ -21,7 +21,7 @@ from fmcsa_tui.models import Source
 from fmcsa_tui.store import CompanyStore, SqliteStore
 from fmcsa_tui.store.base import SourceData
 from fmcsa_tui.ui.app import FmcsaApp
-from fmcsa_tui.ui.detail.history_tab import NO_HISTORY
+from fmcsa_tui.ui.detail.history_tab import NO_RUNS
 from tests.support.waiting import eventually
 from tests.ui.test_dashboard import company, failed, loaded, settings_for
 from tests.ui.test_detail_data import text_of
@@ -104,7 +104,8 @@ async def test_tab_keys_switch_tabs_and_the_tab_stays_as_the_cursor_moves(
         assert app.detail.tab == "history"
         await pilot.press("up")
         await until(pilot, lambda: "Alpha Freight" in str(app.detail.document))
-        assert app.detail.tab == "history" and NO_HISTORY in tab_text(app)
+        await until(pilot, lambda: NO_RUNS in tab_text(app))
+        assert app.detail.tab == "history"
         await pilot.press("1")
         assert app.detail.tab == "sync" and "Alpha Freight" in tab_text(app)
 

@@ -289,7 +289,7 @@ def test_detail_tabs_at_each_size(
         await settle(pilot)
         await pilot.press("down", "down", "down", "2" if tab == "data" else "3")
         await settle(pilot)
-        needle = {"data": "TX10042", "history": "ops-1", "history-empty": "No run history"}[tab]
+        needle = {"data": "TX10042", "history": "ops-1", "history-empty": "No runs recorded"}[tab]
         detail = app.detail
         await until(pilot, lambda: needle in text_of(detail.render_tab(detail.tab)))
         await pilot.pause()

@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any, Concatenate, Final, ParamSpec, TypeVar, cast
 from urllib.parse import parse_qsl, unquote
 
@@ -22,6 +23,7 @@ from pymongo.common import URI_OPTIONS_VALIDATOR_MAP
 from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 from pymongo.uri_parser import split_options
 
+from fmcsa_tui.settings import DEFAULT_HISTORY_RETENTION
 from fmcsa_tui.store.base import StoreError, StoreUnavailable, redact_url
 from fmcsa_tui.store.mongo.errors import brief, driver_errors
 from fmcsa_tui.store.mongo.writes import ensure_indexes
@@ -154,14 +156,24 @@ class MongoConnection:
         companies: str = "companies",
         inspections: str = "fmcsainspections",
         leases: str = "fmcsa_tui_leases",
+        runs: str = "fmcsa_tui_runs",
         read_only: bool = False,
+        history_retention: timedelta = DEFAULT_HISTORY_RETENTION,
     ) -> None:
         self._url = url.strip()
         self._read_only = read_only  # a user with only the `read` role can browse
         check_url_options(self._url)
         self._hosts, url_database = parse_url(self._url)
         self._database = url_database or database or None
-        self._names = {"companies": companies, "inspections": inspections, "leases": leases}
+        self._names = {
+            "companies": companies,
+            "inspections": inspections,
+            "leases": leases,
+            "runs": runs,
+        }
+        self._retention = history_retention
+        #: What opening found worth a line but not a failure (see `ensure_indexes`).
+        self.index_notes: list[str] = []
         self._client: AsyncMongoClient[Doc] | None = None
         self._db: AsyncDatabase[Doc] | None = None
         self._change_streams = False
@@ -186,7 +198,9 @@ class MongoConnection:
             hello = await client.admin.command("hello")
             db = client.get_database(self._database)
             if create and not self._read_only:
-                await ensure_indexes(db, self._names)
+                self.index_notes = await ensure_indexes(db, self._names, self._retention)
+                for note in self.index_notes:
+                    log.warning("%s", note)
         except BaseException as error:
             await client.close()
             if isinstance(error, ConnectionFailure):

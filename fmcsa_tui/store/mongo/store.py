@@ -17,8 +17,9 @@ from pymongo.asynchronous.change_stream import AsyncCollectionChangeStream
 from pymongo.errors import DuplicateKeyError
 
 from fmcsa_tui.models import CompanySummary, summarize, utcnow
+from fmcsa_tui.models.runs import RunRecord
 from fmcsa_tui.store.base import AddResult, Changes, LiveRefresh, StoreError, poll_changes
-from fmcsa_tui.store.flow import StoreFlow, Wanted
+from fmcsa_tui.store.flow import RunsPage, StoreFlow, Wanted
 from fmcsa_tui.store.listing import Condition
 from fmcsa_tui.store.mongo import queries, writes
 from fmcsa_tui.store.mongo.changes import CHANGE_PIPELINE, follow_changes
@@ -29,6 +30,7 @@ __all__ = ["MongoStore"]
 
 Doc = dict[str, Any]
 _ID_BATCH = 1000  # ids per `$in` query
+_NEWEST_FIRST = [("startedAt", -1), ("_id", -1)]
 
 
 class MongoStore(MongoConnection, StoreFlow):
@@ -118,6 +120,41 @@ class MongoStore(MongoConnection, StoreFlow):
 
     async def _upsert_inspections(self, company_oid: Any, inspections: list[Doc]) -> None:
         await writes.upsert_inspections(self._collection("inspections"), company_oid, inspections)
+
+    # --- run history
+
+    @never_cancelled
+    async def _record_runs(self, records: Sequence[RunRecord]) -> None:
+        with self._driver_errors(writing=True):
+            await self._collection("runs").insert_many([r.to_doc() for r in records])
+
+    @never_cancelled
+    async def _runs_of(self, company_id: str, limit: int) -> list[RunRecord | None]:
+        runs = self._collection("runs")
+        with self._driver_errors():
+            found = runs.find({"companyId": company_id}).sort(_NEWEST_FIRST).limit(limit)
+            return [RunRecord.from_doc(doc) async for doc in found]
+
+    @never_cancelled
+    async def _runs_page(
+        self, since: datetime, company_ids: list[str] | None, after: Any, limit: int
+    ) -> RunsPage:
+        """Keyset paging on (startedAt, _id), both descending, through the indexes."""
+        query: Doc = {"startedAt": {"$gte": since}}
+        if company_ids is not None:
+            query["companyId"] = {"$in": company_ids}
+        if after is not None:
+            started, last_id = after
+            query["$or"] = [
+                {"startedAt": {"$lt": started}},
+                {"startedAt": started, "_id": {"$lt": last_id}},
+            ]
+        runs = self._collection("runs")
+        with self._driver_errors():
+            found = runs.find(query).sort(_NEWEST_FIRST).limit(limit)
+            return [
+                ((doc.get("startedAt"), doc["_id"]), RunRecord.from_doc(doc)) async for doc in found
+            ]
 
     # --- leases
 

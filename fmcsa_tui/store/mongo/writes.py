@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 import bson
@@ -246,31 +246,52 @@ _INDEXES: Final[tuple[tuple[str, tuple[tuple[str, int], ...], dict[str, Any]], .
     ("companies", (("dotNumber", 1),), {}),  # not unique: the backend owns uniqueness
     ("inspections", (("companyId", 1), ("reportNumber", 1)), {"unique": True}),
     ("leases", (("expiresAt", 1),), {"expireAfterSeconds": 0}),
+    ("runs", (("companyId", 1), ("startedAt", -1)), {}),  # a carrier's last runs
+    ("runs", (("startedAt", -1),), {}),  # the fleet's runs since a moment
 )
+#: Run records expire this long after they ended (`history_retention`).
+RUNS_TTL_KEY: Final = (("endedAt", 1),)
 # Index creation the store can live without: no privilege, a clashing name or options,
 # or duplicates already in the way of a unique index.
 _INDEX_SKIPPABLE: Final = frozenset({11000, 13, 85, 86})
 
 
-async def ensure_indexes(db: AsyncDatabase[Doc], names: dict[str, str]) -> None:
+async def ensure_indexes(
+    db: AsyncDatabase[Doc], names: dict[str, str], history_retention: timedelta
+) -> list[str]:
     """Create the indexes the queries need, only where no index has the same keys.
 
-    `names` maps each role (companies, inspections, leases) to its collection.
+    `names` maps each role (companies, inspections, leases, runs) to its collection.
+    Returns one line per index left as found though it differs from what we would make
+    (the run records' TTL index with another `expireAfterSeconds`): worth saying, not
+    worth failing over, as whoever made it chose it.
     """
-    existing: dict[str, set[tuple[tuple[str, Any], ...]]] = {}
-    for role, keys, options in _INDEXES:
+    ttl = max(1, int(history_retention.total_seconds()))
+    wanted = (*_INDEXES, ("runs", RUNS_TTL_KEY, {"expireAfterSeconds": ttl}))
+    existing: dict[str, dict[tuple[tuple[str, Any], ...], Doc]] = {}
+    notes: list[str] = []
+    for role, keys, options in wanted:
         collection = db[names[role]]
         if role not in existing:
             cursor = await collection.list_indexes()
-            existing[role] = {_key_pattern(index["key"]) async for index in cursor}
-        if keys in existing[role]:
+            existing[role] = {_key_pattern(index["key"]): dict(index) async for index in cursor}
+        found = existing[role].get(keys)
+        if found is not None:
+            expire = options.get("expireAfterSeconds")
+            if expire is not None and found.get("expireAfterSeconds") != expire:
+                notes.append(
+                    f"{names[role]}: the TTL index on {keys[0][0]} expires after"
+                    f" {found.get('expireAfterSeconds')}s, not history_retention's"
+                    f" {expire}s; left as it is"
+                )
             continue
         try:
             await collection.create_index(list(keys), **options)
         except OperationFailure as error:
             if error.code not in _INDEX_SKIPPABLE:
                 raise
-        existing[role].add(keys)
+        existing[role][keys] = dict(options)
+    return notes
 
 
 def _key_pattern(key: Any) -> tuple[tuple[str, Any], ...]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -15,7 +16,9 @@ from pathlib import Path
 from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 from urllib.parse import quote
 
-from fmcsa_tui.models import CompanySummary
+from fmcsa_tui.models import CompanySummary, utcnow
+from fmcsa_tui.models.runs import RunRecord
+from fmcsa_tui.settings import DEFAULT_HISTORY_RETENTION
 from fmcsa_tui.store.base import (
     AddResult,
     Changes,
@@ -25,9 +28,10 @@ from fmcsa_tui.store.base import (
     StoreUnavailable,
     poll_changes,
 )
-from fmcsa_tui.store.flow import StoreFlow, Wanted
+from fmcsa_tui.store.flow import RunsPage, StoreFlow, Wanted
 from fmcsa_tui.store.listing import Condition
 from fmcsa_tui.store.sqlite import operations as ops
+from fmcsa_tui.store.sqlite import runs
 from fmcsa_tui.store.sqlite.schema import check_schema, create_schema, is_store
 from fmcsa_tui.store.sqlite.writer import WriteQueue
 from fmcsa_tui.store.updates import SourceUpdate
@@ -39,6 +43,8 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS: Final = 10_000
+#: Seconds between two deletions of run records past retention (at most hourly).
+PRUNE_EVERY: Final = 3600.0
 
 
 class SqliteStore(StoreFlow):
@@ -46,11 +52,20 @@ class SqliteStore(StoreFlow):
 
     `read_only` opens the file with SQLite's ``mode=ro`` and starts no writer: besides
     `StoreFlow`'s refusals, SQLite itself would refuse a write a bug let through.
+    Run records older than `history_retention` are deleted (see `sqlite.runs`).
     """
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        read_only: bool = False,
+        history_retention: timedelta = DEFAULT_HISTORY_RETENTION,
+    ) -> None:
         self._path = Path(path)
         self._read_only = read_only
+        self._retention = history_retention
+        self._pruned = time.monotonic()  # when run records were last pruned
         self._executor: ThreadPoolExecutor | None = None
         self._writer: WriteQueue | None = None
         self._local = threading.local()
@@ -90,6 +105,8 @@ class SqliteStore(StoreFlow):
             if not create and not await self._call(is_store):
                 raise StoreUnavailable(f"{self._path} is not an fmcsa-tui store")
             await self._call(create_schema)
+            await self._call(runs.create_runs, utcnow() - self._retention)
+            self._pruned = time.monotonic()
             self._writer = WriteQueue(self._connection, self._store_error)
         except StoreUnavailable:
             await self.close()
@@ -211,6 +228,21 @@ class SqliteStore(StoreFlow):
 
     async def _record(self, company_id: str, update: SourceUpdate, inspections: list[Doc]) -> None:
         await self._write(ops.record, company_id, update, inspections)
+
+    async def _record_runs(self, records: Sequence[RunRecord]) -> None:
+        prune_before = None
+        if time.monotonic() - self._pruned >= PRUNE_EVERY:
+            self._pruned = time.monotonic()
+            prune_before = utcnow() - self._retention
+        await self._write(runs.record_runs, [runs.row_of(r) for r in records], prune_before)
+
+    async def _runs_of(self, company_id: str, limit: int) -> list[RunRecord | None]:
+        return await self._call(runs.runs_of, company_id, limit)
+
+    async def _runs_page(
+        self, since: datetime, company_ids: list[str] | None, after: Any, limit: int
+    ) -> RunsPage:
+        return await self._call(runs.runs_page, since, company_ids, after, limit)
 
     # --- reading
 

@@ -33,6 +33,7 @@ OUTCOME_MARKS = {
 }
 
 NO_HISTORY = "No run history in this store yet"
+NO_RUNS = "No runs recorded for this carrier yet"
 
 
 def _as_dict(record: Any) -> dict[str, Any]:
@@ -152,7 +153,7 @@ def history_body(records: Sequence[Any] | None, *, supported: bool = True) -> Re
     if records is None:
         return Text("reading…", style="dim italic")
     if not records:
-        return Text("No runs recorded for this carrier yet", style="dim")
+        return Text(NO_RUNS, style="dim")
     rows = [_as_dict(record) for record in records[:MAX_RUNS]]
     shown = min(len(rows), STRIP_RUNS)
     parts: list[RenderableType] = [
