@@ -5,7 +5,8 @@ Exit codes: 0 success; 1 some source failed (``sync``); 2 bad input or configura
 ``FMCSA_TUI_DEBUG=1`` for the traceback); 128 + the signal for SIGINT, SIGTERM, SIGHUP.
 
 The commands live by concern: `carriers` (add, seed-demo), `records` (show, status),
-`history`, `sync`, `worker`, `dashboard` (dashboard, demo, sandbox); `common` is what they share.
+`history`, `sync`, `worker`, `dashboard` (dashboard, demo, sandbox), `serve` (the dashboard
+in a browser); `common` is what they share.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fmcsa_tui.cli.common import GlobalOptions, Terminated, read_only_option, sa
 from fmcsa_tui.cli.dashboard import dashboard, demo, sandbox
 from fmcsa_tui.cli.history import history
 from fmcsa_tui.cli.records import show, status
+from fmcsa_tui.cli.serve import serve
 from fmcsa_tui.cli.sync import sync
 from fmcsa_tui.cli.worker import worker
 from fmcsa_tui.formatting import one_line
@@ -44,7 +46,19 @@ def cli(ctx: click.Context, store_url: str | None, read_only: bool | None) -> No
         ctx.invoke(dashboard, store_url=store_url)
 
 
-for _command in (seed_demo, add, show, status, history, sync, worker, dashboard, demo, sandbox):
+for _command in (
+    seed_demo,
+    add,
+    show,
+    status,
+    history,
+    sync,
+    worker,
+    dashboard,
+    demo,
+    serve,
+    sandbox,
+):
     cli.add_command(_command)
 
 

@@ -65,15 +65,10 @@ def dashboard(store_url: str | None) -> None:
     _open_dashboard(command_settings(store=store_url))
 
 
-@click.command()
-@store_option
-def demo(store_url: str | None) -> None:
-    """The dashboard on a demo store (seeded on first use) with the sandbox as FMCSA.
-
-    With --read-only the demo's own store is still seeded on first use (it is the
-    demo's scratch file, not the operator's data); a store given with --store is not.
-    """
-    from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
+def demo_settings(store_url: str | None) -> Settings:
+    """The demo's settings, its store seeded on first use: the demo's own store even
+    with --read-only (it is the demo's scratch file, not the operator's data); a store
+    given with --store is seeded only when writable."""
     from fmcsa_tui.settings import demo_store_url
 
     base = command_settings(store=store_url or demo_store_url())
@@ -86,6 +81,20 @@ def demo(store_url: str | None) -> None:
 
     if not base.read_only or store_url is None:
         run_command(seed_if_empty())
+    return base
+
+
+@click.command()
+@store_option
+def demo(store_url: str | None) -> None:
+    """The dashboard on a demo store (seeded on first use) with the sandbox as FMCSA.
+
+    With --read-only the demo's own store is still seeded on first use (it is the
+    demo's scratch file, not the operator's data); a store given with --store is not.
+    """
+    from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
+
+    base = demo_settings(store_url)
     with SandboxServer(SandboxConfig(hang_seconds=DEMO_TIMEOUT * 2)) as server:
         overrides = fmcsa_overrides(server.url, base)
         overrides["timeout"] = min(base.timeout, DEMO_TIMEOUT)
