@@ -67,6 +67,9 @@ APP_BINDINGS: list[Binding] = in_key_order([
             tooltip="Cancel every run of this dashboard, queued ones included"),
     Binding("slash", "search", "Search", id="app.search",
             tooltip="Search DOT, name and MC as you type (enter: back to the list)"),
+    Binding("enter", "leave_search", "Back to list", show=False, id="app.leave_search",
+            tooltip="In the search: back to the list, the search kept, before the next "
+            "key is read"),
     Binding("f", "cycle_failed", "Failed", id="app.cycle_failed",
             tooltip="Cycle the failed-source filter: all, any failure, csa_scores, "
             "violations, inspections"),

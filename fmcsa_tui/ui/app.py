@@ -12,6 +12,7 @@ do nothing and are not in the footer, the help or the palette; the store refuses
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from datetime import timedelta
 from pathlib import Path
@@ -401,11 +402,27 @@ class FmcsaApp(App[None]):
         self._focus_now(search)
 
     @on(Input.Changed, "#search")
-    def _search_changed(self, event: Input.Changed) -> None:
-        self.companies.narrow(text=event.value)
+    def _search_changed(self) -> None:
+        self._apply_search()
 
-    @on(Input.Submitted, "#search")
-    def _search_done(self) -> None:
+    def _apply_search(self) -> None:
+        """The list narrowed to what the search holds now. A burst of keys is all in the
+        search before its first `Changed` arrives: that one applies it, the late ones
+        (older values) change nothing."""
+        text = self.query_one("#search", Input).value
+        if text != self.companies.filter.text:
+            self.companies.narrow(text=text)
+
+    async def action_leave_search(self) -> None:
+        """Enter in the search, run as the app reads it: the keys typed before it are in
+        the search (the app hands keys to the focused widget's own queue, so it waits for
+        that queue to get this far), then the list is narrowed and focused, all before
+        the next key is read: a key typed right after acts on the view shown."""
+        search = self.query_one("#search", Input)
+        typed = asyncio.Event()
+        if search.call_later(typed.set):
+            await typed.wait()
+        self._apply_search()
         self._focus_now(self.companies)
 
     def action_cycle_failed(self) -> None:
@@ -499,6 +516,8 @@ class FmcsaApp(App[None]):
         if action in WRITE_ACTIONS and self.read_only:
             return False
         try:
+            if action == "leave_search":  # else enter is the focused widget's own
+                return self.focused is self.query_one("#search", Input)
             if action == "cancel":
                 highlighted = self.companies.highlighted
                 return highlighted is not None and highlighted.id in self.runs
