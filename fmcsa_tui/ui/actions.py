@@ -24,6 +24,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 __all__ = [
     "APP_BINDINGS",
+    "OVER_DIALOGS",
     "WRITE_ACTIONS",
     "WRITE_SCOPES",
     "ActionCommands",
@@ -86,11 +87,16 @@ APP_BINDINGS: list[Binding] = in_key_order([
     Binding("question_mark", "help", "Help", id="app.help", tooltip="Show every key"),
     Binding("q", "quit", "Quit", id="app.quit",
             tooltip="Quit; with runs in progress, ask first, then cancel them cleanly"),
+    Binding("ctrl+q", "quit_anywhere", "Quit", show=False, id="app.quit_anywhere",
+            tooltip="Quit from any screen, a dialog included, as q does"),
 ])  # fmt: skip
 
 #: Actions that write to the store (a run writes sources and takes leases; a cancel
 #: releases them): in read-only mode they are left out of the keys, help and palette.
 WRITE_ACTIONS = frozenset({"resync", "resync_source", "resync_view", "cancel", "cancel_all"})
+
+#: Actions whose keys work over a dialog too; the others are the dashboard's only.
+OVER_DIALOGS = frozenset({"quit_anywhere"})
 
 #: What each write action touches, as the help screen says it.
 WRITE_SCOPES: dict[str, str] = {

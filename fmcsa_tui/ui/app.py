@@ -36,9 +36,16 @@ from fmcsa_tui.settings import ConfigError, Settings
 from fmcsa_tui.store.base import CompanyFilter, CompanyStore
 from fmcsa_tui.sync.engine import ALL_SOURCES, StopSignals, SyncEngine
 from fmcsa_tui.sync.events import SourceFailed, SourceSucceeded
-from fmcsa_tui.ui.actions import APP_BINDINGS, WRITE_ACTIONS, ActionCommands, help_sections
+from fmcsa_tui.ui.actions import (
+    APP_BINDINGS,
+    OVER_DIALOGS,
+    WRITE_ACTIONS,
+    ActionCommands,
+    help_sections,
+)
 from fmcsa_tui.ui.company_list import CompanyList
 from fmcsa_tui.ui.messages import DetailLoaded, FeedMessage, RunMessage, while_on_screen
+from fmcsa_tui.ui.quitting import QuittingApp
 from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
 from fmcsa_tui.ui.themes import checked_theme, remember_theme, status_colours
 from fmcsa_tui.ui.widgets import ActivityPanel, DetailPane, FilterBar, StatusHeader, describe_filter
@@ -46,8 +53,11 @@ from fmcsa_tui.ui.widgets import ActivityPanel, DetailPane, FilterBar, StatusHea
 #: Clearing more marks than this asks first: they may be an hour's picking.
 ASK_BEFORE_CLEARING = 20
 
-#: The actions of the dashboard's keys, by name (an action string without its arguments).
-DASHBOARD_ACTIONS = frozenset(binding.action.partition("(")[0] for binding in APP_BINDINGS)
+#: The actions of the dashboard's keys, by name (an action string without its arguments),
+#: but for those that act over a dialog too (ctrl+q).
+DASHBOARD_ACTIONS = (
+    frozenset(binding.action.partition("(")[0] for binding in APP_BINDINGS) - OVER_DIALOGS
+)
 
 
 def stylesheet() -> Path:
@@ -55,7 +65,7 @@ def stylesheet() -> Path:
     return Path(__file__).resolve().parent.parent / "styles.tcss"
 
 
-class FmcsaApp(App[None]):
+class FmcsaApp(QuittingApp):
     """The operators' dashboard over a `CompanyStore` and the `SyncEngine`."""
 
     TITLE = "fmcsa-tui"
@@ -466,35 +476,12 @@ class FmcsaApp(App[None]):
         main.set_class(not shown, "-detail-on")
         main.set_class(shown, "-detail-off")
 
-    # --- actions: help and quit --------------------------------------------------------
+    # --- actions: help (quitting: ui/quitting.py) ------------------------------------------
 
     def action_help(self) -> None:
         self.push_screen(
             HelpScreen(help_sections(self, CompanyList.BINDINGS), read_only=self.read_only)
         )
-
-    async def action_quit(self) -> None:
-        if not self.runs.busy:
-            self.exit()
-            return
-        running, queued = self.runs.running, self.runs.queued
-        waiting = f", {queued:,} queued" if queued else ""
-        question = (
-            f"{running:,} run{'s' if running != 1 else ''} in progress{waiting}. Cancel "
-            f"{'them' if running + queued != 1 else 'it'} and quit? Sources already "
-            "written stay written; nothing is left half-done."
-        )
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._cancel_and_exit()
-
-        self.push_screen(ConfirmScreen(question, yes="Cancel runs and quit"), answered)
-
-    @work(group="quit", exclusive=True)
-    async def _cancel_and_exit(self) -> None:
-        await self.runs.shutdown()  # every run ends its write and releases its lease
-        self.exit()
 
     # --- which keys the footer shows ---------------------------------------------------
 
