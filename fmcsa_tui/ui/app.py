@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Container
@@ -39,8 +39,10 @@ from fmcsa_tui.sync.events import SourceFailed, SourceSucceeded
 from fmcsa_tui.ui.actions import (
     APP_BINDINGS,
     OVER_DIALOGS,
+    PALETTE_SHOWN_FROM,
     WRITE_ACTIONS,
     ActionCommands,
+    fit_footer,
     help_sections,
 )
 from fmcsa_tui.ui.company_list import CompanyList
@@ -169,6 +171,7 @@ class FmcsaApp(QuittingApp):
             self.set_keymap(self.settings.keymap)
         self._signals.__enter__()
         self.companies.focus()
+        self._refresh_footer()
         self._follow_store()
 
     def get_css_variables(self) -> dict[str, str]:
@@ -485,12 +488,21 @@ class FmcsaApp(QuittingApp):
 
     # --- which keys the footer shows ---------------------------------------------------
 
-    def _refresh_footer(self) -> None:
-        """Recompose the footer only when a key's applicability changed: it costs ~20 ms."""
+    def _refresh_footer(self, width: int | None = None) -> None:
+        """Recompose the footer only when a key's applicability or look changed (it costs
+        ~20 ms): `R`'s label follows the marks, and on narrow terminals the filter keys and
+        the palette's are left out (`fit_footer`) so that `? Help` stays on screen."""
+        width = self.size.width if width is None else width
         state = tuple(self.check_action(a, ()) for a in ("cancel", "cancel_all", "clear_filters"))
-        if state != self._footer_shown:
+        fitted = fit_footer(self._bindings, marked=self.companies.mark_count > 0, width=width)
+        footer, palette = self.query_one(Footer), width >= PALETTE_SHOWN_FROM
+        if state != self._footer_shown or fitted or footer.show_command_palette != palette:
             self._footer_shown = state
+            footer.show_command_palette = palette
             self.refresh_bindings()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._refresh_footer(event.size.width)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys that do nothing right now are left out of the footer. The dashboard's keys
