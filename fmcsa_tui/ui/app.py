@@ -474,10 +474,9 @@ class FmcsaApp(QuittingApp):
 
     def action_toggle_detail(self) -> None:
         """Show the pane if it is hidden, hide it if shown; the size's default until then."""
-        shown = self.detail.display
-        main = self.query_one("#main")
-        main.set_class(not shown, "-detail-on")
-        main.set_class(shown, "-detail-off")
+        shown = self.detail.display  # on the screen: styles.tcss sizes the list and the
+        self.screen.set_class(not shown, "-detail-on")  # activity panel by it too
+        self.screen.set_class(shown, "-detail-off")
 
     # --- actions: help (quitting: ui/quitting.py) ------------------------------------------
 

@@ -3,10 +3,12 @@ shows the detail."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
 
+from fmcsa_tui.models import Source
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store import CompanyStore
 from fmcsa_tui.ui.app import FmcsaApp
@@ -58,3 +60,38 @@ async def test_d_hides_the_detail_on_a_large_terminal_too(store: CompanyStore) -
         await pilot.press("d")
         await eventually(lambda: app.detail.region.width == 0, pause=pilot.pause)
         assert app.companies.region.width == 160
+
+
+async def test_at_80x24_d_shows_the_source_table_and_every_error_without_scrolling(
+    store: CompanyStore,
+) -> None:
+    """Two errors, as the snapshots' Gulf Coast Carriers has: all of the pane in sight,
+    and still five rows of the list."""
+    when = datetime(2026, 11, 28, 11, tzinfo=UTC)
+    status: dict[str, Any] = {
+        "lastRun": when,
+        "success": False,
+        **{source.last_sync_field: when for source in Source},
+        "errors": [
+            {"_id": ObjectId(), "source": "csa_scores", "timestamp": when,
+             "error": "HTTP 503 from QCMobile (basics) after 5 attempts"},
+            {"_id": ObjectId(), "source": "entity_linking", "timestamp": when,
+             "error": "Driver record not found"},
+        ],
+    }  # fmt: skip
+    docs: list[dict[str, Any]] = [
+        {"_id": ObjectId(), "name": f"Carrier {dot}", "dotNumber": dot} for dot in DOTS
+    ]
+    docs[0].update(mcNumber="MC-400004", fmcsaData={"syncStatus": status})
+    await store.insert_documents(docs)
+    app = FmcsaApp(store, Settings(store="sqlite:///unused.db"), clock=lambda: when)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await eventually(lambda: app.companies.total_count == len(DOTS), pause=pilot.pause)
+        await pilot.press("d")
+        await eventually(lambda: app.detail.document is not None, pause=pilot.pause)
+        await pilot.pause()
+        body = app.detail.query_one("#detail-body")
+        assert body.region.height >= 15  # title to the second error's text
+        assert app.detail.max_scroll_y == 0, "the errors need scrolling to be seen"
+        assert len(rows_on_screen(app.companies)) >= 5, rows_on_screen(app.companies)
+        assert DOTS[0] in rows_on_screen(app.companies)
