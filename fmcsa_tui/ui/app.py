@@ -46,14 +46,12 @@ from fmcsa_tui.ui.actions import (
     help_sections,
 )
 from fmcsa_tui.ui.company_list import CompanyList
+from fmcsa_tui.ui.marking import ask_to_resync, clear_marks
 from fmcsa_tui.ui.messages import DetailLoaded, FeedMessage, RunMessage, while_on_screen
 from fmcsa_tui.ui.quitting import QuittingApp
-from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
+from fmcsa_tui.ui.screens import HelpScreen
 from fmcsa_tui.ui.themes import checked_theme, remember_theme, status_colours
 from fmcsa_tui.ui.widgets import ActivityPanel, DetailPane, FilterBar, StatusHeader, describe_filter
-
-#: Clearing more marks than this asks first: they may be an hour's picking.
-ASK_BEFORE_CLEARING = 20
 
 #: The actions of the dashboard's keys, by name (an action string without its arguments),
 #: but for those that act over a dialog too (ctrl+q).
@@ -353,36 +351,7 @@ class FmcsaApp(QuittingApp):
             self.notify(f"DOT {summary.dot_number} is {verdict}.", severity="warning")
 
     def action_resync_view(self) -> None:
-        """The marked carriers if there are marks, else the view; always after asking."""
-        if not self._can_sync():
-            return
-        marked = self.companies.mark_count > 0
-        chosen = self.companies.marked_summaries() if marked else self.companies.visible_summaries()
-        candidates = [
-            summary
-            for summary in chosen
-            if summary.status != "unreadable"
-            and summary.id not in self.runs
-            and summary.id not in self.runs.elsewhere
-        ]
-        if not candidates:
-            self.notify(f"Nothing {'marked' if marked else 'in this view'} to resync.")
-            return
-        count = len(candidates)
-        plural = "carrier" if count == 1 else "carriers"
-        which = (
-            f"the {count:,} marked {plural}"
-            if marked
-            else f"all {count:,} {plural} in this view ({self.filter_text})"
-        )
-        question = f"Resync {which}? At most {self.runs.concurrency} run at a time."
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.runs.submit_many(candidates, ALL_SOURCES)
-
-        typed = count if count > self.settings.confirm_typed_over else None
-        self.push_screen(ConfirmScreen(question, yes=f"Resync {count:,}", typed=typed), answered)
+        ask_to_resync(self)
 
     # --- actions: marks ----------------------------------------------------------------
 
@@ -451,7 +420,7 @@ class FmcsaApp(QuittingApp):
         """Escape: the marks first (from the list), then the search and the filters."""
         count = self.companies.mark_count
         if count and not isinstance(self.focused, Input):
-            self._clear_marks(count)
+            clear_marks(self, count)
             return
         search = self.query_one("#search", Input)
         with search.prevent(Input.Changed):
@@ -459,18 +428,6 @@ class FmcsaApp(QuittingApp):
         search.remove_class("-visible")
         self.companies.set_filter(CompanyFilter())
         self._focus_now(self.companies)
-
-    def _clear_marks(self, count: int) -> None:
-        if count <= ASK_BEFORE_CLEARING:
-            self.companies.clear_marks()
-            return
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.companies.clear_marks()
-
-        question = f"Clear the {count:,} marks? Nothing is written; only the marks go."
-        self.push_screen(ConfirmScreen(question, yes="Clear marks"), answered)
 
     def action_toggle_detail(self) -> None:
         """Show the pane if it is hidden, hide it if shown; the size's default until then."""
