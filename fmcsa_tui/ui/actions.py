@@ -19,14 +19,16 @@ from typing import Any
 
 from textual.actions import parse
 from textual.app import App
-from textual.binding import Binding, BindingType
+from textual.binding import Binding, BindingsMap, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 __all__ = [
     "APP_BINDINGS",
+    "OVER_DIALOGS",
     "WRITE_ACTIONS",
     "WRITE_SCOPES",
     "ActionCommands",
+    "fit_footer",
     "help_rows",
     "help_sections",
     "in_key_order",
@@ -43,6 +45,13 @@ def in_key_order(bindings: Iterable[Binding]) -> list[Binding]:
     return [replace(binding, priority=True) for binding in bindings]
 
 
+#: `R`'s footer label, by whether there are marks: it says which set `R` resyncs.
+RESYNC_VIEW_LABELS = {False: "Resync view", True: "Resync marked"}
+
+#: Keys the footer shows as one entry ("fsn Filter"; each key's label is its tooltip).
+FILTERS = Binding.Group("Filter", compact=True)
+CANCEL = Binding.Group("Cancel", compact=True)
+
 APP_BINDINGS: list[Binding] = in_key_order([
     Binding("r", "resync", "Resync", id="app.resync",
             tooltip="Resync the highlighted carrier: all three sources"),
@@ -54,25 +63,28 @@ APP_BINDINGS: list[Binding] = in_key_order([
     Binding("i", "resync_source('inspections')", "Inspections only", show=False,
             id="app.resync_inspections",
             tooltip="Resync inspections only, of the highlighted carrier"),
-    Binding("R", "resync_view", "Resync all", id="app.resync_view",
+    Binding("R", "resync_view", RESYNC_VIEW_LABELS[False], id="app.resync_view",
             tooltip="Resync the marked carriers, or without marks every carrier in the "
             "current view, after asking"),
     Binding("space", "toggle_mark", "Mark", show=False, id="app.toggle_mark",
             tooltip="Mark or unmark the highlighted carrier and move down"),
     Binding("asterisk", "mark_view", "Mark view", show=False, id="app.mark_view",
             tooltip="Mark every carrier in the current view"),
-    Binding("x", "cancel", "Cancel", id="app.cancel",
+    Binding("x", "cancel", "Cancel", id="app.cancel", group=CANCEL,
             tooltip="Cancel the highlighted carrier's run, or take it out of the queue"),
-    Binding("X", "cancel_all", "Cancel all", id="app.cancel_all",
+    Binding("X", "cancel_all", "Cancel all", id="app.cancel_all", group=CANCEL,
             tooltip="Cancel every run of this dashboard, queued ones included"),
     Binding("slash", "search", "Search", id="app.search",
             tooltip="Search DOT, name and MC as you type (enter: back to the list)"),
-    Binding("f", "cycle_failed", "Failed", id="app.cycle_failed",
+    Binding("enter", "leave_search", "Back to list", show=False, id="app.leave_search",
+            tooltip="In the search: back to the list, the search kept, before the next "
+            "key is read"),
+    Binding("f", "cycle_failed", "Failed", id="app.cycle_failed", group=FILTERS,
             tooltip="Cycle the failed-source filter: all, any failure, csa_scores, "
             "violations, inspections"),
-    Binding("s", "toggle_stale", "Stale", id="app.toggle_stale",
+    Binding("s", "toggle_stale", "Stale", id="app.toggle_stale", group=FILTERS,
             tooltip="Toggle stale only: a source without success for longer than the setting"),
-    Binding("n", "toggle_never", "Never", id="app.toggle_never",
+    Binding("n", "toggle_never", "Never", id="app.toggle_never", group=FILTERS,
             tooltip="Toggle never synced only"),
     Binding("d", "toggle_detail", "Detail", id="app.toggle_detail",
             tooltip="Show or hide the detail pane (hidden at first on terminals under "
@@ -100,11 +112,16 @@ APP_BINDINGS: list[Binding] = in_key_order([
     Binding("question_mark", "help", "Help", id="app.help", tooltip="Show every key"),
     Binding("q", "quit", "Quit", id="app.quit",
             tooltip="Quit; with runs in progress, ask first, then cancel them cleanly"),
+    Binding("ctrl+q", "quit_anywhere", "Quit", show=False, id="app.quit_anywhere",
+            tooltip="Quit from any screen, a dialog included, as q does"),
 ])  # fmt: skip
 
 #: Actions that write to the store (a run writes sources and takes leases; a cancel
 #: releases them): in read-only mode they are left out of the keys, help and palette.
 WRITE_ACTIONS = frozenset({"resync", "resync_source", "resync_view", "cancel", "cancel_all"})
+
+#: Actions whose keys work over a dialog too; the others are the dashboard's only.
+OVER_DIALOGS = frozenset({"quit_anywhere"})
 
 #: What each write action touches, as the help screen says it.
 WRITE_SCOPES: dict[str, str] = {
@@ -158,6 +175,36 @@ def help_sections(
         ("List", list_rows),
         ("Anywhere", [("ctrl+p", "Command palette", "")]),
     ]
+
+
+#: The footer leaves out the filter keys under 100 columns and the palette's key under
+#: 120, so that `? Help` and `q Quit` stay on screen however busy the dashboard is (marks,
+#: runs, a filter: every entry shown); those keys still work and the help lists them.
+FILTERS_SHOWN_FROM = 100
+PALETTE_SHOWN_FROM = 120
+_WIDE_FOOTER_ONLY = frozenset({"app.cycle_failed", "app.toggle_stale", "app.toggle_never"})
+
+
+def fit_footer(bindings: BindingsMap, *, marked: bool, width: int) -> bool:
+    """Give the table's bindings in `bindings` (an app's own map) the footer look of the
+    moment: `R`'s label for `marked`, the filter keys shown only from `FILTERS_SHOWN_FROM`
+    columns. The bindings are replaced, ids and keys kept, so a keymap still applies.
+    True if any changed (the caller refreshes the footer)."""
+    changed = False
+    for key, bound in bindings.key_to_bindings.items():
+        fitted = [_fitted(binding, marked=marked, width=width) for binding in bound]
+        if fitted != bound:
+            bindings.key_to_bindings[key] = fitted
+            changed = True
+    return changed
+
+
+def _fitted(binding: Binding, *, marked: bool, width: int) -> Binding:
+    if binding.id == "app.resync_view":
+        return replace(binding, description=RESYNC_VIEW_LABELS[marked])
+    if binding.id in _WIDE_FOOTER_ONLY:
+        return replace(binding, show=width >= FILTERS_SHOWN_FROM)
+    return binding
 
 
 class ActionCommands(Provider):

@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Container
@@ -37,20 +37,41 @@ from fmcsa_tui.settings import ConfigError, Settings
 from fmcsa_tui.store.base import CompanyFilter, CompanyStore
 from fmcsa_tui.sync.engine import ALL_SOURCES, StopSignals, SyncEngine
 from fmcsa_tui.sync.events import HistoryNotWritten, SourceFailed, SourceSucceeded
-from fmcsa_tui.ui.actions import APP_BINDINGS, WRITE_ACTIONS, ActionCommands, help_sections
+from fmcsa_tui.ui.actions import (
+    APP_BINDINGS,
+    OVER_DIALOGS,
+    PALETTE_SHOWN_FROM,
+    WRITE_ACTIONS,
+    ActionCommands,
+    fit_footer,
+    help_sections,
+)
 from fmcsa_tui.ui.company_list import CompanyList
 from fmcsa_tui.ui.detail import TABS, Tab
 from fmcsa_tui.ui.facts import carrier_text, export_name, safer_url, write_export
+from fmcsa_tui.ui.list_lines import MARK_WIDTH
+from fmcsa_tui.ui.marking import ask_to_resync, clear_marks
 from fmcsa_tui.ui.messages import DetailLoaded, FeedMessage, RunMessage, while_on_screen
-from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
+from fmcsa_tui.ui.quitting import QuittingApp
+from fmcsa_tui.ui.rows import COLUMNS, GAP, column_widths
+from fmcsa_tui.ui.screens import HelpScreen
 from fmcsa_tui.ui.themes import checked_theme, remember_theme, status_colours
 from fmcsa_tui.ui.widgets import ActivityPanel, DetailPane, FilterBar, StatusHeader, describe_filter
 
-#: Clearing more marks than this asks first: they may be an hour's picking.
-ASK_BEFORE_CLEARING = 20
+#: The actions of the dashboard's keys, by name (an action string without its arguments),
+#: but for those that act over a dialog too (ctrl+q).
+DASHBOARD_ACTIONS = (
+    frozenset(binding.action.partition("(")[0] for binding in APP_BINDINGS) - OVER_DIALOGS
+)
 
-#: The actions of the dashboard's keys, by name (an action string without its arguments).
-DASHBOARD_ACTIONS = frozenset(binding.action.partition("(")[0] for binding in APP_BINDINGS)
+
+#: The detail pane's width beside the list (`#detail` in styles.tcss) and its border.
+DETAIL_WIDTH = 64 + 1
+#: The list's every column at its narrowest, with the marks' gutter and the scrollbar.
+LIST_WIDTH = MARK_WIDTH + sum(column_widths(0)) + GAP * (len(COLUMNS) - 1) + 2
+#: Side by side only where both fit (150 columns); below, the detail goes under the list
+#: rather than cutting the list's last columns off behind a horizontal scrollbar.
+SIDE_BY_SIDE_FROM = LIST_WIDTH + DETAIL_WIDTH
 
 
 def stylesheet() -> Path:
@@ -58,13 +79,13 @@ def stylesheet() -> Path:
     return Path(__file__).resolve().parent.parent / "styles.tcss"
 
 
-class FmcsaApp(App[None]):
+class FmcsaApp(QuittingApp):
     """The operators' dashboard over a `CompanyStore` and the `SyncEngine`."""
 
     TITLE = "fmcsa-tui"
     CSS_PATH = stylesheet()
     COMMANDS = App.COMMANDS | {ActionCommands}
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (SIDE_BY_SIDE_FROM, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = list(APP_BINDINGS)
 
@@ -162,6 +183,7 @@ class FmcsaApp(App[None]):
             self.set_keymap(self.settings.keymap)
         self._signals.__enter__()
         self.companies.focus()
+        self._refresh_footer()
         self._follow_store()
 
     def get_css_variables(self) -> dict[str, str]:
@@ -345,36 +367,7 @@ class FmcsaApp(App[None]):
             self.notify(f"DOT {summary.dot_number} is {verdict}.", severity="warning")
 
     def action_resync_view(self) -> None:
-        """The marked carriers if there are marks, else the view; always after asking."""
-        if not self._can_sync():
-            return
-        marked = self.companies.mark_count > 0
-        chosen = self.companies.marked_summaries() if marked else self.companies.visible_summaries()
-        candidates = [
-            summary
-            for summary in chosen
-            if summary.status != "unreadable"
-            and summary.id not in self.runs
-            and summary.id not in self.runs.elsewhere
-        ]
-        if not candidates:
-            self.notify(f"Nothing {'marked' if marked else 'in this view'} to resync.")
-            return
-        count = len(candidates)
-        plural = "carrier" if count == 1 else "carriers"
-        which = (
-            f"the {count:,} marked {plural}"
-            if marked
-            else f"all {count:,} {plural} in this view ({self.filter_text})"
-        )
-        question = f"Resync {which}? At most {self.runs.concurrency} run at a time."
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.runs.submit_many(candidates, ALL_SOURCES)
-
-        typed = count if count > self.settings.confirm_typed_over else None
-        self.push_screen(ConfirmScreen(question, yes=f"Resync {count:,}", typed=typed), answered)
+        ask_to_resync(self)
 
     # --- actions: marks ----------------------------------------------------------------
 
@@ -407,11 +400,27 @@ class FmcsaApp(App[None]):
         self._focus_now(search)
 
     @on(Input.Changed, "#search")
-    def _search_changed(self, event: Input.Changed) -> None:
-        self.companies.narrow(text=event.value)
+    def _search_changed(self) -> None:
+        self._apply_search()
 
-    @on(Input.Submitted, "#search")
-    def _search_done(self) -> None:
+    def _apply_search(self) -> None:
+        """The list narrowed to what the search holds now. A burst of keys is all in the
+        search before its first `Changed` arrives: that one applies it, the late ones
+        (older values) change nothing."""
+        text = self.query_one("#search", Input).value
+        if text != self.companies.filter.text:
+            self.companies.narrow(text=text)
+
+    async def action_leave_search(self) -> None:
+        """Enter in the search, run as the app reads it: the keys typed before it are in
+        the search (the app hands keys to the focused widget's own queue, so it waits for
+        that queue to get this far), then the list is narrowed and focused, all before
+        the next key is read: a key typed right after acts on the view shown."""
+        search = self.query_one("#search", Input)
+        typed = asyncio.Event()
+        if search.call_later(typed.set):
+            await typed.wait()
+        self._apply_search()
         self._focus_now(self.companies)
 
     def action_cycle_failed(self) -> None:
@@ -427,7 +436,7 @@ class FmcsaApp(App[None]):
         """Escape: the marks first (from the list), then the search and the filters."""
         count = self.companies.mark_count
         if count and not isinstance(self.focused, Input):
-            self._clear_marks(count)
+            clear_marks(self, count)
             return
         search = self.query_one("#search", Input)
         with search.prevent(Input.Changed):
@@ -436,24 +445,11 @@ class FmcsaApp(App[None]):
         self.companies.set_filter(CompanyFilter())
         self._focus_now(self.companies)
 
-    def _clear_marks(self, count: int) -> None:
-        if count <= ASK_BEFORE_CLEARING:
-            self.companies.clear_marks()
-            return
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.companies.clear_marks()
-
-        question = f"Clear the {count:,} marks? Nothing is written; only the marks go."
-        self.push_screen(ConfirmScreen(question, yes="Clear marks"), answered)
-
     def action_toggle_detail(self) -> None:
         """Show the pane if it is hidden, hide it if shown; the size's default until then."""
-        shown = self.detail.display
-        main = self.query_one("#main")
-        main.set_class(not shown, "-detail-on")
-        main.set_class(shown, "-detail-off")
+        shown = self.detail.display  # on the screen: styles.tcss sizes the list and the
+        self.screen.set_class(not shown, "-detail-on")  # activity panel by it too
+        self.screen.set_class(shown, "-detail-off")
 
     # --- actions: the detail's tabs, copy, export, SAFER --------------------------------
 
@@ -505,44 +501,30 @@ class FmcsaApp(App[None]):
         self.notify(f"{len(summaries):,} carriers written to {path}", title="Exported")
         self.activity.note(f"exported {len(summaries):,} carriers to {path}")
 
-    # --- actions: help and quit --------------------------------------------------------
+    # --- actions: help (quitting: ui/quitting.py) ------------------------------------------
 
     def action_help(self) -> None:
         self.push_screen(
             HelpScreen(help_sections(self, CompanyList.BINDINGS), read_only=self.read_only)
         )
 
-    async def action_quit(self) -> None:
-        if not self.runs.busy:
-            self.exit()
-            return
-        running, queued = self.runs.running, self.runs.queued
-        waiting = f", {queued:,} queued" if queued else ""
-        question = (
-            f"{running:,} run{'s' if running != 1 else ''} in progress{waiting}. Cancel "
-            f"{'them' if running + queued != 1 else 'it'} and quit? Sources already "
-            "written stay written; nothing is left half-done."
-        )
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._cancel_and_exit()
-
-        self.push_screen(ConfirmScreen(question, yes="Cancel runs and quit"), answered)
-
-    @work(group="quit", exclusive=True)
-    async def _cancel_and_exit(self) -> None:
-        await self.runs.shutdown()  # every run ends its write and releases its lease
-        self.exit()
-
     # --- which keys the footer shows ---------------------------------------------------
 
-    def _refresh_footer(self) -> None:
-        """Recompose the footer only when a key's applicability changed: it costs ~20 ms."""
+    def _refresh_footer(self, width: int | None = None) -> None:
+        """Recompose the footer only when a key's applicability or look changed (it costs
+        ~20 ms): `R`'s label follows the marks, and on narrow terminals the filter keys and
+        the palette's are left out (`fit_footer`) so that `? Help` stays on screen."""
+        width = self.size.width if width is None else width
         state = tuple(self.check_action(a, ()) for a in ("cancel", "cancel_all", "clear_filters"))
-        if state != self._footer_shown:
+        fitted = fit_footer(self._bindings, marked=self.companies.mark_count > 0, width=width)
+        footer, palette = self.query_one(Footer), width >= PALETTE_SHOWN_FROM
+        if state != self._footer_shown or fitted or footer.show_command_palette != palette:
             self._footer_shown = state
+            footer.show_command_palette = palette
             self.refresh_bindings()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._refresh_footer(event.size.width)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys that do nothing right now are left out of the footer. The dashboard's keys
@@ -555,6 +537,8 @@ class FmcsaApp(App[None]):
         if action in WRITE_ACTIONS and self.read_only:
             return False
         try:
+            if action == "leave_search":  # else enter is the focused widget's own
+                return self.focused is self.query_one("#search", Input)
             if action == "cancel":
                 highlighted = self.companies.highlighted
                 return highlighted is not None and highlighted.id in self.runs

@@ -13,7 +13,8 @@ from textual.widgets import Input
 
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.store import CompanyStore
-from fmcsa_tui.ui.app import ASK_BEFORE_CLEARING, FmcsaApp
+from fmcsa_tui.ui.app import FmcsaApp
+from fmcsa_tui.ui.marking import ASK_BEFORE_CLEARING
 from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
 from fmcsa_tui.ui.widgets import StatusHeader
 from tests.ui.test_dashboard import SIZE, company, loaded, settings_for, stored, wait_for

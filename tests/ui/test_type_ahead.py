@@ -23,7 +23,7 @@ from fmcsa_tui.ui.app import FmcsaApp
 from tests.support.waiting import eventually
 
 #: Characters whose key has a name in Textual (a letter's key is the letter itself).
-KEY_NAMES = {"/": "slash", " ": "space", "?": "question_mark"}
+KEY_NAMES = {"/": "slash", " ": "space", "?": "question_mark", "\r": "enter"}
 
 CARRIERS = {
     "1000005": "Alpha Freight",  # first in the list: highlighted, the one a resync would hit
@@ -102,3 +102,34 @@ async def test_keys_typed_right_after_slash_land_in_the_search_and_start_nothing
     for doc in docs:
         assert await store.get_company(str(doc["_id"])) == doc
     assert sandbox.requests()["total"] == 0
+
+
+async def test_enter_gives_the_next_key_typed_back_to_the_list_at_once(
+    store: CompanyStore, sandbox: SandboxServer
+) -> None:
+    """`/big`, enter, `r` in one burst: enter leaves the search (its text kept) before
+    `r` is read, so `r` resyncs the highlighted carrier instead of landing in the search."""
+    docs: list[dict[str, Any]] = [
+        {"_id": ObjectId(), "name": name, "dotNumber": dot} for dot, name in CARRIERS.items()
+    ]
+    await store.insert_documents([dict(doc) for doc in docs])
+    big_sky = next(doc for doc in docs if doc["name"] == "Big Sky Hauling")  # first with "big"
+    sandbox.reset_requests()
+    app = FmcsaApp(store, settings_for(sandbox.url), poll_interval=0.2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await eventually(lambda: app.companies.total_count == len(docs), pause=pilot.pause)
+        type_ahead(pilot, "/big\rr")
+
+        async def written() -> bool:
+            stored = await store.get_company(str(big_sky["_id"]))
+            return stored is not None and "fmcsaData" in stored
+
+        await eventually(written, limit=10, pause=pilot.pause, what="r never resynced Big Sky")
+        await eventually(lambda: not app.runs.busy, limit=10, pause=pilot.pause)
+        assert app.query_one("#search", Input).value == "big"
+        assert app.focused is app.companies
+        assert visible_names(app) == ["Big Sky Hauling", "Vicksburg Big Rigs"]
+    assert set(sandbox.requests()["dots"]) == {big_sky["dotNumber"]}
+    for doc in docs:  # the others untouched
+        if doc is not big_sky:
+            assert await store.get_company(str(doc["_id"])) == doc
