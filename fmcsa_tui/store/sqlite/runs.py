@@ -194,7 +194,8 @@ def run_stats(conn: sqlite3.Connection, since: datetime) -> RunStats:
     ):
         stats.count_error(text if isinstance(text, str) else "", company_id, runs)
     unsummed = conn.execute(
-        "SELECT doc FROM runs WHERE started >= ? AND (outcomes IS NULL OR NOT json_valid(outcomes))",
+        "SELECT doc FROM runs"
+        " WHERE started >= ? AND (outcomes IS NULL OR NOT json_valid(outcomes))",
         (start,),
     )
     for (doc,) in unsummed:
