@@ -274,6 +274,7 @@ class FmcsaApp(App[None]):
     def _run_ended(self, ended: RunEnded) -> None:
         """The one place a run's end is handled, its unforeseen errors included."""
         self.feed.reload([ended.company_id])
+        self.detail.run_ended(ended.company_id)
         error = ended.error
         if isinstance(error, ConfigError):
             self.notify(str(error), title="Missing setting", severity="error")
