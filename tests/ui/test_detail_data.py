@@ -10,8 +10,8 @@ from typing import Any
 from bson import ObjectId
 from rich.console import Console, RenderableType
 
-from fmcsa_tui.ui.detail.data_tab import MAX_INSPECTIONS, carrier_kind, data_body, over_threshold
 from fmcsa_tui.models.runs import RunRecord
+from fmcsa_tui.ui.detail.data_tab import MAX_INSPECTIONS, carrier_kind, data_body, over_threshold
 from fmcsa_tui.ui.detail.history_tab import history_body
 from tests.support import real_documents
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from fmcsa_tui.store import CompanyStore, SqliteStore
 from fmcsa_tui.store.base import SourceData
 from fmcsa_tui.store.seed import AWKWARD_NAMES
 from fmcsa_tui.ui.app import FmcsaApp
+from fmcsa_tui.ui.fleet import FleetScreen
 from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
 from tests.support.waiting import eventually
 from tests.ui.test_detail_data import text_of
@@ -290,6 +292,30 @@ def test_detail_tabs_at_each_size(
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=to_tab)
+
+
+def test_fleet_screen(snap_compare: Any, fleet_store: CompanyStore) -> None:
+    """`F` over a day of recorded runs: a failing hour, errors by carrier count."""
+    records = []
+    for index, doc in enumerate(FLEET[:8]):
+        for run in gulf_runs(str(doc["_id"])):
+            moved = timedelta(hours=index * 2, minutes=index)
+            records.append(replace(run, started=run.started - moved, ended=run.ended - moved))
+    records[4] = replace(records[4], sources=(
+        SourceRun(Source.VIOLATIONS, Outcome.FAILED, 30.0, 3, "timed out after 30 s"),
+    ))  # fmt: skip
+    asyncio.run(fleet_store.record_runs(records))
+    app = make_app(fleet_store)
+
+    async def opened(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("F")
+        await until(
+            pilot, lambda: isinstance(app.screen, FleetScreen) and app.screen.stats is not None
+        )
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=WIDE, run_before=opened)
 
 
 def test_filtered_view(snap_compare: Any, fleet_store: CompanyStore) -> None:
