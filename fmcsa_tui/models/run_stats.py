@@ -3,7 +3,9 @@ failure rate, and the most frequent error texts with how many carriers they hit.
 
 Pure and incremental (`RunStats.add` one record at a time), so a caller can fold a
 store's stream of 400,000 records without holding them: `fmcsa-tui history --summary`
-and the dashboard's fleet screen both use it.
+and the dashboard's fleet screen both use it. A store that sums records up itself
+(SQLite in SQL, `store.run_stats`) feeds the same counters through `count_runs`,
+`count_source` and `count_error`, which `add` is written in, so both say the same.
 """
 
 from __future__ import annotations
@@ -60,22 +62,34 @@ class RunStats:
         return stats
 
     def add(self, record: RunRecord) -> None:
-        self.runs += 1
-        self.per_hour[record.started.replace(minute=0, second=0, microsecond=0)] += 1
+        self.count_runs(record.started, 1)
         for run in record.sources:
-            if run.outcome in (Outcome.OK, Outcome.FAILED):
-                self._ran[run.source] += 1
-            if run.outcome is not Outcome.FAILED:
-                continue
-            self._failed[run.source] += 1
-            text = run.error or "(no error text)"
-            carriers = self._error_carriers.get(text)
-            if carriers is None:
-                if len(self._error_carriers) >= _MOST_TEXTS:
-                    continue
-                carriers = self._error_carriers[text] = set()
-            carriers.add(record.company_id)
-            self._error_runs[text] += 1
+            self.count_source(run.source, run.outcome, 1)
+            if run.outcome is Outcome.FAILED:
+                self.count_error(run.error, record.company_id, 1)
+
+    def count_runs(self, started: datetime, runs: int) -> None:
+        """`runs` runs started in `started`'s hour."""
+        self.runs += runs
+        self.per_hour[started.replace(minute=0, second=0, microsecond=0)] += runs
+
+    def count_source(self, source: Source, outcome: Outcome, times: int) -> None:
+        """`source` ended `outcome` in `times` runs (cancelled and skipped never ran)."""
+        if outcome in (Outcome.OK, Outcome.FAILED):
+            self._ran[source] += times
+        if outcome is Outcome.FAILED:
+            self._failed[source] += times
+
+    def count_error(self, text: str, company_id: str, runs: int) -> None:
+        """`runs` failed sources of `company_id`'s runs said `text`."""
+        text = text or "(no error text)"
+        carriers = self._error_carriers.get(text)
+        if carriers is None:
+            if len(self._error_carriers) >= _MOST_TEXTS:
+                return
+            carriers = self._error_carriers[text] = set()
+        carriers.add(company_id)
+        self._error_runs[text] += runs
 
     def hours(self, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
         """Runs started in each hour from `since`'s to `until`'s, empty hours included."""

@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from fmcsa_tui.models import CompanySummary, Source, utcnow
+from fmcsa_tui.models.run_stats import RunStats
 from fmcsa_tui.models.runs import RunRecord
 from fmcsa_tui.store.listing import CompanyFilter
 
@@ -242,4 +243,9 @@ class CompanyStore(Protocol):
         """Every run started at or after `since` (of `company_ids` only, when given),
         newest first, read a page at a time: a fleet's day of runs is never all in
         memory at once. Documents that are not run records are left out."""
+        ...
+
+    async def run_stats(self, since: datetime) -> RunStats:
+        """The runs started at or after `since` summed up (the fleet screen): what
+        `RunStats.of` over `runs_since(since)` gives, without reading every record."""
         ...

@@ -22,6 +22,7 @@ from typing import Any, Final
 from bson import ObjectId
 
 from fmcsa_tui.models import CompanySummary, Source, parse_when, utcnow
+from fmcsa_tui.models.run_stats import RunStats
 from fmcsa_tui.models.runs import RunRecord
 from fmcsa_tui.store.base import AddResult, NewCompany, ReadOnlyStore, SourceData, StoreError
 from fmcsa_tui.store.listing import CompanyFilter, Condition, changed_since
@@ -173,6 +174,14 @@ class StoreFlow(ABC):
             if len(page) < RUNS_PAGE:
                 return
             after = page[-1][0]
+
+    async def run_stats(self, since: datetime) -> RunStats:
+        """`runs_since` folded page by page; a backend that can sum up itself overrides
+        it (SQLite, in SQL) and must give the same."""
+        stats = RunStats()
+        async for record in self.runs_since(since):
+            stats.add(record)
+        return stats
 
     # --- adding
 

@@ -45,9 +45,11 @@ __all__ = [
 StatusFilter = Literal["never", "ok", "failed"]
 
 #: What a condition looks at in a list row (see `FACTS`).
-Fact = Literal["search", "status", "error_sources", "oldest_success", "last_run", "updated_at"]
+Fact = Literal[
+    "id", "search", "status", "error_sources", "oldest_success", "last_run", "updated_at"
+]
 #: How a condition compares that fact with its value (see `TESTS`).
-Test = Literal["has_text", "is", "is_not", "has", "missing_or_before", "at_or_after"]
+Test = Literal["has_text", "is", "is_not", "has", "one_of", "missing_or_before", "at_or_after"]
 
 #: Between the fields of a search text; never typed by people.
 SEARCH_SEPARATOR: Final = "\x1f"
@@ -86,6 +88,7 @@ def _at_or_after(moment: datetime | None, since: datetime) -> bool:
 
 
 FACTS: Final[dict[Fact, Callable[[CompanySummary], Any]]] = {
+    "id": operator.attrgetter("id"),
     "search": search_fields,
     "status": operator.attrgetter("status"),
     "error_sources": operator.attrgetter("error_sources"),
@@ -99,6 +102,7 @@ TESTS: Final[dict[Test, Callable[[Any, Any], bool]]] = {
     "is": operator.eq,
     "is_not": operator.ne,
     "has": operator.contains,  # the value is one of a set
+    "one_of": lambda fact, values: fact in values,  # the fact is one of the value's set
     "missing_or_before": _missing_or_before,
     "at_or_after": _at_or_after,
 }
@@ -129,6 +133,7 @@ class CompanyFilter:
     failed_source: str | None = None  # "any", or a source name (enum or not)
     stale_after: timedelta | None = None  # some source without success for longer
     due_after: timedelta | None = None  # no run for longer (or never): due for a sync
+    company_ids: frozenset[str] | None = None  # only these (the fleet screen's error)
 
     def conditions(self, now: datetime | None) -> tuple[Condition, ...]:
         """The filter rule: what each field means, as conditions that must all hold.
@@ -137,6 +142,8 @@ class CompanyFilter:
         due (and cannot be synced). `now` is needed only by a stale or due filter.
         """
         found: list[Condition] = []
+        if self.company_ids is not None:
+            found.append(Condition("id", "one_of", self.company_ids))
         if self.text:
             found.append(Condition("search", "has_text", self.text.casefold()))
         if self.status is not None:

@@ -24,6 +24,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 __all__ = [
     "APP_BINDINGS",
+    "FLEET_BINDINGS",
     "OVER_DIALOGS",
     "WRITE_ACTIONS",
     "WRITE_SCOPES",
@@ -109,12 +110,24 @@ APP_BINDINGS: list[Binding] = in_key_order([
             "working directory"),
     Binding("w", "open_safer", "SAFER", show=False, id="app.open_safer",
             tooltip="Open the highlighted carrier's FMCSA SAFER snapshot in the browser"),
+    # the fleet: every carrier's runs summed up (reads only: also in read-only mode)
+    Binding("F", "fleet", "Fleet", show=False, id="app.fleet",
+            tooltip="Fleet screen: runs per hour, failure rate per source and the most "
+            "frequent errors of the last 24 h or 7 days; pick an error to list its carriers"),
     Binding("question_mark", "help", "Help", id="app.help", tooltip="Show every key"),
     Binding("q", "quit", "Quit", id="app.quit",
             tooltip="Quit; with runs in progress, ask first, then cancel them cleanly"),
     Binding("ctrl+q", "quit_anywhere", "Quit", show=False, id="app.quit_anywhere",
             tooltip="Quit from any screen, a dialog included, as q does"),
 ])  # fmt: skip
+
+#: The fleet screen's own keys (`ui/fleet.py`); enter on an error is the list's own.
+FLEET_BINDINGS: list[Binding] = [
+    Binding("t", "toggle_period", "24 h / 7 days", id="fleet.toggle_period",
+            tooltip="Fleet screen: switch between the last 24 hours and the last 7 days"),
+    Binding("escape", "close", "Close", id="fleet.close",
+            tooltip="Close the fleet screen (at once, even while it is reading)"),
+]  # fmt: skip
 
 #: Actions that write to the store (a run writes sources and takes leases; a cancel
 #: releases them): in read-only mode they are left out of the keys, help and palette.

@@ -49,6 +49,7 @@ from fmcsa_tui.ui.actions import (
 from fmcsa_tui.ui.company_list import CompanyList
 from fmcsa_tui.ui.detail import TABS, Tab
 from fmcsa_tui.ui.facts import carrier_text, export_name, safer_url, write_export
+from fmcsa_tui.ui.fleet import ErrorPick, FleetScreen, error_label
 from fmcsa_tui.ui.list_lines import MARK_WIDTH
 from fmcsa_tui.ui.marking import ask_to_resync, clear_marks
 from fmcsa_tui.ui.messages import DetailLoaded, FeedMessage, RunMessage, while_on_screen
@@ -138,6 +139,8 @@ class FmcsaApp(QuittingApp):
         self._detail_timer: Timer | None = None
         self._footer_shown: tuple[bool | None, ...] = ()
         self.closing_down = False
+        #: What the filter bar calls the fleet screen's error filter while it is on.
+        self.ids_label = ""
 
     @property
     def stopped_by(self) -> int | None:
@@ -256,6 +259,9 @@ class FmcsaApp(QuittingApp):
     def _view_changed(self, _message: CompanyList.ViewChanged) -> None:
         companies = self.companies
         self.filter_text = describe_filter(companies.filter, self.stale_after)
+        if companies.filter.company_ids is not None:  # the fleet screen's error filter
+            rest = "" if self.filter_text == "all carriers" else f" · {self.filter_text}"
+            self.filter_text = self.ids_label + rest
         self.shown = companies.visible_count
         self.sort = f"{companies.sort_column} {'▼' if companies.sort_reverse else '▲'}"
         self._show_counts()
@@ -296,6 +302,7 @@ class FmcsaApp(QuittingApp):
     def _run_ended(self, ended: RunEnded) -> None:
         """The one place a run's end is handled, its unforeseen errors included."""
         self.feed.reload([ended.company_id])
+        self.detail.run_ended(ended.company_id)
         error = ended.error
         if isinstance(error, ConfigError):
             self.notify(str(error), title="Missing setting", severity="error")
@@ -438,11 +445,15 @@ class FmcsaApp(QuittingApp):
         if count and not isinstance(self.focused, Input):
             clear_marks(self, count)
             return
+        self._show_all(CompanyFilter())
+
+    def _show_all(self, flt: CompanyFilter) -> None:
+        """The search emptied and hidden, and the list under `flt` alone."""
         search = self.query_one("#search", Input)
         with search.prevent(Input.Changed):
             search.value = ""
         search.remove_class("-visible")
-        self.companies.set_filter(CompanyFilter())
+        self.companies.set_filter(flt)
         self._focus_now(self.companies)
 
     def action_toggle_detail(self) -> None:
@@ -502,6 +513,16 @@ class FmcsaApp(QuittingApp):
         self.activity.note(f"exported {len(summaries):,} carriers to {path}")
 
     # --- actions: help (quitting: ui/quitting.py) ------------------------------------------
+
+    def action_fleet(self) -> None:
+        """The fleet screen; an error picked there filters the list to its carriers."""
+
+        def picked(pick: ErrorPick | None) -> None:
+            if pick is not None:
+                self.ids_label = error_label(pick)
+                self._show_all(CompanyFilter(company_ids=pick.company_ids))
+
+        self.push_screen(FleetScreen(self.store, self.clock), picked)
 
     def action_help(self) -> None:
         self.push_screen(

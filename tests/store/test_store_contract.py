@@ -472,6 +472,23 @@ async def test_status_and_failed_source_filters(store: CompanyStore) -> None:
     assert await listed(store, ids, failed_source="csa_scores", text="real") == {"fresh_failed"}
 
 
+async def test_company_ids_filter_lists_exactly_those_and_agrees_with_the_list_model(
+    store: CompanyStore,
+) -> None:
+    """The fleet screen's "carriers with this error": ids the store does not hold are
+    ignored, an empty set lists nothing, and it narrows together with other fields."""
+    ids = await seed_for_filters(store)
+    wanted = frozenset({ids["fresh_ok"], ids["fresh_failed"], ids["garbage"], "no such id"})
+    assert await listed(store, ids, company_ids=wanted) == {"fresh_ok", "fresh_failed", "garbage"}
+    assert await listed(store, ids, company_ids=wanted, status="failed") == {"fresh_failed"}
+    assert await listed(store, ids, company_ids=frozenset()) == set()
+    everything = await store.list_summaries()
+    model = CompanyRows()
+    model.set_rows(everything)
+    model.set_filter(CompanyFilter(company_ids=wanted), datetime.now(UTC))
+    assert {row.id for row in model.visible_summaries()} == wanted - {"no such id"}
+
+
 async def test_stale_filter_and_unreadable_documents_dropping_out(store: CompanyStore) -> None:
     ids = await seed_for_filters(store)
     fresh = {"fresh_ok", "fresh_failed"}

@@ -10,8 +10,9 @@ from typing import Any
 from bson import ObjectId
 from rich.console import Console, RenderableType
 
+from fmcsa_tui.models.runs import RunRecord
 from fmcsa_tui.ui.detail.data_tab import MAX_INSPECTIONS, carrier_kind, data_body, over_threshold
-from fmcsa_tui.ui.detail.history_tab import NO_HISTORY, history_body
+from fmcsa_tui.ui.detail.history_tab import history_body
 from tests.support import real_documents
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -131,24 +132,28 @@ def test_recent_inspections_are_bounded_and_keep_the_stores_newest_first_order()
     assert shown.index("TX000001") < shown.index("TX000002") < shown.index("TX000050")
 
 
-def run(started: datetime, outcomes: dict[str, str], **who: Any) -> dict[str, Any]:
+def run(started: datetime, outcomes: dict[str, str], **who: Any) -> RunRecord:
+    """A record as the store gives it: read back from its document by `from_doc`."""
     sources = [
         {
             "source": name,
             "outcome": outcome,
-            "duration": 1.25,
+            "durationMs": 1250,
             "attempts": 3,
-            "error": "HTTP 503 \x1b[2J" if outcome == "failed" else None,
-            "summary": "5 BASICs, 3 public",
+            **({"error": "HTTP 503 \x1b[2J"} if outcome == "failed" else {}),
+            **({"summary": "5 BASICs, 3 public"} if outcome == "ok" else {}),
         }
         for name, outcome in outcomes.items()
     ]
-    return {
+    record = RunRecord.from_doc({
+        "companyId": "c",
         "startedAt": started,
         "endedAt": started + timedelta(seconds=4),
         "sources": sources,
         "who": {"user": "ops", "host": "box", "pid": 4242, "origin": "dashboard", **who},
-    }
+    })  # fmt: skip
+    assert record is not None
+    return record
 
 
 def test_history_lists_runs_newest_first_with_outcomes_and_a_strip() -> None:
@@ -163,14 +168,37 @@ def test_history_lists_runs_newest_first_with_outcomes_and_a_strip() -> None:
     assert "violations   -·✓" in lines and "inspections  ··✓" in lines
     first, second = shown.index("2026-11-28 12:00:00 UTC"), shown.index("2026-11-28 11:00:00 UTC")
     assert first < second
-    assert "4.0s  dashboard  ops@box  pid 4242" in shown and "sync  ops@box" in shown
-    assert "failed 1.25s (3 attempts)  HTTP 503 ␛[2J" in shown
-    assert "ok 1.25s  5 BASICs, 3 public" in shown
+    assert "4.0s  ops@box · dashboard · pid 4242" in shown and "ops@box · sync" in shown
+    assert "✗ failed     1.25s  3 attempts  HTTP 503 ␛[2J" in shown
+    assert "✓ ok         1.25s  3 attempts  5 BASICs, 3 public" in shown
     assert "\x1b" not in shown
 
 
-def test_history_states_empty_and_unsupported_stores() -> None:
-    assert NO_HISTORY in text_of(history_body(None, supported=False))
+def test_history_states_and_hostile_stored_records() -> None:
+    """Reading, none, and documents another program wrote: escapes in every text made
+    visible, a flood of text bounded, odd values shown as nothing, junk left out."""
+    assert "reading…" in text_of(history_body(None))
     assert "No runs recorded" in text_of(history_body([]))
-    junk = text_of(history_body([{"startedAt": "yesterday", "sources": {"csa_scores": "ok"}}, 7]))
-    assert "yesterday" in junk and "csa_scores   ok" in junk
+    hostile = RunRecord.from_doc({
+        "companyId": "c",
+        "name": "\x1b]52;c;cGF5bG9hZA==\x07Acme",
+        "startedAt": NOW,
+        "endedAt": NOW - timedelta(days=1),  # ended before it started
+        "note": "synced \x1b[31melsewhere\r\nforged line",
+        "who": {"user": "\x1b[2Jroot", "host": ["not", "text"], "pid": "12", "origin": "worker"},
+        "sources": [
+            {"source": "csa_scores", "outcome": "failed", "error": "E" * 100_000, "attempts": True},
+            {"source": "violations", "outcome": "ok", "durationMs": float("nan")},
+            {"source": "nonsense", "outcome": "ok"},
+            "not a source",
+        ],
+    })  # fmt: skip
+    assert hostile is not None
+    junk = RunRecord.from_doc({"startedAt": "yesterday", "sources": {"csa_scores": "ok"}})
+    assert junk is None  # not a record: the store leaves it out
+    shown = text_of(history_body([hostile]), width=120)
+    assert "\x1b" not in shown and "\x07" not in shown and "\r" not in shown
+    assert "␛[2Jroot · worker" in shown and "forged line" in shown
+    assert "✗ failed         -  0 attempts" in shown and 500 <= shown.count("E") < 510
+    assert "✓ ok             -" in shown and "nonsense" not in shown
+    assert "-86400.0s" in shown  # shown as stored, not hidden

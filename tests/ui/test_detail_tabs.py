@@ -1,7 +1,7 @@
 """The detail pane's tabs, copy, export and SAFER, through Pilot on a real store.
 
 `1`/`2`/`3` switch the tab and the tab stays as the cursor moves; the Data tab reads the
-carrier's `fmcsainspections`; the History tab reads `runs_of` when the store has one.
+carrier's `fmcsainspections`; the History tab reads the store's `runs_of`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from bson import ObjectId
 from textual.pilot import Pilot
 
 from fmcsa_tui.models import Source
+from fmcsa_tui.models.runs import Origin, Outcome, RunRecord, RunWho, SourceRun
 from fmcsa_tui.store import CompanyStore, SqliteStore
 from fmcsa_tui.store.base import SourceData
 from fmcsa_tui.ui.app import FmcsaApp
@@ -110,55 +111,37 @@ async def test_tab_keys_switch_tabs_and_the_tab_stays_as_the_cursor_moves(
         assert app.detail.tab == "sync" and "Alpha Freight" in tab_text(app)
 
 
-class WithRuns:
-    """TEST FAKE: a real store plus `runs_of`, the run history another branch adds to the
-    stores; it answers from a list, newest first, and records what it was asked."""
-
-    def __init__(self, real: CompanyStore, runs: list[dict[str, Any]]) -> None:
-        self.real, self.runs = real, runs
-        self.asked: list[tuple[str, int]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
-
-    async def runs_of(self, company_id: str, limit: int = 50) -> list[dict[str, Any]]:
-        self.asked.append((company_id, limit))
-        return [run for run in self.runs if run["companyId"] == company_id][:limit]
+def recorded_run(doc: dict[str, Any], hours_ago: int, failed: bool) -> RunRecord:
+    started = NOW - timedelta(hours=hours_ago)
+    csa = (
+        SourceRun(Source.CSA_SCORES, Outcome.FAILED, 0.5, 5, "HTTP 503")
+        if failed
+        else SourceRun(Source.CSA_SCORES, Outcome.OK, 0.5, 1, summary="5 BASICs")
+    )
+    return RunRecord(
+        str(doc["_id"]), "1000005", "Alpha Freight", started, started + timedelta(seconds=2),
+        RunWho("ops", "box", 7, Origin.DASHBOARD), (csa,),
+    )  # fmt: skip
 
 
 async def test_history_tab_lists_the_stores_runs_of_the_highlighted_carrier(
     sqlite_store: CompanyStore,
 ) -> None:
     doc = failed("1000005", "Alpha Freight", Source.CSA_SCORES, NOW)
-    await sqlite_store.insert_documents([doc])
-    runs = [
-        {
-            "companyId": str(doc["_id"]),
-            "startedAt": NOW - timedelta(hours=h),
-            "endedAt": NOW - timedelta(hours=h) + timedelta(seconds=2),
-            "who": {"origin": "dashboard", "user": "ops", "host": "box", "pid": 7},
-            "sources": [
-                {
-                    "source": "csa_scores",
-                    "outcome": "failed" if h == 0 else "ok",
-                    "duration": 0.5,
-                    "attempts": 5,
-                    "error": "HTTP 503" if h == 0 else None,
-                }
-            ],
-        }
-        for h in range(3)
-    ]
-    store = WithRuns(sqlite_store, runs)
-    app = FmcsaApp(store, settings_for(URL))  # type: ignore[arg-type]
+    other = company("1000012", "Beta Lines", synced=NOW)
+    await sqlite_store.insert_documents([doc, other])
+    await sqlite_store.record_runs([recorded_run(doc, h, failed=h == 0) for h in range(3)])
+    app = FmcsaApp(sqlite_store, settings_for(URL))
     async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot, 1)
+        await loaded(pilot, 2)
         await pilot.press("3")
         await until(pilot, lambda: "HTTP 503" in tab_text(app))
         shown = tab_text(app)
         assert "csa_scores   ✓✓✗" in shown and "newest first, 3" in shown
         assert shown.index("12:00:00 UTC") < shown.index("11:00:00 UTC") < shown.index("10:00:00")
-        assert store.asked[-1] == (str(doc["_id"]), 50)
+        assert "ops@box · dashboard · pid 7" in shown
+        await pilot.press("down")
+        await until(pilot, lambda: NO_RUNS in tab_text(app))  # Beta Lines: none recorded
 
 
 async def test_tab_key_shows_the_hidden_detail_at_80x24(sqlite_store: CompanyStore) -> None:

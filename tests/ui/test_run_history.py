@@ -15,6 +15,7 @@ from fmcsa_tui.models.runs import Origin, Outcome, RunRecord
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.store import CompanyStore, StoreError
 from fmcsa_tui.ui.app import FmcsaApp
+from fmcsa_tui.ui.detail.history_tab import NO_RUNS
 from fmcsa_tui.ui.screens import ConfirmScreen
 from tests.ui.test_dashboard import (
     SIZE,
@@ -25,6 +26,7 @@ from tests.ui.test_dashboard import (
     wait_async,
     wait_for,
 )
+from tests.ui.test_detail_data import text_of
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +138,27 @@ async def test_a_refused_history_write_is_a_line_in_the_activity_panel(
         assert "DOT 1000005: run history not written: fmcsa_tui_runs: disk full" in activity()
         await wait_for(pilot, lambda: "run ok" in activity())  # the run itself: ok
     assert await store.last_run_of(str(doc["_id"])) is not None
+
+
+async def test_history_tab_shows_each_new_run_as_it_ends_without_moving_the_cursor(
+    store: CompanyStore, sandbox: SandboxServer
+) -> None:
+    first = company("1000060", "Failing CSA")  # the sandbox's plan: csa_scores 503 always
+    second = company("1000061", "Second")
+    await store.insert_documents([first, second])
+    app = FmcsaApp(store, settings_for(sandbox.url), poll_interval=0.2)
+
+    def history() -> str:
+        return text_of(app.detail.render_tab("history"), width=120)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, 2)
+        await pilot.press("3")
+        await wait_for(pilot, lambda: NO_RUNS in history())
+        for count in (1, 2):
+            await pilot.press("r")
+            await wait_for(pilot, lambda count=count: f"newest first, {count}" in history())  # type: ignore[misc]
+            await wait_for(pilot, lambda: not app.runs.busy)
+        highlighted = app.companies.highlighted
+        assert highlighted is not None and highlighted.dot_number == "1000060"
+        assert "csa_scores   ✗✗" in history() and "violations   ✓✓" in history()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,14 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from fmcsa_tui.models import Source
+from fmcsa_tui.models.runs import Origin, Outcome, RunRecord, RunWho, SourceRun
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store import CompanyStore, SqliteStore
 from fmcsa_tui.store.base import SourceData
 from fmcsa_tui.store.seed import AWKWARD_NAMES
 from fmcsa_tui.ui.app import FmcsaApp
+from fmcsa_tui.ui.fleet import FleetScreen
 from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
 from tests.support.waiting import eventually
 from tests.ui.test_detail_data import text_of
@@ -228,36 +231,31 @@ GULF_REPORT = {
 }
 
 
-class WithRuns(PinnedLabel):
-    """TEST WRAPPER: the pinned store plus `runs_of`, answering three fixed runs for every
-    carrier (the run history's store method lands on another branch)."""
-
-    async def runs_of(self, company_id: str, limit: int = 50) -> list[dict[str, Any]]:
-        outcomes = [("failed", "ok", "ok"), ("ok", "ok", "ok"), ("cancelled", "skipped", "ok")]
-        return [
-            {
-                "startedAt": NOW - timedelta(hours=h),
-                "endedAt": NOW - timedelta(hours=h, seconds=-3),
-                "who": {
-                    "origin": "dashboard" if h else "sync",
-                    "user": "ops",
-                    "host": "ops-1",
-                    "pid": 4242,
-                },
-                "sources": [
-                    {
-                        "source": s.value,
-                        "outcome": o,
-                        "duration": 1.5,
-                        "attempts": 5,
-                        "error": "HTTP 503 from QCMobile (basics)" if o == "failed" else None,
-                        "summary": "5 BASICs, 3 public" if o == "ok" else "",
-                    }
-                    for s, o in zip(Source, outcome, strict=True)
-                ],
-            }
-            for h, outcome in enumerate(outcomes)
-        ][:limit]
+def gulf_runs(company_id: str) -> list[RunRecord]:
+    """Three runs of Gulf Coast Carriers, recorded in the real store: one failed (its
+    error text holding an escape another program could have stored), one ok, one
+    cancelled with a skipped source, by three faces on two hosts."""
+    outcomes = [
+        (Outcome.FAILED, Outcome.OK, Outcome.OK),
+        (Outcome.OK, Outcome.OK, Outcome.OK),
+        (Outcome.CANCELLED, Outcome.SKIPPED, Outcome.OK),
+    ]
+    origins = [Origin.SYNC, Origin.DASHBOARD, Origin.WORKER]
+    records = []
+    for h, (outcome, origin) in enumerate(zip(outcomes, origins, strict=True)):
+        started = NOW - timedelta(hours=h)
+        sources = tuple(
+            SourceRun(
+                source, result, 1.5, 5 if result is Outcome.FAILED else 1,
+                "HTTP 503 from QCMobile (basics) \x1b[2J" if result is Outcome.FAILED else "",
+                "5 BASICs, 3 public" if result is Outcome.OK else "",
+            )
+            for source, result in zip(Source, outcome, strict=True)
+        )  # fmt: skip
+        who = RunWho("ops", "ops-1" if h < 2 else "worker-7", 4242, origin)
+        records.append(RunRecord(company_id, "3101004", "GULF COAST CARRIERS", started,
+                                 started + timedelta(seconds=3), who, sources))  # fmt: skip
+    return records
 
 
 @pytest.mark.parametrize("size", [NARROW, WIDE], ids=["100x30", "160x45"])
@@ -266,7 +264,7 @@ def test_detail_tabs_at_each_size(
     snap_compare: Any, fleet_store: CompanyStore, size: tuple[int, int], tab: str
 ) -> None:
     """Gulf Coast Carriers' Data (two BASICs over FMCSA's thresholds, an OOS inspection)
-    and History (three runs, or a store that keeps none), with `2` and `3`."""
+    and History (three runs recorded in the store, or none), with `2` and `3`."""
     gulf = str(FLEET[3]["_id"])
     asyncio.run(
         fleet_store.record_success(
@@ -280,10 +278,9 @@ def test_detail_tabs_at_each_size(
             NOW,
         )
     )
-    app = make_app(fleet_store)
     if tab == "history":
-        app = FmcsaApp(WithRuns(fleet_store), settings_for(), clock=lambda: NOW)  # type: ignore[arg-type]
-        app.animation_level = "none"
+        asyncio.run(fleet_store.record_runs(gulf_runs(gulf)))
+    app = make_app(fleet_store)
 
     async def to_tab(pilot: Pilot[None]) -> None:
         await settle(pilot)
@@ -295,6 +292,30 @@ def test_detail_tabs_at_each_size(
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=to_tab)
+
+
+def test_fleet_screen(snap_compare: Any, fleet_store: CompanyStore) -> None:
+    """`F` over a day of recorded runs: a failing hour, errors by carrier count."""
+    records = []
+    for index, doc in enumerate(FLEET[:8]):
+        for run in gulf_runs(str(doc["_id"])):
+            moved = timedelta(hours=index * 2, minutes=index)
+            records.append(replace(run, started=run.started - moved, ended=run.ended - moved))
+    records[4] = replace(records[4], sources=(
+        SourceRun(Source.VIOLATIONS, Outcome.FAILED, 30.0, 3, "timed out after 30 s"),
+    ))  # fmt: skip
+    asyncio.run(fleet_store.record_runs(records))
+    app = make_app(fleet_store)
+
+    async def opened(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("F")
+        await until(
+            pilot, lambda: isinstance(app.screen, FleetScreen) and app.screen.stats is not None
+        )
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=WIDE, run_before=opened)
 
 
 def test_filtered_view(snap_compare: Any, fleet_store: CompanyStore) -> None:

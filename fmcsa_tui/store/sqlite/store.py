@@ -17,6 +17,7 @@ from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 from urllib.parse import quote
 
 from fmcsa_tui.models import CompanySummary, utcnow
+from fmcsa_tui.models.run_stats import RunStats
 from fmcsa_tui.models.runs import RunRecord
 from fmcsa_tui.settings import DEFAULT_HISTORY_RETENTION
 from fmcsa_tui.store.base import (
@@ -34,7 +35,7 @@ from fmcsa_tui.store.sqlite import operations as ops
 from fmcsa_tui.store.sqlite import runs
 from fmcsa_tui.store.sqlite.schema import check_schema, create_schema, is_store
 from fmcsa_tui.store.sqlite.writer import WriteQueue
-from fmcsa_tui.store.updates import SourceUpdate
+from fmcsa_tui.store.updates import SourceUpdate, as_utc
 
 __all__ = ["SqliteStore"]
 
@@ -238,6 +239,10 @@ class SqliteStore(StoreFlow):
 
     async def _runs_of(self, company_id: str, limit: int) -> list[RunRecord | None]:
         return await self._call(runs.runs_of, company_id, limit)
+
+    async def run_stats(self, since: datetime) -> RunStats:
+        """Summed up in SQL (`runs.run_stats`), not folded over the stream."""
+        return await self._call(runs.run_stats, as_utc(since))
 
     async def _runs_page(
         self, since: datetime, company_ids: list[str] | None, after: Any, limit: int

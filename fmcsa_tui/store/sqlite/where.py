@@ -7,6 +7,7 @@ listing then lets `Condition.holds` decide the rows it returns.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
@@ -18,6 +19,7 @@ __all__ = ["where_clause"]
 
 #: Where each fact of the filter rule is, as SQL over the derived columns.
 _FACT_SQL: Final[dict[Fact, str]] = {
+    "id": "id",
     "search": "search",
     "status": "status",
     "error_sources": "error_sources",
@@ -57,6 +59,12 @@ def _condition_sql(condition: Condition) -> tuple[str, list[Any], bool]:
             return clause, pieces, False
         case "has":  # error sources are stored as |a|b|
             return f"instr({column}, ?) > 0", [f"|{value}|"], "|" not in value
+        case "one_of":  # the set as one JSON parameter, however many
+            return (
+                f"{column} IN (SELECT value FROM json_each(?))",
+                [json.dumps(sorted(value))],
+                True,
+            )
         case "is":
             return f"{column} = ?", [value], True
         case "is_not":

@@ -24,6 +24,7 @@ from textual.widgets import Static, TabbedContent, TabPane
 
 from fmcsa_tui.formatting import one_line
 from fmcsa_tui.models import Company, Source, summarize, utcnow
+from fmcsa_tui.models.runs import RunRecord
 from fmcsa_tui.store.base import StoreError
 from fmcsa_tui.ui.detail.data_tab import data_body
 from fmcsa_tui.ui.detail.history_tab import MAX_RUNS, history_body
@@ -35,10 +36,11 @@ TABS: tuple[Tab, ...] = ("sync", "data", "history")
 
 
 class DetailReader(Protocol):
-    """What the pane reads besides the document: a `CompanyStore` is one. `runs_of`
-    (the run history) is optional: a store without it shows that it keeps none."""
+    """What the pane reads besides the document: a `CompanyStore` is one."""
 
     async def inspections_for(self, company_id: str) -> list[dict[str, Any]]: ...
+
+    async def runs_of(self, company_id: str, limit: int = 30) -> list[RunRecord]: ...
 
 
 @dataclass
@@ -136,11 +138,13 @@ class DetailPane(Vertical):
             return Text(f"Could not read the {tab}: {error}", style="red")
         if tab == "data":
             return data_body(doc, items)
-        return history_body(items, supported=self._has_history)
+        return history_body(items)
 
-    @property
-    def _has_history(self) -> bool:
-        return callable(getattr(self.reader, "runs_of", None))
+    def run_ended(self, company_id: str) -> None:
+        """A run of `company_id` ended: its new record shows if its History is on screen
+        (a run that wrote nothing, cancelled early, reloads no document)."""
+        if self.is_mounted and self.tab == "history" and self.company_id == company_id:
+            self._read_extras(company_id, "history")
 
     # --- reading the Data and History tabs' extras ------------------------------------
 
@@ -149,13 +153,13 @@ class DetailPane(Vertical):
         """The carrier's inspections (Data) or run records (History); a document reload
         reads them again, so a run's new inspections show as it writes them."""
         reader = self.reader
-        if reader is None or (tab == "history" and not self._has_history):
+        if reader is None:
             return
         try:
             if tab == "data":
                 items: list[Any] = await reader.inspections_for(company_id)
             else:
-                items = list(await reader.runs_of(company_id, limit=MAX_RUNS))  # type: ignore[attr-defined]
+                items = await reader.runs_of(company_id, limit=MAX_RUNS)
         except StoreError as error:
             self.post_message(ExtrasLoaded(company_id, tab, None, one_line(error)))
             return
