@@ -33,6 +33,7 @@ from fmcsa_tui.store import (
     open_store,
     redact_url,
 )
+from fmcsa_tui.store.listing import summary_of_list_row
 from fmcsa_tui.store.sqlite import SCHEMA_VERSION
 from fmcsa_tui.ui.rows import CompanyRows
 from tests.support import real_documents
@@ -1143,6 +1144,10 @@ async def test_a_version_2_file_of_extended_json_is_converted_on_open(tmp_path: 
         assert ej(await store.inspections_for(str(doc["_id"]))) == ej([kept])
         [row] = await store.list_summaries()
         assert (row.name, row.status, row.error_count) == ("Carrier 760000", "failed", 4)
+        # version 4's integer times were filled on open: the list scan reads them
+        scanned = [r async for batch in store.scan_rows(10) for r in batch]
+        assert [summary_of_list_row(r) for r in scanned] == [row]
+        assert row.last_run is not None
         again = SourceData(Source.VIOLATIONS, {}, inspections=[inspection("K1", 2, state="OK")])
         await store.record_success(str(doc["_id"]), RUN, again, AT)
         [resynced] = await store.inspections_for(str(doc["_id"]))
@@ -1155,7 +1160,7 @@ async def test_a_version_2_file_of_extended_json_is_converted_on_open(tmp_path: 
         )
         assert types.fetchall() == [("blob",)]
         version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'")
-        assert version.fetchone() == (str(SCHEMA_VERSION),) == ("3",)
+        assert version.fetchone() == (str(SCHEMA_VERSION),) == ("4",)
 
 
 async def test_a_resync_of_unchanged_inspections_leaves_them_as_they_were(

@@ -514,8 +514,8 @@ async def test_cursor_follows_its_company() -> None:
         updated = summary(10, name="Company 010", last_run=NOW)
         widget.upsert([updated])
         await pilot.pause()
-        assert widget.highlighted is updated
-        assert app.highlighted[-1] is updated
+        assert widget.highlighted == updated  # rebuilt from the packed columns
+        assert app.highlighted[-1] == updated
         # Filtered out: the cursor stays at its index, on the next company.
         position = widget.cursor_row
         widget.upsert([summary(10, name="Company 010", status="failed")])
