@@ -20,6 +20,10 @@ The rule of `safe_line`:
 as `iso_ms`, anything else as compact Extended JSON), for the display fields a document
 may hold in any shape; what it returns still goes through `safe_line`.
 
+`spreadsheet_cell` is the one rule for a CSV cell: a text a spreadsheet would run as a
+formula (OWASP's CSV injection list: a leading ``=``, ``+``, ``-``, ``@``, tab or carriage
+return) gets a leading ``'``, so it is shown as text and never evaluated.
+
 `json_text` keeps JSON's own escapes for C0 controls and writes every character of
 those same unsafe categories as a ``\\uXXXX`` escape, so JSON output holds nothing a
 terminal would act on and still parses to the same strings.
@@ -44,6 +48,7 @@ __all__ = [
     "one_line",
     "safe_line",
     "short_ago",
+    "spreadsheet_cell",
     "stored_text",
     "utc_text",
 ]
@@ -173,6 +178,18 @@ def stored_text(value: Any) -> str:
     if isinstance(value, ObjectId | Decimal128):
         return str(value)
     return json_util.dumps(value, json_options=RELAXED_JSON_OPTIONS)
+
+
+#: What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: str | None) -> str:
+    """`value` as a CSV cell no spreadsheet evaluates: a formula-like text gets a ``'``
+    in front (a negative number too: it reads as text, which is the price OWASP names)."""
+    if not value:
+        return ""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 def one_line(error: BaseException | None, limit: int = 300) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import platformdirs
+import tomlkit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -21,11 +22,15 @@ from pydantic_settings import (
     SettingsError,
     TomlConfigSettingsSource,
 )
+from tomlkit.exceptions import TOMLKitError
 
 APP_NAME = "fmcsa-tui"
 ENV_PREFIX = "FMCSA_TUI_"
 DEFAULT_QC_BASE_URL = "https://mobile.fmcsa.dot.gov/qc/services"
 DEFAULT_HUB_BASE_URL = "https://data.transportation.gov"
+#: Textual's default dark theme; the dashboard checks a name against Textual's themes
+#: (this layer does not import Textual).
+DEFAULT_THEME = "textual-dark"
 
 
 def user_data_dir() -> Path:
@@ -148,6 +153,12 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='Dashboard keys by binding id, e.g. {"app.resync": "ctrl+r"}',
     )
+    theme: str = Field(
+        DEFAULT_THEME,
+        min_length=1,
+        max_length=64,
+        description="The dashboard's colour theme, one of Textual's (saved when picked)",
+    )
     lease_seconds: float = Field(
         120.0,
         gt=0,
@@ -241,6 +252,30 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(
             f"bad setting {where}{f' ({detail})' if detail else ''}: {first['msg']}"
         ) from None
+
+
+def save_setting(name: str, value: str) -> Path:
+    """Write `name = value` into the config file, keeping its other lines and comments.
+
+    Return the file's path; ConfigError (one line) when it cannot be read as TOML or
+    written. The file is rewritten in place, so a symlink or its permissions stay."""
+    path = config_file()
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        document = tomlkit.parse(text)
+        document[name] = value
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(tomlkit.dumps(document), encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot save to config file {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text; left unchanged") from None
+    except TOMLKitError as error:
+        reason = (str(error).splitlines() or ["?"])[0]
+        raise ConfigError(
+            f"config file {path} is not valid TOML ({reason}); left unchanged"
+        ) from None
+    return path
 
 
 def with_overrides(settings: Settings, **overrides: Any) -> Settings:

@@ -19,6 +19,7 @@ from fmcsa_tui.cli.common import (
     store_option,
 )
 from fmcsa_tui.settings import (
+    ConfigError,
     Settings,
     with_overrides,
 )
@@ -43,7 +44,10 @@ def _open_dashboard(settings: Settings) -> None:
         run_command(_check_opens(settings))
     # the app opens the store on its own event loop, and shows it as disconnected
     # (retrying) when it cannot be reached
-    app = FmcsaApp(store, settings, close_store=True)
+    try:
+        app = FmcsaApp(store, settings, close_store=True)
+    except ConfigError as error:  # a setting only the dashboard uses (an unknown theme)
+        raise Abort(str(error)) from None
     app.run()
     if app.stopped_by is not None:
         raise Terminated(app.stopped_by)

@@ -1,12 +1,14 @@
 """Commands that only read: `show` (one company as stored) and `status` (every company).
 
 They never create a store, and print times as the backend's API does (`iso_ms`).
+`status --format csv` writes the dashboard's export (`models.export.write_csv`).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import sys
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -30,6 +32,7 @@ from fmcsa_tui.models import (
     summarize,
     utcnow,
 )
+from fmcsa_tui.models.export import write_csv
 from fmcsa_tui.store import CompanyFilter
 
 
@@ -104,22 +107,40 @@ def _status_record(doc: dict[str, Any], summary: CompanySummary) -> dict[str, An
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="A JSON array, timestamps in ISO 8601 UTC")
+@click.option(
+    "--format",
+    "shape",
+    type=click.Choice(["table", "csv", "json"]),
+    default=None,
+    help="table (the default): a line each; csv: the dashboard's export, formula-like "
+    "cells neutralised; json: an array, timestamps in ISO 8601 UTC",
+)
+@click.option("--json", "as_json", is_flag=True, help="The same as --format json")
 @click.option("--failed", "failed", is_flag=False, flag_value="any", default=None,
               metavar="[SOURCE]", help="Only failed ones, or those failing SOURCE")  # fmt: skip
 @store_option
-def status(as_json: bool, failed: str | None, store_url: str | None) -> None:
-    """One line (or JSON object) per company: status, lastRun, per-source times, errors."""
+def status(shape: str | None, as_json: bool, failed: str | None, store_url: str | None) -> None:
+    """One line (or CSV row, or JSON object) per company: status, lastRun, per-source times,
+    errors; in DOT order."""
+    if as_json and shape not in (None, "json"):
+        raise Abort(f"--json and --format {shape} ask for two formats; give one")
+    shape = "json" if as_json else shape or "table"
     settings = command_settings(store=store_url)
 
-    async def collect() -> list[dict[str, Any]]:
+    async def collect() -> tuple[list[CompanySummary], list[dict[str, Any]]]:
         async with opened(settings, create=False) as store:
             summaries = await store.list_summaries(CompanyFilter(failed_source=failed))
+            if shape == "csv":  # the export's columns come from the rows alone
+                return summaries, []
             docs = await store.get_companies([summary.id for summary in summaries])
-            return [_status_record(docs.get(summary.id, {}), summary) for summary in summaries]
+            records = [_status_record(docs.get(s.id, {}), s) for s in summaries]
+            return summaries, records
 
-    records = run_command(collect())
-    if as_json:
+    summaries, records = run_command(collect())
+    if shape == "csv":
+        write_csv(sys.stdout, summaries)
+        return
+    if shape == "json":
         say_json(records)
         return
     now = utcnow()

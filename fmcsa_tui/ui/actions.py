@@ -80,6 +80,23 @@ APP_BINDINGS: list[Binding] = in_key_order([
     Binding("escape", "clear_filters", "Clear", id="app.clear_filters",
             tooltip="Clear the marks (asking first when many), else the search and "
             "every filter"),
+    # the highlighted carrier: the detail pane's tabs, and getting its facts out
+    Binding("1", "detail_tab('sync')", "Sync tab", show=False, id="app.tab_sync",
+            tooltip="Detail pane: the Sync tab (status, each source's last success, errors)"),
+    Binding("2", "detail_tab('data')", "Data tab", show=False, id="app.tab_data",
+            tooltip="Detail pane: the Data tab (BASICs against FMCSA's thresholds, "
+            "inspections, crashes, recent violations)"),
+    Binding("3", "detail_tab('history')", "History tab", show=False, id="app.tab_history",
+            tooltip="Detail pane: the History tab (the carrier's runs, newest first)"),
+    Binding("y", "copy_carrier", "Copy", show=False, id="app.copy_carrier",
+            tooltip="Copy the highlighted carrier's DOT, name, status and errors as text"),
+    Binding("Y", "copy_dot", "Copy DOT", show=False, id="app.copy_dot",
+            tooltip="Copy the highlighted carrier's DOT number"),
+    Binding("e", "export_view", "Export", show=False, id="app.export_view",
+            tooltip="Write the current view (its filter and sort) as CSV to a file in the "
+            "working directory"),
+    Binding("w", "open_safer", "SAFER", show=False, id="app.open_safer",
+            tooltip="Open the highlighted carrier's FMCSA SAFER snapshot in the browser"),
     Binding("question_mark", "help", "Help", id="app.help", tooltip="Show every key"),
     Binding("q", "quit", "Quit", id="app.quit",
             tooltip="Quit; with runs in progress, ask first, then cancel them cleanly"),

@@ -12,10 +12,11 @@ do nothing and are not in the footer, the help or the palette; the store refuses
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -29,7 +30,7 @@ from textual.widgets import Footer, Input
 
 from fmcsa_tui.coordinator import Notice, QueueChanged, RunCoordinator, RunEnded
 from fmcsa_tui.coordinator.feed import Changed, Connection, FeedUpdate, Leases, Loaded, StoreFeed
-from fmcsa_tui.formatting import one_line
+from fmcsa_tui.formatting import one_line, safe_line
 from fmcsa_tui.models import Source, utcnow
 from fmcsa_tui.settings import ConfigError, Settings
 from fmcsa_tui.store.base import CompanyFilter, CompanyStore
@@ -37,8 +38,11 @@ from fmcsa_tui.sync.engine import ALL_SOURCES, StopSignals, SyncEngine
 from fmcsa_tui.sync.events import SourceFailed, SourceSucceeded
 from fmcsa_tui.ui.actions import APP_BINDINGS, WRITE_ACTIONS, ActionCommands, help_sections
 from fmcsa_tui.ui.company_list import CompanyList
+from fmcsa_tui.ui.detail import TABS, Tab
+from fmcsa_tui.ui.facts import carrier_text, export_name, safer_url, write_export
 from fmcsa_tui.ui.messages import DetailLoaded, FeedMessage, RunMessage, while_on_screen
 from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
+from fmcsa_tui.ui.themes import checked_theme, remember_theme, status_colours
 from fmcsa_tui.ui.widgets import ActivityPanel, DetailPane, FilterBar, StatusHeader, describe_filter
 
 #: Clearing more marks than this asks first: they may be an hour's picking.
@@ -92,6 +96,10 @@ class FmcsaApp(App[None]):
         MongoDB client belongs to the loop it was opened on); `close_store` says the
         app owns it and closes it on exit."""
         super().__init__()
+        #: The theme the config already holds (or the environment gives): a pick of
+        #: another one is saved (`watch_theme`). ConfigError for an unknown name.
+        self._saved_theme = checked_theme(self, settings.theme)
+        self.theme = self._saved_theme
         self.store = store
         self.close_store = close_store
         self.settings = settings
@@ -134,7 +142,7 @@ class FmcsaApp(App[None]):
         yield Input(placeholder="Search DOT, name or MC…", id="search")
         with Container(id="main"):
             yield CompanyList(clock=self.clock, stale_after=self.stale_after, id="companies")
-            yield DetailPane(clock=self.clock, id="detail")
+            yield DetailPane(clock=self.clock, reader=self.store, id="detail")
         yield ActivityPanel(clock=self.clock, id="activity")
         yield Footer(compact=True)
 
@@ -156,6 +164,18 @@ class FmcsaApp(App[None]):
         self._signals.__enter__()
         self.companies.focus()
         self._follow_store()
+
+    def get_css_variables(self) -> dict[str, str]:
+        """The theme's variables and `$status-*`, the list's status colours derived from
+        them, legible on the theme's background (styles.tcss uses them)."""
+        variables = super().get_css_variables()
+        variables.update(status_colours(variables))
+        return variables
+
+    def watch_theme(self, name: str) -> None:
+        if name != self._saved_theme:
+            self._saved_theme = name
+            remember_theme(self, name)
 
     async def on_unmount(self) -> None:
         self.closing_down = True
@@ -434,6 +454,56 @@ class FmcsaApp(App[None]):
         main = self.query_one("#main")
         main.set_class(not shown, "-detail-on")
         main.set_class(shown, "-detail-off")
+
+    # --- actions: the detail's tabs, copy, export, SAFER --------------------------------
+
+    def action_detail_tab(self, tab: str) -> None:
+        """Show `tab` in the detail pane, showing the pane if it is hidden (80x24)."""
+        if tab in TABS:
+            if not self.detail.display:
+                self.action_toggle_detail()
+            self.detail.show_tab(cast(Tab, tab))
+
+    def action_copy_carrier(self) -> None:
+        summary = self.companies.highlighted
+        if summary is not None:
+            self.copy_to_clipboard(carrier_text(summary, self.detail.document))
+            self.notify(f"DOT {summary.dot_number or '?'}: DOT, name, status and errors.",
+                        title="Copied")  # fmt: skip
+
+    def action_copy_dot(self) -> None:
+        summary = self.companies.highlighted
+        if summary is not None and summary.dot_number:
+            self.copy_to_clipboard(summary.dot_number)
+            self.notify(f"DOT {summary.dot_number}", title="Copied")
+
+    def action_open_safer(self) -> None:
+        summary = self.companies.highlighted
+        if summary is None:
+            return
+        url = safer_url(summary.dot_number)
+        if url is None:
+            shown = safe_line(summary.dot_number or "")[:40] or "(none)"
+            self.notify(f"No SAFER page: DOT {shown} is not a DOT number.", severity="warning")
+            return
+        self.open_url(url)
+        self.notify(f"SAFER snapshot of DOT {summary.dot_number} opened in the browser.")
+
+    def action_export_view(self) -> None:
+        """The view as the list shows it (filter and sort; marks play no part), written in
+        a thread: 100,000 rows must not stop the dashboard."""
+        summaries = self.companies.visible_summaries()
+        self._export(summaries, export_name(self.companies.filter, self.clock()))
+
+    @work(group="export", exit_on_error=False)
+    async def _export(self, summaries: list[Any], name: str) -> None:
+        try:
+            path = await asyncio.to_thread(write_export, Path.cwd(), name, summaries)
+        except OSError as error:
+            self.notify(f"Export failed: {one_line(error, 200)}", severity="error")
+            return
+        self.notify(f"{len(summaries):,} carriers written to {path}", title="Exported")
+        self.activity.note(f"exported {len(summaries):,} carriers to {path}")
 
     # --- actions: help and quit --------------------------------------------------------
 

@@ -102,9 +102,9 @@ class CompanyList(ScrollView, can_focus=True):
         }
         & > .company-list--ok { color: $text-success; }
         & > .company-list--failed { color: $text-error; }
-        & > .company-list--never { color: $text-warning; text-style: dim; }
-        & > .company-list--syncing { color: ansi_cyan; text-style: bold; }
-        & > .company-list--unreadable { color: ansi_magenta; }
+        & > .company-list--never { color: $text-warning; }
+        & > .company-list--syncing { color: $text-accent; text-style: bold; }
+        & > .company-list--unreadable { color: $text-secondary; }
         & > .company-list--stale { color: $text-warning; }
         & > .company-list--error-mark { color: $text-error; text-style: bold; }
         & > .company-list--mark { color: $text-accent; text-style: bold; }
@@ -504,11 +504,14 @@ class CompanyList(ScrollView, can_focus=True):
     def _row_strip(self, position: int, widths: tuple[int, ...], base: Style) -> Strip:
         summary = self._rows.at(position)
         component = self.get_component_rich_style
-        if position == self.cursor_row:
+        cursor = position == self.cursor_row
+        if cursor:
             base = base + component("company-list--cursor")
 
         def styled(name: str) -> Style:
-            return base + component(f"company-list--{name}", partial=True)
+            """A status's colour; on the cursor row the cursor's, which every theme
+            makes legible on the cursor's background (a status colour may not be)."""
+            return base if cursor else base + component(f"company-list--{name}", partial=True)
 
         frame = SPINNER_FRAMES[self._spinner_frame] if summary.id in self._syncing else None
         marked = summary.id in self._marks

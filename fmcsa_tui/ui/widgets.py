@@ -1,4 +1,5 @@
-"""The dashboard's smaller widgets: header, filter bar, detail pane, activity panel.
+"""The dashboard's smaller widgets: header, filter bar, activity panel (the detail pane
+is `fmcsa_tui.ui.detail`, re-exported here).
 
 Every piece of carrier data is rendered as plain `Text` through `safe_line`, never as
 markup: names like ``[bold red]X[/]`` or ANSI escapes must show literally.
@@ -11,18 +12,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import humanize
-from rich.console import Group, RenderableType
-from rich.padding import Padding
-from rich.table import Table
+from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Label, ProgressBar, RichLog, Static
 
 from fmcsa_tui.coordinator import BulkTally
-from fmcsa_tui.formatting import ago, safe_line, stored_text, utc_text
-from fmcsa_tui.models import BASIC_FIELDS, Company, CompanySummary, Source, summarize, utcnow
+from fmcsa_tui.formatting import safe_line
+from fmcsa_tui.models import utcnow
 from fmcsa_tui.store.base import CompanyFilter
 from fmcsa_tui.sync.events import (
     RunEvent,
@@ -33,45 +32,23 @@ from fmcsa_tui.sync.events import (
     SourceProgress,
     SourceSucceeded,
 )
+from fmcsa_tui.ui.detail import DetailPane
+from fmcsa_tui.ui.detail.stored import stored_line
+from fmcsa_tui.ui.detail.sync_tab import BASIC_LABELS, basics_line
 
 Clock = Callable[[], datetime]
 
-
-def stored_line(value: Any) -> str:
-    """A display field as stored, whatever its type, as one safe line ("" when absent)."""
-    return "" if value is None else safe_line(stored_text(value).strip())
-
-
-#: The BASICs as the detail pane names them, in `BASIC_FIELDS` order.
-BASIC_LABELS = (
-    "unsafe driving",
-    "hours of service",
-    "driver fitness",
-    "controlled substances",
-    "vehicle maintenance",
-    "crash indicator",
-)
-
-
-def basics_line(sms_basics: Any) -> Text | None:
-    """The BASIC percentiles as stored (``Not Public`` included), or None without any."""
-    if sms_basics is None:
-        return None
-    line = Text("BASICs ", style="dim")
-    if not isinstance(sms_basics, dict):
-        line.append(stored_line(sms_basics))
-        return line
-    present = [
-        (label, sms_basics[field])
-        for field, label in zip(BASIC_FIELDS, BASIC_LABELS, strict=True)
-        if field in sms_basics
-    ]
-    if not present:
-        return None
-    for index, (label, value) in enumerate(present):
-        line.append((" · " if index else "") + f"{label} ", style="dim")
-        line.append(stored_line(value) or "-")
-    return line
+__all__ = [
+    "BASIC_LABELS",
+    "ActivityPanel",
+    "BulkProgress",
+    "DetailPane",
+    "FilterBar",
+    "StatusHeader",
+    "basics_line",
+    "describe_filter",
+    "stored_line",
+]
 
 
 def describe_filter(flt: CompanyFilter, stale_after: timedelta) -> str:
@@ -177,112 +154,6 @@ class FilterBar(Static):
             f" of {self.total:,} rows",
             ("  │  sorted by " + self.sort) if self.sort else "",
         )
-
-
-class DetailPane(VerticalScroll):
-    """Everything about the highlighted carrier, and its run's live state per source."""
-
-    DEFAULT_CSS = """
-    DetailPane { padding: 0 1; }
-    DetailPane > Static { width: 100%; }
-    """
-
-    document: reactive[dict[str, Any] | None] = reactive(None, always_update=True)
-    live: reactive[dict[Source, str]] = reactive(dict, always_update=True)
-
-    def __init__(self, *, clock: Clock = utcnow, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._clock = clock
-
-    def compose(self) -> ComposeResult:
-        yield Static(Text("No carrier selected", style="dim"), id="detail-body")
-
-    def watch_document(self) -> None:
-        self._update()
-
-    def watch_live(self) -> None:
-        self._update()
-
-    def _update(self) -> None:
-        if self.is_mounted:
-            self.query_one("#detail-body", Static).update(self.render_body())
-
-    def render_body(self) -> RenderableType:
-        doc = self.document
-        if doc is None:
-            return Text("No carrier selected", style="dim")
-        summary = summarize(doc)
-        if summary.status == "unreadable":
-            return Group(
-                Text(f"Unreadable document {safe_line(summary.id)}", style="bold magenta"),
-                Text(safe_line(summary.problem)),
-                Text("It is listed as it is; fmcsa-tui never rewrites it whole.", style="dim"),
-            )
-        return self._render_company(doc, Company.model_validate(doc), summary)
-
-    def _render_company(
-        self, doc: dict[str, Any], company: Company, summary: CompanySummary
-    ) -> RenderableType:
-        """Display fields as stored in `doc`, whatever their type; status from `company`."""
-        now = self._clock()
-        status = company.sync_status
-        title = Text(stored_line(doc.get("name")) or "(no name yet)", style="bold")
-        ids = Text.assemble(
-            ("DOT ", "dim"),
-            stored_line(doc.get("dotNumber")) or "?",
-            ("   MC ", "dim"),
-            stored_line(doc.get("mcNumber")) or "-",
-        )
-        style = {"ok": "green", "failed": "bold red", "never": "yellow"}.get(summary.status, "")
-        run = Text.assemble(
-            ("Status ", "dim"),
-            (summary.status, style),
-            ("   success ", "dim"),
-            {True: "true", False: "false", None: "-"}[status.success],
-        )
-        last_run = Text.assemble(
-            ("Last run ", "dim"),
-            utc_text(status.last_run),
-            (f"  ({ago(status.last_run, now)})", "dim"),
-        )
-        sources = Table(box=None, expand=True, padding=(0, 1), show_edge=False)
-        sources.add_column("Source", no_wrap=True)
-        sources.add_column("Last success (UTC)", no_wrap=True)
-        sources.add_column("Age", no_wrap=True)
-        sources.add_column("Now", ratio=1)
-        errors_by_source = {error.source: error for error in status.errors}
-        for source in Source:
-            stamp = status.last_sync(source)
-            error = errors_by_source.get(source.value)
-            current = self.live.get(source)
-            if current is not None:
-                now_text = Text(safe_line(current), style="cyan")
-            elif error is not None:  # its text is under the table, at the pane's full width
-                now_text = Text("failed", style="red")
-            else:
-                now_text = Text("ok" if stamp else "-", style="green" if stamp else "dim")
-            sources.add_row(
-                Text(source.value, style="red" if error else ""),
-                stamp.astimezone(UTC).strftime("%m-%d %H:%M") if stamp else "never",
-                ago(stamp, now) if stamp else "",
-                now_text,
-            )
-        parts: list[RenderableType] = [title, ids, run, last_run]
-        basics = basics_line(doc.get("smsBasics"))
-        if basics is not None:
-            parts.append(basics)
-        parts += [Text(""), sources]
-        if status.errors:  # each text at the pane's full width, under its source and
-            # time: as a table column beside them it was a word wide on a narrow pane
-            parts += [Text(""), Text(f"Errors ({len(status.errors)})", style="bold red")]
-            for error in status.errors:
-                parts.append(
-                    Text.assemble(
-                        (safe_line(error.source), "red"), "  ", (utc_text(error.timestamp), "dim")
-                    )
-                )
-                parts.append(Padding(Text(safe_line(error.error)), (0, 0, 0, 2)))
-        return Group(*parts)
 
 
 class BulkProgress(Horizontal):

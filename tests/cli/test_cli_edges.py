@@ -127,6 +127,11 @@ def test_a_bad_base_url_setting_names_the_variable(cli: Cli) -> None:
     assert_one_line_error(cli("status"), "FMCSA_TUI_QC_BASE_URL", "no host")
 
 
+def test_an_unknown_theme_stops_the_dashboard_naming_the_valid_ones(cli: Cli) -> None:
+    cli.env["FMCSA_TUI_THEME"] = "solarised"
+    assert_one_line_error(cli("dashboard"), "FMCSA_TUI_THEME", "'solarised'", "solarized-light")
+
+
 def test_a_broken_config_file_names_the_file_and_line(cli: Cli, tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text('concurrency = 4\nwebkey = "unterminated\n')
@@ -334,7 +339,7 @@ _SAMPLE = {
     "backoff_base": "0.25", "backoff_max": "4", "retry_after_max": "60", "source_deadline": "90",
     "max_response_bytes": "1048576", "max_rows": "5000", "page_size": "500",
     "stale_after_hours": "12", "lease_seconds": "45", "read_only": "True",
-    "confirm_typed_over": "250",
+    "confirm_typed_over": "250", "theme": "nord",
     "keymap": '{"app.resync": "ctrl+r"}',
 }  # fmt: skip
 

@@ -173,11 +173,13 @@ async def test_styles_mark_status_stale_sources_and_errors() -> None:
     rows = [
         summary(1, csa=NOW - timedelta(days=3)),
         summary(2, status="failed", errors=frozenset({"inspections"})),
+        summary(3, status="failed", errors=frozenset({"inspections"})),
     ]
     app = ListApp(rows)
-    async with app.run_test(size=SIZE):
+    async with app.run_test(size=SIZE) as pilot:
         widget = app.query_one(CompanyList)
-        widget.cursor_row = 1  # keep the cursor style off row 0
+        widget.cursor_row = 2  # the cursor style off the rows measured
+        await pilot.pause()
 
         def style_of(strip: Strip, text: str) -> Any:
             return next(seg.style for seg in strip if seg.text.strip() == text)
@@ -194,6 +196,11 @@ async def test_styles_mark_status_stale_sources_and_errors() -> None:
         assert style_of(row_failed, "failed").color is not None
         assert style_of(row_failed, "failed").color != ok.color
         assert failed.color is not None
+        # Under the cursor a status takes the cursor's colour, legible on its background.
+        cursor = widget.get_component_rich_style("company-list--cursor")
+        row_cursor = strips(widget)[3]
+        assert style_of(row_cursor, "failed").color == cursor.color
+        assert style_of(row_cursor, "✗").color == cursor.color != mark.color
 
 
 AWKWARD_NAMES = [

@@ -22,10 +22,12 @@ from fmcsa_tui.models import Source
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store import CompanyStore, SqliteStore
+from fmcsa_tui.store.base import SourceData
 from fmcsa_tui.store.seed import AWKWARD_NAMES
 from fmcsa_tui.ui.app import FmcsaApp
 from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
 from tests.support.waiting import eventually
+from tests.ui.test_detail_data import text_of
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 WIDE, NARROW, SMALL = (160, 45), (100, 30), (80, 24)  # SMALL: a laptop's default terminal
@@ -179,6 +181,122 @@ def test_failed_company_detail_at_each_size(
     assert snap_compare(app, terminal_size=size, run_before=to_failed)
 
 
+#: Gulf Coast Carriers' BASICs for the Data tab: two at or above their thresholds.
+GULF_BASICS = {
+    "unsafeDriving": 72,
+    "unsafeDrivingMeasure": 3.1,
+    "hoursOfService": "Not Public",
+    "driverFitness": None,
+    "controlledSubstances": 0,
+    "vehicleMaintenance": 81.0,
+    "vehicleMaintenanceMeasure": 6.2,
+    "crashIndicator": 40,
+}
+GULF_INSPECTIONS = {
+    "driverInspections": 14,
+    "driverOOS": 1,
+    "driverOOSPercent": 7.1,
+    "driverNationalAvg": 5.51,
+    "vehicleInspections": 9,
+    "vehicleOOS": 4,
+    "vehicleOOSPercent": 44.4,
+    "vehicleNationalAvg": 20.72,
+    "hazmatInspections": 0,
+    "hazmatOOS": 0,
+    "totalInspections": 14,
+    "crashes": {"fatal": 0, "injury": 1, "tow": 2, "total": 3},
+    "carrier": {
+        "legalName": "GULF COAST CARRIERS",
+        "safetyRating": "S",
+        "operatingStatus": "AUTHORIZED",
+    },
+    "lastSync": NOW,
+}
+GULF_REPORT = {
+    "reportNumber": "TX10042",
+    "inspectionDate": NOW - timedelta(days=6),
+    "state": "TX",
+    "inspectionLevel": 1,
+    "vehicleOOS": True,
+    "driverOOS": False,
+    "hazmatOOS": False,
+    "totalViolations": 2,
+    "violations": [
+        {"code": "393.9A", "description": "Inoperable required lamp", "oos": False},
+        {"code": "396.3A1BOS", "description": "Brakes out of adjustment", "oos": True},
+    ],
+}
+
+
+class WithRuns(PinnedLabel):
+    """TEST WRAPPER: the pinned store plus `runs_of`, answering three fixed runs for every
+    carrier (the run history's store method lands on another branch)."""
+
+    async def runs_of(self, company_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        outcomes = [("failed", "ok", "ok"), ("ok", "ok", "ok"), ("cancelled", "skipped", "ok")]
+        return [
+            {
+                "startedAt": NOW - timedelta(hours=h),
+                "endedAt": NOW - timedelta(hours=h, seconds=-3),
+                "who": {
+                    "origin": "dashboard" if h else "sync",
+                    "user": "ops",
+                    "host": "ops-1",
+                    "pid": 4242,
+                },
+                "sources": [
+                    {
+                        "source": s.value,
+                        "outcome": o,
+                        "duration": 1.5,
+                        "attempts": 5,
+                        "error": "HTTP 503 from QCMobile (basics)" if o == "failed" else None,
+                        "summary": "5 BASICs, 3 public" if o == "ok" else "",
+                    }
+                    for s, o in zip(Source, outcome, strict=True)
+                ],
+            }
+            for h, outcome in enumerate(outcomes)
+        ][:limit]
+
+
+@pytest.mark.parametrize("size", [NARROW, WIDE], ids=["100x30", "160x45"])
+@pytest.mark.parametrize("tab", ["data", "history", "history-empty"])
+def test_detail_tabs_at_each_size(
+    snap_compare: Any, fleet_store: CompanyStore, size: tuple[int, int], tab: str
+) -> None:
+    """Gulf Coast Carriers' Data (two BASICs over FMCSA's thresholds, an OOS inspection)
+    and History (three runs, or a store that keeps none), with `2` and `3`."""
+    gulf = str(FLEET[3]["_id"])
+    asyncio.run(
+        fleet_store.record_success(
+            gulf,
+            NOW,
+            SourceData(
+                Source.INSPECTIONS,
+                {"smsBasics": GULF_BASICS, "fmcsaData.inspections": GULF_INSPECTIONS},
+                inspections=[GULF_REPORT],
+            ),
+            NOW,
+        )
+    )
+    app = make_app(fleet_store)
+    if tab == "history":
+        app = FmcsaApp(WithRuns(fleet_store), settings_for(), clock=lambda: NOW)  # type: ignore[arg-type]
+        app.animation_level = "none"
+
+    async def to_tab(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("down", "down", "down", "2" if tab == "data" else "3")
+        await settle(pilot)
+        needle = {"data": "TX10042", "history": "ops-1", "history-empty": "No run history"}[tab]
+        detail = app.detail
+        await until(pilot, lambda: needle in text_of(detail.render_tab(detail.tab)))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=to_tab)
+
+
 def test_filtered_view(snap_compare: Any, fleet_store: CompanyStore) -> None:
     app = make_app(fleet_store)
 
@@ -261,3 +379,19 @@ def test_typed_count_confirmation_at_80x24(snap_compare: Any, fleet_store: Compa
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SMALL, run_before=asked)
+
+
+@pytest.mark.parametrize("theme", ["textual-light", "textual-dark"])
+def test_dashboard_in_a_light_and_a_dark_theme(
+    snap_compare: Any, fleet_store: CompanyStore, theme: str
+) -> None:
+    """Every status (ok, failed, never, stale ages, unreadable) and the failed carrier's
+    detail, in the `theme` setting's colours."""
+    app = make_app(fleet_store, theme=theme)
+
+    async def to_failed(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("down", "down", "down")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=NARROW, run_before=to_failed)

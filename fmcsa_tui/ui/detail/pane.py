@@ -1,0 +1,169 @@
+"""The detail pane: the highlighted carrier in three tabs, Sync, Data and History.
+
+The pane is given the carrier's document (`document`) and its live run state (`live`);
+what the Data and History tabs need beyond the document (the carrier's inspections, its
+run records) it reads itself through `reader`, only for the tab on screen, in a worker
+whose result arrives as a message. The tab on screen stays as the list cursor moves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from rich.console import RenderableType
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Static, TabbedContent, TabPane
+
+from fmcsa_tui.formatting import one_line
+from fmcsa_tui.models import Company, Source, summarize, utcnow
+from fmcsa_tui.store.base import StoreError
+from fmcsa_tui.ui.detail.data_tab import data_body
+from fmcsa_tui.ui.detail.history_tab import MAX_RUNS, history_body
+from fmcsa_tui.ui.detail.sync_tab import sync_body, unreadable_body
+
+Clock = Callable[[], datetime]
+Tab = Literal["sync", "data", "history"]
+TABS: tuple[Tab, ...] = ("sync", "data", "history")
+
+
+class DetailReader(Protocol):
+    """What the pane reads besides the document: a `CompanyStore` is one. `runs_of`
+    (the run history) is optional: a store without it shows that it keeps none."""
+
+    async def inspections_for(self, company_id: str) -> list[dict[str, Any]]: ...
+
+
+@dataclass
+class ExtrasLoaded(Message):
+    """A tab's reading for one carrier: its items, or the one-line error of the read."""
+
+    company_id: str
+    tab: Tab
+    items: list[Any] | None
+    error: str = ""
+
+
+class DetailPane(Vertical):
+    """Everything about the highlighted carrier, and its run's live state per source."""
+
+    DEFAULT_CSS = """
+    DetailPane TabbedContent { height: 1fr; }
+    DetailPane TabPane { padding: 0; height: 1fr; }
+    DetailPane VerticalScroll { height: 1fr; padding: 0 1; }
+    DetailPane VerticalScroll > Static { width: 100%; }
+    """
+
+    document: reactive[dict[str, Any] | None] = reactive(None, always_update=True)
+    live: reactive[dict[Source, str]] = reactive(dict, always_update=True)
+
+    def __init__(
+        self, *, clock: Clock = utcnow, reader: DetailReader | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self._clock = clock
+        self.reader = reader
+        #: What the Data and History tabs read, by tab: (company id, items, error).
+        self.extras: dict[Tab, tuple[str, list[Any] | None, str]] = {}
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(initial="detail-sync"):
+            for tab in TABS:
+                with TabPane(tab.capitalize(), id=f"detail-{tab}"), VerticalScroll():
+                    yield Static(Text("No carrier selected", style="dim"), id=f"{tab}-body")
+
+    # --- which tab ---------------------------------------------------------------------
+
+    @property
+    def tab(self) -> Tab:
+        active = self.query_one(TabbedContent).active.removeprefix("detail-")
+        return active if active in TABS else "sync"
+
+    def show_tab(self, tab: Tab) -> None:
+        self.query_one(TabbedContent).active = f"detail-{tab}"
+
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
+        event.stop()
+        self._update()
+
+    # --- what it shows -----------------------------------------------------------------
+
+    @property
+    def company_id(self) -> str | None:
+        return None if self.document is None else summarize(self.document).id
+
+    def watch_document(self) -> None:
+        self._update()
+
+    def watch_live(self) -> None:
+        if self.is_mounted:  # only the Sync tab shows the live state
+            self.query_one("#sync-body", Static).update(self.render_body())
+
+    def _update(self) -> None:
+        if not self.is_mounted:
+            return
+        tab = self.tab
+        self.query_one(f"#{tab}-body", Static).update(self.render_tab(tab))
+        company_id = self.company_id
+        if tab != "sync" and company_id is not None:
+            self._read_extras(company_id, tab)
+
+    def render_body(self) -> RenderableType:
+        """The Sync tab's content."""
+        return self.render_tab("sync")
+
+    def render_tab(self, tab: Tab) -> RenderableType:
+        doc = self.document
+        if doc is None:
+            return Text("No carrier selected", style="dim")
+        summary = summarize(doc)
+        if summary.status == "unreadable" and tab == "sync":
+            return unreadable_body(summary)
+        if tab == "sync":
+            return sync_body(doc, Company.model_validate(doc), summary, self.live, self._clock())
+        company_id, items, error = self.extras.get(tab, ("", None, ""))
+        if company_id != summary.id:
+            items, error = None, ""
+        if error:
+            return Text(f"Could not read the {tab}: {error}", style="red")
+        if tab == "data":
+            return data_body(doc, items)
+        return history_body(items, supported=self._has_history)
+
+    @property
+    def _has_history(self) -> bool:
+        return callable(getattr(self.reader, "runs_of", None))
+
+    # --- reading the Data and History tabs' extras ------------------------------------
+
+    @work(group="detail-extras", exclusive=True, exit_on_error=False)
+    async def _read_extras(self, company_id: str, tab: Tab) -> None:
+        """The carrier's inspections (Data) or run records (History); a document reload
+        reads them again, so a run's new inspections show as it writes them."""
+        reader = self.reader
+        if reader is None or (tab == "history" and not self._has_history):
+            return
+        try:
+            if tab == "data":
+                items: list[Any] = await reader.inspections_for(company_id)
+            else:
+                items = list(await reader.runs_of(company_id, limit=MAX_RUNS))  # type: ignore[attr-defined]
+        except StoreError as error:
+            self.post_message(ExtrasLoaded(company_id, tab, None, one_line(error)))
+            return
+        self.post_message(ExtrasLoaded(company_id, tab, items))
+
+    @on(ExtrasLoaded)
+    def _extras_loaded(self, message: ExtrasLoaded) -> None:
+        message.stop()
+        self.extras[message.tab] = (message.company_id, message.items, message.error)
+        if message.tab == self.tab and message.company_id == self.company_id:
+            self.query_one(f"#{message.tab}-body", Static).update(self.render_tab(message.tab))
