@@ -307,13 +307,13 @@ class CompanyRows:
         fresh = [row for row in rows if row[0] not in index] if known else rows
         if len({row[0] for row in fresh}) != len(fresh):  # a repeated id: the last wins
             fresh = list({row[0]: row for row in fresh}.values())
-        first = len(self._ids)
+        first, placed = len(self._ids), len(self._order)  # removed rows make these differ
         self._append(fresh)
         if len(self._ids) > first:
             if self._appends_in_order(first):
                 self._order.extend(range(first, len(self._ids)))
-                self._arrange(first)
-                self.view = self._extended_view(first)
+                self._arrange(placed)
+                self.view = self._extended_view(placed)
             else:
                 self._resort(range(first, len(self._ids)))
         if known:
@@ -504,6 +504,8 @@ class CompanyRows:
                 if name is None:  # upper case, so kept only in the search text
                     name = self.summary(row).name
                     return None if name is None else name.casefold()
+                if not name:  # an empty name is a missing one
+                    return None
                 key = folded.get(name)
                 if key is None:
                     key = folded[name] = name.casefold()
