@@ -12,12 +12,13 @@ as bytes, times as `array('q')` of microseconds. `summary(row)` builds a
 `CompanySummary` when one is wanted (a row on screen, the highlighted one).
 
 Sorting computes a permutation of row indices (`_order`) by the column's key, ties by
-row index; the facts the filters test are then copied into display order, so a filter
-is a C-level loop (`map`/`compress`) over one column. The view is a sorted list of
-display positions. A text filter that contains a recent one (another character
-typed) narrows that one's result, and a recent text (backspace) is answered from the
-cache. A live update patches its rows in place (or moves them to their sorted place)
-and patches the view, never rebuilding the columns.
+row index; a fact a filter tests is copied into display order when a filter first
+needs it after a sort (and kept up to date after), so a filter is a C-level loop
+(`map`/`compress`) over one column and a sort copies nothing it does not need. The
+view is a sorted list of display positions. A text filter that contains a recent one
+(another character typed) narrows that one's result, and a recent text (backspace) is
+answered from the cache. A live update patches its rows in place (or moves them to
+their sorted place) and patches the view, never rebuilding the columns.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import compress, repeat
-from operator import attrgetter, contains, eq, lt, ne, not_
+from operator import attrgetter, contains, eq, is_, lt, ne, not_
 from typing import Any, Final, Literal
 
 from fmcsa_tui.models import CompanySummary, Source, Status
@@ -155,7 +156,7 @@ _SORT_TIMES: Final = {
     Source.VIOLATIONS.value: "viol",
     Source.INSPECTIONS.value: "insp",
 }
-#: Display order is kept for these facts (what filters test), as columns.
+#: Facts the filters test that get a display-order column (besides the search text).
 _ORDERED_FACTS: Final = ("status", "error_sources", "oldest_success", "last_run")
 
 
@@ -186,8 +187,8 @@ class CompanyRows:
         self._interned: dict[str, str] = {}
         # Display order, and the filtered facts in it.
         self._order = array("i")
-        self._order_search: list[str] = []
-        self._order_facts: dict[str, Any] = _no_facts()
+        # Built when a filter first needs one after a sort (`_ordered`), then kept.
+        self._order_facts: dict[str, Any] = {}
         self._text_cache: dict[str, tuple[list[int], list[str]]] = {}
         self._filter = CompanyFilter()
         self._now: datetime | None = None
@@ -208,7 +209,7 @@ class CompanyRows:
     def status_counts(self) -> Counter[str]:
         """How many rows have each status (all rows, whatever the filter): counted in
         C over one byte per row."""
-        statuses = self._order_facts.get("status", b"")
+        statuses = self._status  # by row index: a removed row's code is counted nowhere
         return Counter({status: statuses.count(code) for code, status in enumerate(_STATUS_OF)})
 
     def at(self, position: int) -> CompanySummary:
@@ -433,6 +434,8 @@ class CompanyRows:
 
     def _fact_values(self, fact: str, rows: Iterable[int]) -> Iterator[Any]:
         """A filtered fact of these rows, as its display-order column holds it."""
+        if fact == "search":
+            return map(self._search.__getitem__, rows)
         if fact == "status":
             return map(self._status.__getitem__, rows)
         if fact == "error_sources":
@@ -443,14 +446,21 @@ class CompanyRows:
 
     def _arrange(self, start: int = 0) -> None:
         """The display-order columns from `_order[start:]` (all of them from 0)."""
-        tail = self._order[start:] if start else self._order
-        if not start:
-            self._order_search = []
-            self._order_facts = _no_facts()
-        self._order_search.extend(map(self._search.__getitem__, tail))
-        for fact in _ORDERED_FACTS:
-            self._order_facts[fact].extend(self._fact_values(fact, tail))
         self._text_cache = {}
+        if not start:  # a new order: each column is built when a filter needs it
+            self._order_facts = {}
+            return
+        tail = self._order[start:]
+        for fact, column in self._order_facts.items():
+            column.extend(self._fact_values(fact, tail))
+
+    def _ordered(self, fact: str) -> Any:
+        """A fact's display-order column (the search text too), built on first use."""
+        column = self._order_facts.get(fact)
+        if column is None:
+            column = self._order_facts[fact] = _no_facts()[fact]
+            column.extend(self._fact_values(fact, self._order))
+        return column
 
     # -- sorting
 
@@ -481,7 +491,11 @@ class CompanyRows:
                 keys: list[Any] = list(map(times.__getitem__, base))
                 has = list(map(ne, keys, repeat(NO_TIME)))
             else:
-                keys = list(map(self._key_of(column), base))
+                keys = (
+                    self._name_keys(base)
+                    if column == "name"
+                    else [*map(self._key_of(column), base)]
+                )
                 has = list(map(ne, keys, repeat(None)))
             places = list(compress(range(len(base)), has))
             places.sort(key=keys.__getitem__, reverse=reverse)
@@ -494,24 +508,34 @@ class CompanyRows:
         self._arrange()
         self.view = self._filtered()
 
+    def _name_keys(self, rows: Sequence[int]) -> list[str | None]:
+        """The name key of each row (casefolded, None when missing), in C for kept
+        names: each distinct name (interned) is folded once, then looked up by `map`."""
+        names = list(map(self._names.__getitem__, rows))
+        folded: dict[str | None, str | None] = {
+            name: name.casefold() or None for name in set(names) if name is not None
+        }
+        folded[None] = None
+        keys = list(map(folded.__getitem__, names))
+        for at in compress(range(len(names)), map(is_, names, repeat(None))):
+            keys[at] = self._folded_name_field(rows[at])
+        return keys
+
+    def _folded_name_field(self, row: int) -> str | None:
+        """An upper-case name's key: its casefold, which is the search text's field
+        after the DOT's (a kept DOT says where that ends; a dropped one holds no
+        separator)."""
+        kept = self._kept.get(row)
+        dot = kept[0] if kept is not None else None
+        search = self._search[row]
+        start = search.find(SEARCH_SEPARATOR) + 1 if dot is None else len(dot.casefold()) + 1
+        end = search.find(SEARCH_SEPARATOR, start)
+        return search[start : end if end >= 0 else len(search)] or None
+
     def _key_of(self, column: str) -> Callable[[int], Any]:
         """A text column's key of a row: `dot_order`, or the casefolded name."""
         if column == "name":
-            folded: dict[str, str] = {}  # names are interned: fold each once
-
-            def name_key(row: int) -> str | None:
-                name = self._names[row]
-                if name is None:  # upper case, so kept only in the search text
-                    name = self.summary(row).name
-                    return None if name is None else name.casefold()
-                if not name:  # an empty name is a missing one
-                    return None
-                key = folded.get(name)
-                if key is None:
-                    key = folded[name] = name.casefold()
-                return key
-
-            return name_key
+            return lambda row: self._name_keys((row,))[0]
 
         def dot_key(row: int) -> str | None:
             kept = self._kept.get(row)
@@ -555,15 +579,13 @@ class CompanyRows:
             else:
                 high = middle
         order.insert(low, row)
-        self._order_search.insert(low, self._search[row])
-        for fact in _ORDERED_FACTS:
-            self._order_facts[fact].insert(low, next(self._fact_values(fact, (row,))))
+        for fact, column in self._order_facts.items():
+            column.insert(low, next(self._fact_values(fact, (row,))))
 
     def _unplace(self, place: int) -> None:
         del self._order[place]
-        del self._order_search[place]
-        for fact in _ORDERED_FACTS:
-            del self._order_facts[fact][place]
+        for column in self._order_facts.values():
+            del column[place]
 
     def _appends_in_order(self, first: int) -> bool:
         """Whether rows from `first` on go after every row already in order (a scan's
@@ -607,9 +629,8 @@ class CompanyRows:
 
     def _repaint(self, row: int, place: int) -> None:
         """A row changed in place: its values in the display-order columns."""
-        self._order_search[place] = self._search[row]
-        for fact in _ORDERED_FACTS:
-            self._order_facts[fact][place] = next(self._fact_values(fact, (row,)))
+        for fact, column in self._order_facts.items():
+            column[place] = next(self._fact_values(fact, (row,)))
 
     def _text_filtered(self, needle: str) -> list[int]:
         """Display positions whose search text holds `needle` (see
@@ -625,7 +646,7 @@ class CompanyRows:
             hits = list(map(contains, texts, repeat(needle)))
             found = (list(compress(places, hits)), list(compress(texts, hits)))
         else:
-            texts = self._order_search
+            texts = self._ordered("search")
             hits = list(map(contains, texts, repeat(needle)))
             found = (list(compress(range(len(texts)), hits)), list(compress(texts, hits)))
         cache[needle] = found
@@ -658,7 +679,7 @@ class CompanyRows:
         for condition in conditions:
             if _joined_text(condition):
                 needle = condition.value
-                texts = map(self._order_search.__getitem__, added)
+                texts = map(self._ordered("search").__getitem__, added)
                 added = list(compress(added, map(contains, texts, repeat(needle))))
             else:
                 added = list(compress(added, self._holds(condition, added)))
@@ -668,7 +689,7 @@ class CompanyRows:
         """Whether the condition holds at each display place, from its column in C when
         there is one, else by `Condition.holds` on the row's summary."""
         value = condition.value
-        facts = self._order_facts.get(condition.fact)
+        facts = self._ordered(condition.fact) if condition.fact in _ORDERED_FACTS else None
         column = facts if facts is not None else ()
         values = map(column.__getitem__, places) if facts is not None else iter(())
         match (condition.fact, condition.test):
@@ -686,6 +707,7 @@ class CompanyRows:
 
 def _no_facts() -> dict[str, Any]:
     return {
+        "search": [],
         "status": bytearray(),
         "error_sources": array("H"),
         "oldest_success": array("q"),
