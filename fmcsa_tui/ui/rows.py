@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import compress, repeat
-from operator import attrgetter, contains, eq, is_, lt, ne, not_
+from operator import attrgetter, contains, eq, is_, itemgetter, lt, ne, not_
 from typing import Any, Final, Literal
 
 from fmcsa_tui.models import CompanySummary, Source, Status
@@ -139,8 +139,6 @@ _SORT_KEYS: Final[dict[str, tuple[Callable[[CompanySummary], Any], MissingPlace]
 
 def sort_key(column: str, summary: CompanySummary) -> Any:
     """The row's key for `column`, or None for a missing value."""
-    return _SORT_KEYS[column][0](summary)
-
     return _SORT_KEYS[column][0](summary)
 
 
@@ -303,10 +301,11 @@ class CompanyRows:
     def extend(self, rows: list[ListRow]) -> None:
         """Add rows as a store scan gives them (in DOT order), a batch at a time while
         loading; a known id among them is an update."""
-        index = self._index
-        known = [row for row in rows if row[0] in index]
-        fresh = [row for row in rows if row[0] not in index] if known else rows
-        if len({row[0] for row in fresh}) != len(fresh):  # a repeated id: the last wins
+        ids = list(map(itemgetter(0), rows))
+        seen = list(map(self._index.__contains__, ids))
+        known = list(compress(rows, seen)) if any(seen) else []
+        fresh = list(compress(rows, map(not_, seen))) if known else rows
+        if len(set(ids)) != len(ids):  # a repeated id: the last wins
             fresh = list({row[0]: row for row in fresh}.values())
         first, placed = len(self._ids), len(self._order)  # removed rows make these differ
         self._append(fresh)
@@ -385,9 +384,10 @@ class CompanyRows:
         self._search.extend(search)
         interned = self._interned
         self._names.extend(map(interned.setdefault, names, names))
-        for at, (dot, mc) in enumerate(zip(dots, mcs, strict=True), start=first):
-            if dot is not None or mc is not None:
-                self._kept[at] = (dot, mc)
+        if dots.count(None) != len(dots) or mcs.count(None) != len(mcs):  # rare: skip in C
+            for at, (dot, mc) in enumerate(zip(dots, mcs, strict=True), start=first):
+                if dot is not None or mc is not None:
+                    self._kept[at] = (dot, mc)
         self._status.extend(map(STATUS_RANK.__getitem__, statuses))
         self._success.extend(success)
         times = self._times
@@ -397,11 +397,14 @@ class CompanyRows:
         times["insp"].extend(insp)
         times["updated"].extend(updated)
         self._oldest.extend(map(min, csa, viol, insp))
-        self._sources.extend(map(self._source_code, sources))
+        for text in set(sources).difference(self._source_codes):  # a census has a handful
+            self._source_code(text)
+        self._sources.extend(map(self._source_codes.__getitem__, sources))
         self._error_counts.extend(counts)
-        for at, problem in enumerate(problems, start=first):
-            if problem is not None:
-                self._problems[at] = problem
+        if problems.count(None) != len(problems):
+            for at, problem in enumerate(problems, start=first):
+                if problem is not None:
+                    self._problems[at] = problem
 
     def _source_code(self, text: str) -> int:
         code = self._source_codes.get(text)
