@@ -383,6 +383,23 @@ async def test_listing_is_in_numeric_dot_order(store: CompanyStore) -> None:
     assert model.visible_summaries() == rows
 
 
+async def test_the_list_scan_is_the_listing_in_batches_and_the_count_says_how_many(
+    store: CompanyStore,
+) -> None:
+    """What the dashboard loads: `scan_rows` gives every company of the listing, in its
+    order, `batch` at a time, as the summaries `list_summaries` gives (messy documents
+    too), and `count_companies` says how many are coming."""
+    dots: list[Any] = ["1000000", "99999", "100000", 123456, "20000", "ABC12", "00123"]
+    await store.insert_documents([synced_doc("x", dotNumber=dot) for dot in dots])
+    await store.insert_documents([{"name": "No DOT at all"}, *messy_docs().values()])
+    listed = await store.list_summaries()
+    batches = [batch async for batch in store.scan_rows(3)]
+    assert [len(batch) for batch in batches[:-1]] == [3] * (len(batches) - 1)
+    assert 1 <= len(batches[-1]) <= 3
+    assert [summary_of_list_row(row) for batch in batches for row in batch] == listed
+    assert await store.count_companies() == len(listed)
+
+
 # --- filters --------------------------------------------------------------------------
 
 
