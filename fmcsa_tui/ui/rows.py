@@ -456,6 +456,7 @@ class CompanyRows:
         tail = self._order[start:]
         for fact, column in self._order_facts.items():
             column.extend(self._fact_values(fact, tail))
+        self._ordered("search")  # while loading: ready before the first keystroke
 
     def _ordered(self, fact: str) -> Any:
         """A fact's display-order column (the search text too), built on first use."""
