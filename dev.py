@@ -4,7 +4,7 @@
     python3 dev.py demo        open the dashboard on the demo store
     python3 dev.py test        lint, types, layering, tests, benchmark and fault-matrix smoke
     python3 dev.py bench ...   the bulk-sync benchmark at full size (arguments pass through)
-    python3 dev.py bench-ui    the dashboard benchmark at 10,000 and 100,000 companies
+    python3 dev.py bench-ui    the dashboard benchmark, 10,000 to 1,000,000 companies
 
 Each command first makes `.venv` and installs the project with its dev extras,
 again only when pyproject.toml changed since the last install.

@@ -19,20 +19,25 @@ from datetime import datetime
 from fmcsa_tui.formatting import one_line
 from fmcsa_tui.models import CompanySummary, summarize, utcnow
 from fmcsa_tui.store.base import CompanyStore, LiveRefresh
+from fmcsa_tui.store.listing import ListRow
 
 __all__ = ["Changed", "Connection", "FeedUpdate", "Leases", "Loaded", "StoreFeed"]
 
-FIRST_SCREEN_ROWS = 200
-FIRST_SCREEN_PAINT = 0.1  # seconds a first screen gets to paint before the long scan
+LOAD_BATCH = 20_000  # rows per batch of a load: each is a short step for the event loop
+FIRST_SCREEN_PAINT = 0.1  # seconds the first batch gets to paint before the rest
 RELOAD_EVERY = 0.25  # seconds between reloads of the carriers our own runs wrote
 
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
-    """Every row (or, with `complete` False, the first screenful while the rest loads)."""
+    """A batch of a load, as list rows in the listing order: `fresh` for the first
+    batch (it replaces every row), `complete` once every row has come, `expected` how
+    many the load brings (for "loading 340,000 of 1,000,000")."""
 
-    summaries: list[CompanySummary]
+    rows: list[ListRow]
     complete: bool = True
+    fresh: bool = True
+    expected: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,23 +108,32 @@ class StoreFeed:
             group.create_task(self._reload_stale(emit))
 
     async def _load(self, emit: Emit) -> datetime:
-        """Open the store, a screenful first (a few ms), then every row and the leases."""
+        """Open the store, then every row batch by batch (the list is usable from the
+        first), then the leases."""
         started = utcnow()
         await self.store.open()
-        first = await self.store.list_summaries(limit=FIRST_SCREEN_ROWS)
-        if len(first) == FIRST_SCREEN_ROWS:
-            emit(Loaded(first, complete=False))
-            await asyncio.sleep(FIRST_SCREEN_PAINT)  # let it paint before the long scan
-        emit(Loaded(await self.store.list_summaries()))
+        await self._load_rows(emit)
         emit(Leases(frozenset(await self.store.leased_ids(exclude_owner=self.owner))))
         return started
+
+    async def _load_rows(self, emit: Emit) -> None:
+        expected = await self.store.count_companies()
+        loaded, fresh = 0, True
+        scan = self.store.scan_rows(LOAD_BATCH)
+        async with contextlib.aclosing(scan) as batches:
+            async for rows in batches:
+                loaded += len(rows)
+                emit(Loaded(rows, complete=False, fresh=fresh, expected=max(expected, loaded)))
+                await asyncio.sleep(FIRST_SCREEN_PAINT if fresh else 0)  # let it paint
+                fresh = False
+        emit(Loaded([], complete=True, fresh=fresh, expected=loaded))
 
     async def _follow_changes(self, emit: Emit, since: datetime) -> None:
         feed = self.store.changes(since, self.interval)
         async with contextlib.aclosing(feed) as changes:
             async for batch in changes:
                 if batch.everything:
-                    emit(Loaded(await self.store.list_summaries()))
+                    await self._load_rows(emit)
                 elif batch.summaries:
                     emit(Changed(batch.summaries))
 

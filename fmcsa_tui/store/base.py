@@ -24,7 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 from fmcsa_tui.models import CompanySummary, Source, utcnow
 from fmcsa_tui.models.run_stats import RunStats
 from fmcsa_tui.models.runs import RunRecord
-from fmcsa_tui.store.listing import CompanyFilter
+from fmcsa_tui.store.listing import CompanyFilter, ListRow
 
 # `scheme://user:password@`: the user part stops at `/`, so paths are never touched.
 _USERINFO = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:@/?#]*):[^@]*@")
@@ -174,6 +174,15 @@ class CompanyStore(Protocol):
 
         `limit` gives the first rows only: what a screen shows while the rest loads.
         """
+        ...
+
+    def scan_rows(self, batch: int) -> AsyncGenerator[list[ListRow]]:
+        """Every company as a `ListRow`, in the listing order, `batch` rows at a time:
+        what the dashboard's list loads, without an object per company."""
+        ...
+
+    async def count_companies(self) -> int:
+        """How many companies there are (for "loading 340,000 of 1,000,000")."""
         ...
 
     async def get_company(self, ref: str) -> dict[str, Any] | None:

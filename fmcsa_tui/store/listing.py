@@ -17,19 +17,21 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
-from fmcsa_tui.models import CompanySummary
+from fmcsa_tui.models import CompanySummary, Status
 
 __all__ = [
     "DOT_ORDER_SQL",
     "FACTS",
+    "NO_TIME",
     "SEARCH_SEPARATOR",
     "TESTS",
     "CompanyFilter",
     "Condition",
     "Fact",
+    "ListRow",
     "StatusFilter",
     "Test",
     "all_hold",
@@ -38,8 +40,16 @@ __all__ = [
     "first_rows",
     "in_dot_order",
     "joined_search_decides",
+    "kept_text",
+    "list_row",
+    "micros",
+    "moment",
     "search_fields",
     "search_text",
+    "shown_fields",
+    "sources_of",
+    "sources_text",
+    "summary_of_list_row",
 ]
 
 StatusFilter = Literal["never", "ok", "failed"]
@@ -195,3 +205,123 @@ def in_dot_order(rows: list[CompanySummary]) -> list[CompanySummary]:
 def first_rows(rows: list[CompanySummary], limit: int | None) -> list[CompanySummary]:
     """The first `limit` rows; None or a negative limit (SQLite's "no limit") keeps all."""
     return rows if limit is None or limit < 0 else rows[:limit]
+
+
+# --- list rows: what a store scan hands the dashboard's list, without objects per row --
+
+#: A list row as plain values, in this order: id, search text, dot, name, mc (each of
+#: the three None when `shown_text` gives it back from the search text), status,
+#: success (0, 1, or 2 for none), last run, CSA, violations, inspections (times as
+#: `micros`), error sources (`sources_text`), error count, updated at, problem.
+#: A store's scan yields these in the listing order (`dot_order`), so the SQLite store
+#: reads them straight from its columns and the list keeps them as packed columns.
+ListRow = tuple[
+    str, str, str | None, str | None, str | None, Status, int,
+    int, int, int, int, str, int, int, str | None,
+]  # fmt: skip
+#: A missing time in a list row: below every real one, so "missing or before" is `<`
+#: and the oldest of several times is their `min`.
+NO_TIME: Final = -(2**63)
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+_SUCCESS_CODE: Final = {None: 2, False: 0, True: 1}
+_SUCCESS_OF: Final = (False, True, None)
+
+
+def micros(when: datetime | None) -> int:
+    """A time as whole microseconds since the epoch (exact), `NO_TIME` for none."""
+    return NO_TIME if when is None else (when - _EPOCH) // _MICROSECOND
+
+
+def moment(value: int) -> datetime | None:
+    """`micros` undone."""
+    return None if value == NO_TIME else _EPOCH + value * _MICROSECOND
+
+
+def sources_text(sources: frozenset[str]) -> str:
+    """Error sources as ``|a|b|`` (sorted): a source matches as ``|name|``."""
+    return f"|{'|'.join(sorted(sources))}|" if sources else ""
+
+
+_SOURCES_CACHE: dict[str, frozenset[str]] = {}
+
+
+def sources_of(text: str) -> frozenset[str]:
+    """`sources_text` undone; parsed once per distinct text (a census shares a handful)."""
+    found = _SOURCES_CACHE.get(text)
+    if found is None:
+        found = frozenset(part for part in text.split("|") if part)
+        if len(_SOURCES_CACHE) < 4096:  # bounded: documents are hostile
+            _SOURCES_CACHE[text] = found
+    return found
+
+
+def kept_text(text: str | None) -> str | None:
+    """A display field as a list row keeps it: None when `shown_text` gives it back from
+    its casefolded form (FMCSA's upper-case names, DOT and MC numbers), else itself."""
+    if text and SEARCH_SEPARATOR not in text and text.casefold().upper() == text:
+        return None
+    return text
+
+
+def shown_fields(
+    search: str, kept: tuple[str | None, str | None, str | None]
+) -> tuple[str | None, ...]:
+    """The DOT, name and MC number of a list row, from what it kept and its search text
+    (a kept field's part of the search text is its casefold; a dropped one holds no
+    separator, so it ends at the next)."""
+    shown: list[str | None] = []
+    start = 0
+    for field in kept:
+        if field is not None:
+            start += len(field.casefold()) + 1
+            shown.append(field)
+            continue
+        end = search.find(SEARCH_SEPARATOR, start)
+        end = len(search) if end < 0 else end
+        shown.append(search[start:end].upper() or None)
+        start = end + 1
+    return tuple(shown)
+
+
+def list_row(summary: CompanySummary) -> ListRow:
+    """A summary as a list row (the SQLite store builds the same in SQL)."""
+    return (
+        summary.id,
+        search_text(summary),
+        kept_text(summary.dot_number),
+        kept_text(summary.name),
+        kept_text(summary.mc_number),
+        summary.status,
+        _SUCCESS_CODE[summary.success],
+        micros(summary.last_run),
+        micros(summary.csa_scores_last_sync),
+        micros(summary.violations_last_sync),
+        micros(summary.inspections_last_sync),
+        sources_text(summary.error_sources),
+        summary.error_count,
+        micros(summary.updated_at),
+        summary.problem,
+    )
+
+
+def summary_of_list_row(row: ListRow) -> CompanySummary:
+    """`list_row` undone: the summary exactly as it was."""
+    (id_, search, dot, name, mc, status, success, last_run, csa, viol, insp, sources, count, updated, problem) = row  # fmt: skip  # noqa: E501
+    shown_dot, shown_name, shown_mc = shown_fields(search, (dot, name, mc))
+    return CompanySummary(
+        id_,
+        shown_dot,
+        shown_name,
+        shown_mc,
+        status,
+        moment(last_run),
+        _SUCCESS_OF[success],
+        moment(csa),
+        moment(viol),
+        moment(insp),
+        sources_of(sources),
+        count,
+        moment(updated),
+        problem,
+    )

@@ -96,6 +96,7 @@ class FmcsaApp(QuittingApp):
     total: var[int] = var(0)
     queued: var[int] = var(0)
     loading: var[bool] = var(True)
+    loaded: var[tuple[int, int]] = var((0, 0))  # rows in the list, rows the load brings
     connected: var[bool] = var(True)
     disconnect_reason: var[str] = var("")
     live_mode: var[str] = var("polling")
@@ -156,6 +157,7 @@ class FmcsaApp(QuittingApp):
         )
         yield header.data_bind(
             counts=app.counts, queued=app.queued, loading=app.loading, connected=app.connected,
+            loaded=app.loaded,
             disconnect_reason=app.disconnect_reason, refresh_mode=app.live_mode,
             marked=app.marked,
         )  # fmt: skip
@@ -222,8 +224,9 @@ class FmcsaApp(QuittingApp):
     def _feed_update(self, message: FeedMessage) -> None:
         update: FeedUpdate = message.update
         if isinstance(update, Loaded):
-            self.companies.set_rows(update.summaries)
+            self.companies.load_rows(update.rows, fresh=update.fresh, complete=update.complete)
             self.loading = not update.complete
+            self.loaded = (self.companies.total_count, update.expected)
             if update.complete:  # 100,000 long-lived rows: keep the cyclic GC off them
                 gc.freeze()
         elif isinstance(update, Changed):

@@ -30,6 +30,7 @@ from textual.timer import Timer
 
 from fmcsa_tui.models import CompanySummary, Source, utcnow
 from fmcsa_tui.store.base import CompanyFilter
+from fmcsa_tui.store.listing import ListRow
 from fmcsa_tui.ui.list_lines import MARK_WIDTH, SPINNER_FRAMES, header_line, row_line
 from fmcsa_tui.ui.rows import COLUMNS, GAP, SORT_COLUMNS, CompanyRows, column_widths
 
@@ -228,7 +229,7 @@ class CompanyList(ScrollView, can_focus=True):
 
     def mark_view(self) -> None:
         """Mark every company in the view (those marked already stay marked)."""
-        self._marks.update(summary.id for summary in self._rows.visible_summaries())
+        self._marks.update(self._rows.visible_ids())
         self._marks_changed()
 
     def clear_marks(self) -> None:
@@ -251,6 +252,19 @@ class CompanyList(ScrollView, can_focus=True):
         """Replace all data."""
         self._change_view(lambda: self._rows.set_rows(summaries))
         self._drop_vanished_marks()
+
+    def load_rows(self, rows: list[ListRow], *, fresh: bool, complete: bool) -> None:
+        """A batch of a load (see `StoreFeed`): `fresh` replaces every row; marks of
+        companies gone are dropped once the load is `complete`."""
+
+        def load() -> None:
+            if fresh:
+                self._rows.clear()
+            self._rows.extend(rows)
+
+        self._change_view(load)
+        if complete:
+            self._drop_vanished_marks()
 
     def upsert(self, summaries: Iterable[CompanySummary]) -> None:
         """Add or replace rows by id; sort, filter and cursor are kept."""
@@ -393,9 +407,9 @@ class CompanyList(ScrollView, can_focus=True):
         self._spinner_frame = (self._spinner_frame + 1) % len(SPINNER_FRAMES)
         top = round(self.scroll_y)
         bottom = min(top + self._page_height, len(self._rows.view))
-        syncing, at = self._syncing, self._rows.at
+        syncing, id_at = self._syncing, self._rows.id_at
         for position in range(top, bottom):
-            if at(position).id in syncing:
+            if id_at(position) in syncing:
                 self.refresh_line(position + 1)  # virtual line: the header is line 0
 
     def _refresh_ages(self) -> None:

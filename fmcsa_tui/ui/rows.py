@@ -1,37 +1,53 @@
 """The company list's data model: rows, sort and filter, without any widget.
 
 The filter is the stores' rule (`fmcsa_tui.store.listing`): the model applies each of
-the filter's conditions, with the rule's own facts and tests, to its rows.
+the filter's conditions to packed columns of the facts it tests, and `Condition.holds`
+itself to a few rows (a live update) or to a condition it has no column for.
 
-Built for 100,000 rows. Everything a keystroke needs is precomputed per row: the
-search text (`search_text`) and, per sort column and per fact on first use, the sort
-key or the fact. Sorting sorts row indices; filtering runs C-level loops
-(`map`/`compress`) over those columns, the search texts kept in display order. A text
-filter that contains a recent one (the operator typed another character) narrows that
-one's result instead of scanning every row, and a recent text (backspace) is answered
-from its cached result.
+Built for a census (1,000,000 rows): no object per carrier. Rows are `ListRow`s kept
+as columns by row index (a row index never changes; a removed row is a tombstone):
+ids and search texts as lists of strings, names interned, a DOT or MC number only
+when its search text cannot give it back (`listing.kept_text`), statuses and success
+as bytes, times as `array('q')` of microseconds. `summary(row)` builds a
+`CompanySummary` when one is wanted (a row on screen, the highlighted one).
+
+Sorting computes a permutation of row indices (`_order`) by the column's key, ties by
+row index; a fact a filter tests is copied into display order when a filter first
+needs it after a sort (and kept up to date after), so a filter is a C-level loop
+(`map`/`compress`) over one column and a sort copies nothing it does not need. The
+view is a sorted list of display positions. A text filter that contains a recent one
+(another character typed) narrows that one's result, and a recent text (backspace) is
+answered from the cache. A live update patches its rows in place (or moves them to
+their sorted place) and patches the view, never rebuilding the columns.
 """
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import compress, repeat
-from operator import attrgetter, contains
+from operator import attrgetter, contains, eq, is_, itemgetter, lt, ne, not_
 from typing import Any, Final, Literal
 
 from fmcsa_tui.models import CompanySummary, Source, Status
 from fmcsa_tui.store.listing import (
-    FACTS,
-    TESTS,
+    NO_TIME,
+    SEARCH_SEPARATOR,
     CompanyFilter,
     Condition,
-    Fact,
+    ListRow,
+    all_hold,
     dot_order,
     joined_search_decides,
-    search_text,
+    list_row,
+    micros,
+    moment,
+    shown_fields,
+    sources_of,
 )
 
 __all__ = [
@@ -126,159 +142,329 @@ def sort_key(column: str, summary: CompanySummary) -> Any:
     return _SORT_KEYS[column][0](summary)
 
 
-class CompanyRows:
-    """Company summaries in sort order, and the filtered view of them.
+_STATUS_OF: Final[tuple[Status, ...]] = tuple(sorted(STATUS_RANK, key=STATUS_RANK.__getitem__))
+_REMOVED: Final = len(STATUS_RANK)  # a removed row's status code: in no order, no count
+_SUCCESS_OF: Final = (False, True, None)
+#: The time columns of a list row, by their place in `ListRow`.
+_TIME_FIELDS: Final = ("last_run", "csa", "viol", "insp", "updated")
+#: A sort column's time column.
+_SORT_TIMES: Final = {
+    "last_run": "last_run",
+    Source.CSA_SCORES.value: "csa",
+    Source.VIOLATIONS.value: "viol",
+    Source.INSPECTIONS.value: "insp",
+}
+#: Facts the filters test that get a display-order column (besides the search text).
+_ORDERED_FACTS: Final = ("status", "error_sources", "oldest_success", "last_run")
 
-    `view` lists row indices (into the internal row list) in display order; read rows
-    with `at(position)`. Lists are replaced, never mutated, so a caller may keep one.
+
+class CompanyRows:
+    """Company rows in sort order, and the filtered view of them.
+
+    `view` lists display positions (sorted) of the rows that pass the filter; read rows
+    with `at(position)` or `id_at(position)`. A view is replaced, never mutated, so a
+    caller may keep one.
     """
 
     def __init__(self) -> None:
-        self._rows: list[CompanySummary] = []
+        # By row index; rows are only appended (a removed one keeps its index).
+        self._ids: list[str] = []
         self._index: dict[str, int] = {}  # company id -> row index
         self._search: list[str] = []
-        self._keys: dict[str, list[Any]] = {}  # sort column -> key per row, built lazily
-        self._facts: dict[Fact, list[Any]] = {}  # filter fact -> value per row, built lazily
-        self._order: list[int] = []  # every row, in sort order
-        self._order_search: list[str] = []  # search texts in `_order` order (copies)
-        self._position: list[int] | None = None  # row index -> place in `_order`, lazily
-        # Recent text filters' results, oldest first: row indices and their search texts.
+        self._names: list[str | None] = []  # interned
+        self._kept: dict[int, tuple[str | None, str | None]] = {}  # a kept DOT, MC number
+        self._status = bytearray()  # STATUS_RANK codes, _REMOVED
+        self._success = bytearray()  # 0, 1, 2 for none
+        self._times = {field: array("q") for field in _TIME_FIELDS}
+        self._oldest = array("q")  # min of the three sources' (NO_TIME while one has none)
+        self._sources = array("H")  # code into _source_sets
+        self._source_sets: list[str] = []  # `sources_text` per code
+        self._source_codes: dict[str, int] = {}
+        self._error_counts = array("i")
+        self._problems: dict[int, str] = {}
+        self._interned: dict[str, str] = {}
+        # Display order, and the filtered facts in it.
+        self._order = array("i")
+        # Built when a filter first needs one after a sort (`_ordered`), then kept.
+        self._order_facts: dict[str, Any] = {}
         self._text_cache: dict[str, tuple[list[int], list[str]]] = {}
         self._filter = CompanyFilter()
         self._now: datetime | None = None
         self.sort_column: str = "dot"
         self.sort_reverse: bool = False
-        self.view: list[int] = []
-        #: How many rows have each status, kept as rows change (a header must not walk
-        #: 100,000 rows on every run event).
-        self.status_counts: Counter[str] = Counter()
+        self.view: Sequence[int] = range(0)
 
     # -- reading
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._order)
 
     @property
     def filter(self) -> CompanyFilter:
         return self._filter
 
+    @property
+    def status_counts(self) -> Counter[str]:
+        """How many rows have each status (all rows, whatever the filter): counted in
+        C over one byte per row."""
+        statuses = self._status  # by row index: a removed row's code is counted nowhere
+        return Counter({status: statuses.count(code) for code, status in enumerate(_STATUS_OF)})
+
     def at(self, position: int) -> CompanySummary:
         """The summary shown at `position` of the view."""
-        return self._rows[self.view[position]]
+        return self.summary(self._order[self.view[position]])
+
+    def id_at(self, position: int) -> str:
+        return self._ids[self._order[self.view[position]]]
 
     def get(self, company_id: str) -> CompanySummary | None:
-        index = self._index.get(company_id)
-        return None if index is None else self._rows[index]
+        row = self._index.get(company_id)
+        return None if row is None else self.summary(row)
 
     def position_of(self, company_id: str) -> int | None:
         """Where the company is in the view, or None (unknown or filtered out)."""
-        index = self._index.get(company_id)
-        if index is None:
+        row = self._index.get(company_id)
+        if row is None:
             return None
-        try:
-            return self.view.index(index)
-        except ValueError:
-            return None
+        place = self._order.index(row)
+        at = bisect_left(self.view, place)
+        return at if at < len(self.view) and self.view[at] == place else None
+
+    def visible_ids(self) -> list[str]:
+        ids, order = self._ids, self._order
+        return [ids[order[place]] for place in self.view]
 
     def visible_summaries(self) -> list[CompanySummary]:
-        rows = self._rows
-        return [rows[index] for index in self.view]
+        order = self._order
+        return [self.summary(order[place]) for place in self.view]
+
+    def list_row(self, row: int) -> ListRow:
+        kept_dot, kept_mc = self._kept.get(row, (None, None))
+        times = self._times
+        return (
+            self._ids[row],
+            self._search[row],
+            kept_dot,
+            self._names[row],
+            kept_mc,
+            _STATUS_OF[self._status[row]],
+            self._success[row],
+            times["last_run"][row],
+            times["csa"][row],
+            times["viol"][row],
+            times["insp"][row],
+            self._source_sets[self._sources[row]],
+            self._error_counts[row],
+            times["updated"][row],
+            self._problems.get(row),
+        )
+
+    def summary(self, row: int) -> CompanySummary:
+        """The row as the `CompanySummary` it was given as."""
+        search = self._search[row]
+        kept_dot, kept_mc = self._kept.get(row, (None, None))
+        dot, name, mc = shown_fields(search, (kept_dot, self._names[row], kept_mc))
+        times = self._times
+        return CompanySummary(
+            self._ids[row],
+            dot,
+            name,
+            mc,
+            _STATUS_OF[self._status[row]],
+            moment(times["last_run"][row]),
+            _SUCCESS_OF[self._success[row]],
+            moment(times["csa"][row]),
+            moment(times["viol"][row]),
+            moment(times["insp"][row]),
+            sources_of(self._source_sets[self._sources[row]]),
+            self._error_counts[row],
+            moment(times["updated"][row]),
+            self._problems.get(row),
+        )
 
     # -- changing the data
 
     def set_rows(self, summaries: Iterable[CompanySummary]) -> None:
         """Replace every row. A repeated id keeps its last summary, at its first place."""
-        rows = list(summaries)
-        index = {summary.id: at for at, summary in enumerate(rows)}
-        self.status_counts = Counter()
-        self._keys = {}
-        self._facts = {}
-        if len(index) == len(rows):
-            self._rows, self._index = rows, index
-            self._search = list(map(search_text, rows))
-            self.status_counts = Counter(summary.status for summary in rows)
-        else:  # repeated ids: the slow path
-            self._rows, self._index, self._search = [], {}, []
-            self._add(rows)
-        self._order = self._sorted(list(range(len(self._rows))))
-        self._order_changed()
+        self.clear()
+        latest = {summary.id: list_row(summary) for summary in summaries}
+        self._append(list(latest.values()))
+        self._resort(range(len(self._ids)))
+
+    def clear(self) -> None:
+        """No rows; the sort and the filter stay."""
+        sort, flt, now = (self.sort_column, self.sort_reverse), self._filter, self._now
+        self.__init__()  # type: ignore[misc]
+        self.sort_column, self.sort_reverse = sort
+        self._filter, self._now = flt, now
+
+    def extend(self, rows: list[ListRow]) -> None:
+        """Add rows as a store scan gives them (in DOT order), a batch at a time while
+        loading; a known id among them is an update."""
+        ids = list(map(itemgetter(0), rows))
+        seen = list(map(self._index.__contains__, ids))
+        known = list(compress(rows, seen)) if any(seen) else []
+        fresh = list(compress(rows, map(not_, seen))) if known else rows
+        if len(set(ids)) != len(ids):  # a repeated id: the last wins
+            fresh = list({row[0]: row for row in fresh}.values())
+        first, placed = len(self._ids), len(self._order)  # removed rows make these differ
+        self._append(fresh)
+        if len(self._ids) > first:
+            if self._appends_in_order(first):
+                self._order.extend(range(first, len(self._ids)))
+                self._arrange(placed)
+                self.view = self._extended_view(placed)
+            else:
+                self._resort(range(first, len(self._ids)))
+        if known:
+            self.upsert_rows(known)
 
     def upsert(self, summaries: Iterable[CompanySummary]) -> None:
         """Add or replace rows by id; changed and new rows move to their sorted place."""
-        summaries = list(summaries)
-        if not summaries:
+        self.upsert_rows([list_row(summary) for summary in summaries])
+
+    def upsert_rows(self, rows: list[ListRow]) -> None:
+        """A live update: each row is patched in place, or moved to its sorted place
+        when its sort key changed (or it is new); the view is patched, not rebuilt,
+        unless rows moved."""
+        latest = {row[0]: row for row in rows}
+        if not latest:
             return
-        count = len(self._rows)
-        key_changed = self._add(summaries)
-        added = list(range(count, len(self._rows)))
-        if not added and not key_changed:  # the usual live update: same rows, same order
-            self._texts_changed(summaries)
+        moved: list[tuple[int, bool]] = []
+        patched: list[int] = []
+        for company_id, row in latest.items():
+            at = self._index.get(company_id)
+            if at is None:
+                self._append([row])
+                moved.append((len(self._ids) - 1, False))
+                continue
+            before = self._sort_value(at)
+            self._replace(at, row)
+            if self._sort_value(at) == before:
+                patched.append(at)
+            else:
+                moved.append((at, True))
+        for at, placed in moved:  # out first: a binary search needs the rest in order
+            if placed:
+                self._unplace(self._order.index(at))
+        for at, _ in moved:
+            self._place(at)
+        if moved:
+            for at in patched:
+                self._repaint(at, self._order.index(at))
+            self._text_cache = {}
+            self.view = self._filtered()
             return
-        order = self._order + added if added else self._order
-        if added or key_changed:
-            order = self._sorted(order)
-        self._order = order
-        self._order_changed()
+        self._patch(patched)
 
     def remove(self, ids: Iterable[str]) -> None:
-        doomed = {self._index[company_id] for company_id in ids if company_id in self._index}
+        doomed = [
+            self._index.pop(company_id) for company_id in set(ids) if company_id in self._index
+        ]
         if not doomed:
             return
-        for index in doomed:
-            self.status_counts[self._rows[index].status] -= 1
-        keep = [index for index in range(len(self._rows)) if index not in doomed]
-        new_index = [-1] * len(self._rows)
-        for new, old in enumerate(keep):
-            new_index[old] = new
+        for row in doomed:
+            self._status[row] = _REMOVED
+            self._unplace(self._order.index(row))
+        self._text_cache = {}
+        self.view = self._filtered()
 
-        def kept(values: list[Any]) -> list[Any]:
-            return [values[old] for old in keep]
+    # -- the columns
 
-        self._rows = kept(self._rows)
-        self._search = kept(self._search)
-        self._keys = {column: kept(keys) for column, keys in self._keys.items()}
-        self._facts = {fact: kept(values) for fact, values in self._facts.items()}
-        self._index = {summary.id: new for new, summary in enumerate(self._rows)}
-        self._order = [new_index[old] for old in self._order if new_index[old] >= 0]
-        self._order_changed()
+    def _append(self, rows: list[ListRow]) -> None:
+        """New rows onto every column: one transposition, then C-level extends."""
+        if not rows:
+            return
+        first = len(self._ids)
+        (ids, search, dots, names, mcs, statuses, success, last_run, csa, viol, insp,
+         sources, counts, updated, problems) = zip(*rows, strict=True)  # fmt: skip
+        index = self._index
+        self._ids.extend(ids)
+        index.update(zip(ids, range(first, first + len(ids)), strict=True))
+        self._search.extend(search)
+        interned = self._interned
+        self._names.extend(map(interned.setdefault, names, names))
+        if dots.count(None) != len(dots) or mcs.count(None) != len(mcs):  # rare: skip in C
+            for at, (dot, mc) in enumerate(zip(dots, mcs, strict=True), start=first):
+                if dot is not None or mc is not None:
+                    self._kept[at] = (dot, mc)
+        self._status.extend(map(STATUS_RANK.__getitem__, statuses))
+        self._success.extend(success)
+        times = self._times
+        times["last_run"].extend(last_run)
+        times["csa"].extend(csa)
+        times["viol"].extend(viol)
+        times["insp"].extend(insp)
+        times["updated"].extend(updated)
+        self._oldest.extend(map(min, csa, viol, insp))
+        for text in set(sources).difference(self._source_codes):  # a census has a handful
+            self._source_code(text)
+        self._sources.extend(map(self._source_codes.__getitem__, sources))
+        self._error_counts.extend(counts)
+        if problems.count(None) != len(problems):
+            for at, problem in enumerate(problems, start=first):
+                if problem is not None:
+                    self._problems[at] = problem
 
-    def _add(self, summaries: Iterable[CompanySummary]) -> bool:
-        """Append new rows, replace known ones; True when a replaced row's sort key changed."""
-        rows, index, search = self._rows, self._index, self._search
-        keys = self._keys.get(self.sort_column)
-        get_key = _SORT_KEYS[self.sort_column][0]
-        # every other column built so far, sort keys and filter facts alike
-        other_columns = [
-            (_SORT_KEYS[column][0], values)
-            for column, values in self._keys.items()
-            if column != self.sort_column
-        ]
-        other_columns += [(FACTS[fact], values) for fact, values in self._facts.items()]
-        key_changed = False
-        counts = self.status_counts
-        for summary in summaries:
-            at = index.get(summary.id)
-            counts[summary.status] += 1
-            if at is None:
-                index[summary.id] = len(rows)
-                rows.append(summary)
-                search.append(search_text(summary))
-                if keys is not None:
-                    keys.append(get_key(summary))
-                for key_of, values in other_columns:
-                    values.append(key_of(summary))
-                continue
-            counts[rows[at].status] -= 1
-            rows[at] = summary
-            search[at] = search_text(summary)
-            if keys is not None:
-                key = get_key(summary)
-                if key != keys[at]:
-                    keys[at] = key
-                    key_changed = True
-            for key_of, values in other_columns:
-                values[at] = key_of(summary)
-        return key_changed
+    def _source_code(self, text: str) -> int:
+        code = self._source_codes.get(text)
+        if code is None:
+            code = self._source_codes[text] = len(self._source_sets)
+            self._source_sets.append(text)
+        return code
+
+    def _replace(self, at: int, row: ListRow) -> None:
+        """One known row's values, in place."""
+        (_, search, dot, name, mc, status, success, last_run, csa, viol, insp, sources,
+         count, updated, problem) = row  # fmt: skip
+        self._search[at] = search
+        self._names[at] = None if name is None else self._interned.setdefault(name, name)
+        if dot is not None or mc is not None:
+            self._kept[at] = (dot, mc)
+        else:
+            self._kept.pop(at, None)
+        self._status[at] = STATUS_RANK[status]
+        self._success[at] = success
+        for field, value in zip(_TIME_FIELDS, (last_run, csa, viol, insp, updated), strict=True):
+            self._times[field][at] = value
+        self._oldest[at] = min(csa, viol, insp)
+        self._sources[at] = self._source_code(sources)
+        self._error_counts[at] = count
+        if problem is None:
+            self._problems.pop(at, None)
+        else:
+            self._problems[at] = problem
+
+    def _fact_values(self, fact: str, rows: Iterable[int]) -> Iterator[Any]:
+        """A filtered fact of these rows, as its display-order column holds it."""
+        if fact == "search":
+            return map(self._search.__getitem__, rows)
+        if fact == "status":
+            return map(self._status.__getitem__, rows)
+        if fact == "error_sources":
+            return map(self._sources.__getitem__, rows)
+        if fact == "oldest_success":
+            return map(self._oldest.__getitem__, rows)
+        return map(self._times["last_run"].__getitem__, rows)
+
+    def _arrange(self, start: int = 0) -> None:
+        """The display-order columns from `_order[start:]` (all of them from 0)."""
+        self._text_cache = {}
+        if not start:  # a new order: each column is built when a filter needs it
+            self._order_facts = {}
+            return
+        tail = self._order[start:]
+        for fact, column in self._order_facts.items():
+            column.extend(self._fact_values(fact, tail))
+        self._ordered("search")  # while loading: ready before the first keystroke
+
+    def _ordered(self, fact: str) -> Any:
+        """A fact's display-order column (the search text too), built on first use."""
+        column = self._order_facts.get(fact)
+        if column is None:
+            column = self._order_facts[fact] = _no_facts()[fact]
+            column.extend(self._fact_values(fact, self._order))
+        return column
 
     # -- sorting
 
@@ -288,24 +474,129 @@ class CompanyRows:
         if (column, reverse) == (self.sort_column, self.sort_reverse):
             return
         self.sort_column, self.sort_reverse = column, reverse
-        self._order = self._sorted(self._order)
-        self._order_changed()
+        self._resort()
 
-    def _sorted(self, order: list[int]) -> list[int]:
-        """`order` sorted by the sort column; ties keep their order in `order` (stable)."""
+    def _resort(self, added: Sequence[int] = ()) -> None:
+        """Sort the order (and `added` rows after it) by the sort column: stable, so
+        ties keep their order (sort by name, then by status: names in order within
+        each status); rows without a key go last, or first ascending for "oldest"."""
+        base = array("i", self._order)
+        base.extend(added)
         column, reverse = self.sort_column, self.sort_reverse
-        key_of, missing_place = _SORT_KEYS[column]
-        keys = self._keys.get(column)
-        if keys is None:
-            keys = self._keys[column] = list(map(key_of, self._rows))
-        present = [index for index in order if keys[index] is not None]
-        present.sort(key=keys.__getitem__, reverse=reverse)
-        if len(present) == len(order):
-            return present
-        missing = [index for index in order if keys[index] is None]
-        if missing_place == "oldest" and not reverse:
-            return missing + present
-        return present + missing
+        if column == "status":  # four codes: a counting sort, in C
+            codes = bytes(map(self._status.__getitem__, base))
+            present = array("i")
+            for code in sorted(range(len(_STATUS_OF)), reverse=reverse):
+                present.extend(compress(base, map(eq, codes, repeat(code))))
+            missing = array("i")
+        else:
+            if column in _SORT_TIMES:
+                times = self._times[_SORT_TIMES[column]]
+                keys: list[Any] = list(map(times.__getitem__, base))
+                has = list(map(ne, keys, repeat(NO_TIME)))
+            else:
+                keys = (
+                    self._name_keys(base)
+                    if column == "name"
+                    else [*map(self._key_of(column), base)]
+                )
+                has = list(map(ne, keys, repeat(None)))
+            places = list(compress(range(len(base)), has))
+            places.sort(key=keys.__getitem__, reverse=reverse)
+            present = array("i", map(base.__getitem__, places))
+            missing = array("i", compress(base, map(not_, has)))
+        if _SORT_KEYS[column][1] == "oldest" and not reverse:
+            self._order = missing + present
+        else:
+            self._order = present + missing
+        self._arrange()
+        self.view = self._filtered()
+
+    def _name_keys(self, rows: Sequence[int]) -> list[str | None]:
+        """The name key of each row (casefolded, None when missing), in C for kept
+        names: each distinct name (interned) is folded once, then looked up by `map`."""
+        names = list(map(self._names.__getitem__, rows))
+        folded: dict[str | None, str | None] = {
+            name: name.casefold() or None for name in set(names) if name is not None
+        }
+        folded[None] = None
+        keys = list(map(folded.__getitem__, names))
+        for at in compress(range(len(names)), map(is_, names, repeat(None))):
+            keys[at] = self._folded_name_field(rows[at])
+        return keys
+
+    def _folded_name_field(self, row: int) -> str | None:
+        """An upper-case name's key: its casefold, which is the search text's field
+        after the DOT's (a kept DOT says where that ends; a dropped one holds no
+        separator)."""
+        kept = self._kept.get(row)
+        dot = kept[0] if kept is not None else None
+        search = self._search[row]
+        start = search.find(SEARCH_SEPARATOR) + 1 if dot is None else len(dot.casefold()) + 1
+        end = search.find(SEARCH_SEPARATOR, start)
+        return search[start : end if end >= 0 else len(search)] or None
+
+    def _key_of(self, column: str) -> Callable[[int], Any]:
+        """A text column's key of a row: `dot_order`, or the casefolded name."""
+        if column == "name":
+            return lambda row: self._name_keys((row,))[0]
+
+        def dot_key(row: int) -> str | None:
+            kept = self._kept.get(row)
+            dot = kept[0] if kept is not None and kept[0] is not None else None
+            if dot is None:
+                search = self._search[row]
+                folded_dot = search[: search.find(SEARCH_SEPARATOR)]
+                dot = self.summary(row).dot_number if kept else folded_dot.upper() or None
+            return None if dot is None else dot_order(dot)
+
+        return dot_key
+
+    def _sort_value(self, row: int) -> Any:
+        """The row's key for the sort column (None or NO_TIME when missing)."""
+        column = self.sort_column
+        if column == "status":
+            return self._status[row]
+        if column in _SORT_TIMES:
+            return self._times[_SORT_TIMES[column]][row]
+        return self._key_of(column)(row)
+
+    def _before(self, row: int, other: int) -> bool:
+        """Whether `row` goes before `other` in the display order (the sort rule)."""
+        mine, theirs = self._sort_value(row), self._sort_value(other)
+        missing = (None, NO_TIME) if self.sort_column != "status" else ()
+        if (mine in missing) != (theirs in missing):
+            oldest_first = _SORT_KEYS[self.sort_column][1] == "oldest" and not self.sort_reverse
+            return (mine in missing) == oldest_first
+        if mine in missing or mine == theirs:
+            return (row < other) != (self.sort_reverse and mine not in missing)
+        return (mine < theirs) != self.sort_reverse
+
+    def _place(self, row: int) -> None:
+        """Put one row (not in the order) at its sorted place, shifting the columns in C."""
+        order = self._order
+        low, high = 0, len(order)
+        while low < high:
+            middle = (low + high) // 2
+            if self._before(order[middle], row):
+                low = middle + 1
+            else:
+                high = middle
+        order.insert(low, row)
+        for fact, column in self._order_facts.items():
+            column.insert(low, next(self._fact_values(fact, (row,))))
+
+    def _unplace(self, place: int) -> None:
+        del self._order[place]
+        for column in self._order_facts.values():
+            del column[place]
+
+    def _appends_in_order(self, first: int) -> bool:
+        """Whether rows from `first` on go after every row already in order (a scan's
+        next batch in the DOT order), so the order grows at its end."""
+        if self.sort_column != "dot" or self.sort_reverse:
+            return False
+        return not self._order or not self._before(first, self._order[-1])
 
     # -- filtering
 
@@ -318,72 +609,130 @@ class CompanyRows:
         self._now = now
         self.view = self._filtered()
 
-    def _order_changed(self) -> None:
-        # Fresh copies, allocated in display order: a scan then reads memory in order,
-        # 2-3 times faster than following 100,000 scattered strings. The copies end in
-        # \x1f, which no needle scanned here contains, so they match exactly as well.
-        search = self._search
-        self._order_search = [search[index] + "\x1f" for index in self._order]
-        self._position = None
-        self._text_cache = {}
-        self.view = self._filtered()
+    def _patch(self, rows: list[int]) -> None:
+        """Rows changed in place: their display-order values, the view and the cached
+        text results, each patched at the row's place."""
+        conditions = self._filter.conditions(self._now)
+        view = list(self.view) if isinstance(self.view, list) else None
+        cache = self._text_cache = {
+            needle: (list(places), list(texts))
+            for needle, (places, texts) in self._text_cache.items()
+        }  # copies: a caller may hold the old view, which is one of these
+        for row in rows:
+            place = self._order.index(row)
+            text = self._search[row]
+            self._repaint(row, place)
+            if view is not None:
+                _keep(view, None, place, text, all_hold(conditions, self.summary(row)))
+            for needle, (places, texts) in cache.items():
+                _keep(places, texts, place, text, needle in text)
+        if view is not None:
+            self.view = view
+        elif conditions:
+            self.view = self._filtered()
 
-    def _texts_changed(self, summaries: list[CompanySummary]) -> None:
-        """Rows replaced in place: patch their copies instead of rebuilding 100,000
-        (a bulk run replaces a few rows four times a second)."""
-        if self._position is None:
-            position = [0] * len(self._order)
-            for place, index in enumerate(self._order):
-                position[index] = place
-            self._position = position
-        order_search = list(self._order_search)  # a new list: callers may hold the old one
-        for summary in summaries:
-            at = self._index[summary.id]
-            order_search[self._position[at]] = self._search[at] + "\x1f"
-        self._order_search = order_search
-        self._text_cache = {}
-        self.view = self._filtered()
+    def _repaint(self, row: int, place: int) -> None:
+        """A row changed in place: its values in the display-order columns."""
+        for fact, column in self._order_facts.items():
+            column[place] = next(self._fact_values(fact, (row,)))
 
     def _text_filtered(self, needle: str) -> list[int]:
-        """`_order` narrowed to the rows whose search text holds `needle` (see
+        """Display positions whose search text holds `needle` (see
         `joined_search_decides`), from the cache of recent texts when it can."""
         cache = self._text_cache
         if needle in cache:  # back to an earlier text (backspace)
             cache[needle] = cache.pop(needle)
             return cache[needle][0]
         # Narrow the result of the longest earlier text inside this one, if any.
-        indices, texts = self._order, self._order_search
         narrowest = max((known for known in cache if known in needle), key=len, default=None)
         if narrowest is not None:
-            indices, texts = cache[narrowest]
-        hits = list(map(contains, texts, repeat(needle)))
-        cache[needle] = (list(compress(indices, hits)), list(compress(texts, hits)))
+            places, texts = cache[narrowest]
+            hits = list(map(contains, texts, repeat(needle)))
+            found = (list(compress(places, hits)), list(compress(texts, hits)))
+        else:
+            texts = self._ordered("search")
+            hits = list(map(contains, texts, repeat(needle)))
+            found = (list(compress(range(len(texts)), hits)), list(compress(texts, hits)))
+        cache[needle] = found
         while len(cache) > _TEXT_CACHE_SIZE:
             del cache[next(iter(cache))]
-        return cache[needle][0]
+        return found[0]
 
-    def _filtered(self) -> list[int]:
-        """The view: `_order` narrowed by every condition of the filter.
+    def _filtered(self) -> Sequence[int]:
+        """The view: every display position, narrowed by each condition of the filter.
 
-        A text the joined search texts decide goes first, through the cache; every
-        other condition is its test over the column of its fact.
-        """
+        A text the joined search texts decide goes first, through the cache; each other
+        condition runs over its display-order column, or `Condition.holds` decides."""
         conditions = self._filter.conditions(self._now)
         text = next((c for c in conditions if _joined_text(c)), None)
-        view = self._order if text is None else self._text_filtered(text.value)
+        view: Sequence[int] = (
+            range(len(self._order)) if text is None else self._text_filtered(text.value)
+        )
         for condition in conditions:
             if condition is not text:
-                facts = self._fact_column(condition.fact)
-                test, value = TESTS[condition.test], condition.value
-                view = list(compress(view, map(test, map(facts.__getitem__, view), repeat(value))))
+                view = list(compress(view, self._holds(condition, view)))
         return view
 
-    def _fact_column(self, fact: Fact) -> list[Any]:
-        """The fact of every row, by row index; kept up to date once built."""
-        values = self._facts.get(fact)
-        if values is None:
-            values = self._facts[fact] = list(map(FACTS[fact], self._rows))
-        return values
+    def _extended_view(self, start: int) -> Sequence[int]:
+        """The view after rows were added at the end of the order, from `start` on:
+        only the new places are tested."""
+        conditions = self._filter.conditions(self._now)
+        if not conditions:
+            return range(len(self._order))
+        added: Sequence[int] = range(start, len(self._order))
+        for condition in conditions:
+            if _joined_text(condition):
+                needle = condition.value
+                texts = map(self._ordered("search").__getitem__, added)
+                added = list(compress(added, map(contains, texts, repeat(needle))))
+            else:
+                added = list(compress(added, self._holds(condition, added)))
+        return [*self.view, *added]
+
+    def _holds(self, condition: Condition, places: Sequence[int]) -> Iterable[Any]:
+        """Whether the condition holds at each display place, from its column in C when
+        there is one, else by `Condition.holds` on the row's summary."""
+        value = condition.value
+        facts = self._ordered(condition.fact) if condition.fact in _ORDERED_FACTS else None
+        column = facts if facts is not None else ()
+        values = map(column.__getitem__, places) if facts is not None else iter(())
+        match (condition.fact, condition.test):
+            case ("status", "is" | "is_not"):
+                code = STATUS_RANK.get(value, -1)
+                return map(eq if condition.test == "is" else ne, values, repeat(code))
+            case ("error_sources", "has"):
+                table = [f"|{value}|" in text for text in self._source_sets]
+                return map(table.__getitem__, values)
+            case ("oldest_success" | "last_run", "missing_or_before"):
+                return map(lt, values, repeat(micros(value)))
+        order, summary = self._order, self.summary
+        return (condition.holds(summary(order[place])) for place in places)
+
+
+def _no_facts() -> dict[str, Any]:
+    return {
+        "search": [],
+        "status": bytearray(),
+        "error_sources": array("H"),
+        "oldest_success": array("q"),
+        "last_run": array("q"),
+    }
+
+
+def _keep(places: list[int], texts: list[str] | None, place: int, text: str, wanted: bool) -> None:
+    """Put `place` in (or take it out of) a sorted list of places, and its text beside it."""
+    at = bisect_left(places, place)
+    there = at < len(places) and places[at] == place
+    if wanted and not there:
+        places.insert(at, place)
+        if texts is not None:
+            texts.insert(at, text)
+    elif there and not wanted:
+        del places[at]
+        if texts is not None:
+            del texts[at]
+    elif there and texts is not None:
+        texts[at] = text
 
 
 def _joined_text(condition: Condition) -> bool:

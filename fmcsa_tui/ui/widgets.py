@@ -81,6 +81,7 @@ class StatusHeader(Static):
     counts: reactive[tuple[int, int, int, int]] = reactive((0, 0, 0, 0))
     queued: reactive[int] = reactive(0)
     loading: reactive[bool] = reactive(True)
+    loaded: reactive[tuple[int, int]] = reactive((0, 0))  # while loading: so far, of
     connected: reactive[bool] = reactive(True)
     disconnect_reason: reactive[str] = reactive("")
     refresh_mode: reactive[str] = reactive("polling")
@@ -101,7 +102,9 @@ class StatusHeader(Static):
     def render(self) -> RenderableType:
         total, failed, never, syncing = self.counts
         if self.loading:
-            text = Text.assemble(self.title, "  ", ("loading carriers…", "italic"))
+            done, expected = self.loaded
+            loading = f"loading {done:,} of {expected:,}" if expected else "loading carriers…"
+            text = Text.assemble(self.title, "  ", (loading, "italic"))
         else:
             text = Text.assemble(
                 self.title,

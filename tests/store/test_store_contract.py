@@ -33,6 +33,7 @@ from fmcsa_tui.store import (
     open_store,
     redact_url,
 )
+from fmcsa_tui.store.listing import summary_of_list_row
 from fmcsa_tui.store.sqlite import SCHEMA_VERSION
 from fmcsa_tui.ui.rows import CompanyRows
 from tests.support import real_documents
@@ -380,6 +381,23 @@ async def test_listing_is_in_numeric_dot_order(store: CompanyStore) -> None:
     model = CompanyRows()  # the dashboard's list sorts by DOT the same way
     model.set_rows(reversed(rows))
     assert model.visible_summaries() == rows
+
+
+async def test_the_list_scan_is_the_listing_in_batches_and_the_count_says_how_many(
+    store: CompanyStore,
+) -> None:
+    """What the dashboard loads: `scan_rows` gives every company of the listing, in its
+    order, `batch` at a time, as the summaries `list_summaries` gives (messy documents
+    too), and `count_companies` says how many are coming."""
+    dots: list[Any] = ["1000000", "99999", "100000", 123456, "20000", "ABC12", "00123"]
+    await store.insert_documents([synced_doc("x", dotNumber=dot) for dot in dots])
+    await store.insert_documents([{"name": "No DOT at all"}, *messy_docs().values()])
+    listed = await store.list_summaries()
+    batches = [batch async for batch in store.scan_rows(3)]
+    assert [len(batch) for batch in batches[:-1]] == [3] * (len(batches) - 1)
+    assert 1 <= len(batches[-1]) <= 3
+    assert [summary_of_list_row(row) for batch in batches for row in batch] == listed
+    assert await store.count_companies() == len(listed)
 
 
 # --- filters --------------------------------------------------------------------------
@@ -1160,6 +1178,10 @@ async def test_a_version_2_file_of_extended_json_is_converted_on_open(tmp_path: 
         assert ej(await store.inspections_for(str(doc["_id"]))) == ej([kept])
         [row] = await store.list_summaries()
         assert (row.name, row.status, row.error_count) == ("Carrier 760000", "failed", 4)
+        # version 4's integer times were filled on open: the list scan reads them
+        scanned = [r async for batch in store.scan_rows(10) for r in batch]
+        assert [summary_of_list_row(r) for r in scanned] == [row]
+        assert row.last_run is not None
         again = SourceData(Source.VIOLATIONS, {}, inspections=[inspection("K1", 2, state="OK")])
         await store.record_success(str(doc["_id"]), RUN, again, AT)
         [resynced] = await store.inspections_for(str(doc["_id"]))
@@ -1172,7 +1194,7 @@ async def test_a_version_2_file_of_extended_json_is_converted_on_open(tmp_path: 
         )
         assert types.fetchall() == [("blob",)]
         version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'")
-        assert version.fetchone() == (str(SCHEMA_VERSION),) == ("3",)
+        assert version.fetchone() == (str(SCHEMA_VERSION),) == ("4",)
 
 
 async def test_a_resync_of_unchanged_inspections_leaves_them_as_they_were(

@@ -16,6 +16,7 @@ from textual.strip import Strip
 from fmcsa_tui.formatting import safe_line, short_ago
 from fmcsa_tui.models import CompanySummary, Source, Status
 from fmcsa_tui.store.base import CompanyFilter
+from fmcsa_tui.store.listing import list_row
 from fmcsa_tui.ui.company_list import SPINNER_FRAMES, CompanyList
 from fmcsa_tui.ui.rows import SORT_COLUMNS, CompanyRows, column_widths, sort_key
 from fmcsa_tui.ui.text import fit, truncate
@@ -521,8 +522,8 @@ async def test_cursor_follows_its_company() -> None:
         updated = summary(10, name="Company 010", last_run=NOW)
         widget.upsert([updated])
         await pilot.pause()
-        assert widget.highlighted is updated
-        assert app.highlighted[-1] is updated
+        assert widget.highlighted == updated  # rebuilt from the packed columns
+        assert app.highlighted[-1] == updated
         # Filtered out: the cursor stays at its index, on the next company.
         position = widget.cursor_row
         widget.upsert([summary(10, name="Company 010", status="failed")])
@@ -649,3 +650,43 @@ def test_column_widths_fill_the_line() -> None:
     widths = column_widths(120)
     assert sum(widths) + len(widths) - 1 == 120
     assert column_widths(40)[1] == 16  # the name keeps its minimum; the line scrolls
+
+
+def screen_text(app: App[Any]) -> str:
+    """What the terminal shows now, as Textual exports it."""
+    return app.export_screenshot()
+
+
+async def test_rows_loaded_in_batches_show_where_the_operator_looks() -> None:
+    """A load comes in batches (a store scan's); the list is usable from the first. Rows
+    of a later batch appear on screen when they belong there (a short filtered view),
+    scrolling reaches them, and the rows already shown stay put."""
+    rows = [summary(n, name=f"Co{n:03}") for n in range(200)]
+    scanned = [list_row(row) for row in rows]
+    app = ListApp()
+    async with app.run_test(size=SIZE) as pilot:
+        widget = app.query_one(CompanyList)
+        widget.focus()
+        widget.load_rows(scanned[:50], fresh=True, complete=False)
+        await pilot.pause()
+        assert "Co000" in screen_text(app)
+        widget.load_rows(scanned[50:100], fresh=False, complete=False)  # below the screen
+        await pilot.pause()
+        assert widget.total_count == 100
+        assert "Co000" in screen_text(app) and widget.highlighted == rows[0]
+        await pilot.press("end")
+        assert widget.highlighted == rows[99]
+        assert "Co099" in screen_text(app)
+        widget.set_filter(CompanyFilter(text="co1"))  # Co100..Co199 are still to come
+        await pilot.pause()
+        assert widget.visible_count == 0
+        widget.load_rows(scanned[100:150], fresh=False, complete=False)  # on screen now
+        await pilot.pause()
+        assert widget.visible_count == 50
+        assert "Co100" in screen_text(app) and "Co110" in screen_text(app)
+        widget.load_rows(scanned[150:], fresh=False, complete=True)
+        await pilot.pause()
+        assert widget.visible_count == 100
+        await pilot.press("end")
+        assert widget.highlighted == rows[199]
+        assert "Co199" in screen_text(app)

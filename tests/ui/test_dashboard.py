@@ -6,6 +6,7 @@ After every run the store itself is checked, not only the screen.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import io
 import os
 import signal
@@ -593,6 +594,15 @@ class FlakyStore:
         attribute = getattr(self.real, name)
         if not callable(attribute):
             return attribute
+        if inspect.isasyncgenfunction(attribute):  # a scan: fails at its first batch
+
+            async def scan(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+                if self.down:
+                    raise StoreError("connection refused (test)")
+                async for batch in attribute(*args, **kwargs):
+                    yield batch
+
+            return scan
 
         async def call(*args: Any, **kwargs: Any) -> Any:
             if self.down:

@@ -17,13 +17,15 @@ from bson.errors import InvalidDocument
 
 from fmcsa_tui.models import CompanySummary, summarize
 from fmcsa_tui.store.base import StoreError
-from fmcsa_tui.store.listing import search_text
+from fmcsa_tui.store.listing import micros, search_text, sources_of, sources_text
 from fmcsa_tui.store.updates import as_utc
 
 __all__ = [
     "INSERT_COMPANY",
+    "LIST_ROW_COLUMNS",
     "RESUMMARIZE",
     "SUMMARY_COLUMNS",
+    "TIME_COLUMNS",
     "UPDATE_COMPANY",
     "decode",
     "derived_values",
@@ -42,15 +44,37 @@ SUMMARY_COLUMNS = (
     "id, dot, name, mc, status, last_run, success, csa_last_sync, viol_last_sync,"
     " insp_last_sync, error_sources, error_count, updated_at, problem"
 )
+#: The times again as integers (`listing.micros`), which the list scan reads (schema 4).
+TIME_COLUMNS: Final = ("last_run_us", "csa_us", "viol_us", "insp_us", "updated_us")
 ROW_COLUMNS = (
     "id, dot, name, mc, search, status, last_run, success, csa_last_sync, viol_last_sync,"
-    " insp_last_sync, error_sources, error_count, updated_at, problem, doc"
+    f" insp_last_sync, error_sources, error_count, updated_at, problem, {', '.join(TIME_COLUMNS)},"
+    " doc"
 )
-INSERT_COMPANY = f"INSERT INTO companies ({ROW_COLUMNS}) VALUES ({', '.join('?' * 16)})"
+INSERT_COMPANY = f"INSERT INTO companies ({ROW_COLUMNS}) VALUES ({', '.join('?' * 21)})"
 DERIVED_SET = (
     "id = ?, dot = ?, name = ?, mc = ?, search = ?, status = ?,"
     " last_run = ?, success = ?, csa_last_sync = ?, viol_last_sync = ?, insp_last_sync = ?,"
-    " error_sources = ?, error_count = ?, updated_at = ?, problem = ?"
+    " error_sources = ?, error_count = ?, updated_at = ?, problem = ?, "
+    + ", ".join(f"{column} = ?" for column in TIME_COLUMNS)
+)
+
+
+def _kept_sql(column: str) -> str:
+    """`listing.kept_text` in SQL, for ASCII text (SQLite's upper() knows no other): the
+    column, or NULL when it is upper case ASCII without a separator. Other text is
+    kept, which `shown_fields` reads back just as well."""
+    return (
+        f"CASE WHEN {column} != '' AND {column} = upper({column})"
+        f" AND NOT {column} GLOB '*[^ -~]*' THEN NULL ELSE {column} END"
+    )
+
+
+#: A `listing.ListRow` straight from the columns: no document decoded, no object made.
+LIST_ROW_COLUMNS: Final = (
+    f"id, search, {_kept_sql('dot')}, {_kept_sql('name')}, {_kept_sql('mc')}, status,"
+    " ifnull(success, 2), last_run_us, csa_us, viol_us, insp_us, error_sources, error_count,"
+    " updated_us, problem"
 )
 UPDATE_COMPANY = f"UPDATE companies SET {DERIVED_SET}, doc = ? WHERE id = ?"
 RESUMMARIZE = f"UPDATE companies SET {DERIVED_SET} WHERE rowid = ?"
@@ -73,11 +97,6 @@ def encode(doc: dict[str, Any]) -> bytes:
 
 def decode(data: bytes) -> dict[str, Any]:
     return bson.decode(data, codec_options=_READ_OPTIONS)
-
-
-def _error_sources_text(sources: frozenset[str]) -> str:
-    """``|a|b|``: a source matches as ``|name|`` whatever its name."""
-    return f"|{'|'.join(sorted(sources))}|" if sources else ""
 
 
 def row_values(doc: dict[str, Any]) -> tuple[Any, ...]:
@@ -106,23 +125,16 @@ def derived_values(stored: dict[str, Any]) -> tuple[Any, ...]:
         iso(summary.csa_scores_last_sync),
         iso(summary.violations_last_sync),
         iso(summary.inspections_last_sync),
-        _error_sources_text(summary.error_sources),
+        sources_text(summary.error_sources),
         summary.error_count,
         iso(summary.updated_at),
         summary.problem,
+        micros(summary.last_run),
+        micros(summary.csa_scores_last_sync),
+        micros(summary.violations_last_sync),
+        micros(summary.inspections_last_sync),
+        micros(summary.updated_at),
     )
-
-
-_SOURCES_CACHE: dict[str, frozenset[str]] = {}
-
-
-def _sources(text: str) -> frozenset[str]:
-    """Parsed once per distinct combination: 100,000 rows share a handful."""
-    found = _SOURCES_CACHE.get(text)
-    if found is None:
-        found = frozenset(part for part in text.split("|") if part)
-        _SOURCES_CACHE[text] = found
-    return found
 
 
 def summary_of_row(row: tuple[Any, ...]) -> CompanySummary:
@@ -143,7 +155,7 @@ def summary_of_row(row: tuple[Any, ...]) -> CompanySummary:
         csa and parse(csa),
         viol and parse(viol),
         insp and parse(insp),
-        _sources(sources),
+        sources_of(sources),
         count,
         updated and parse(updated),
         problem,

@@ -22,8 +22,14 @@ from bson import json_util
 from bson.json_util import JSONOptions
 
 from fmcsa_tui.store.base import StoreUnavailable
-from fmcsa_tui.store.listing import DOT_ORDER_SQL
-from fmcsa_tui.store.sqlite.columns import RESUMMARIZE, decode, derived_values, encode
+from fmcsa_tui.store.listing import DOT_ORDER_SQL, NO_TIME
+from fmcsa_tui.store.sqlite.columns import (
+    RESUMMARIZE,
+    TIME_COLUMNS,
+    decode,
+    derived_values,
+    encode,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -38,7 +44,9 @@ __all__ = [
 #: stored as text no longer makes a document unreadable): rows written by 1 are redone.
 #: 3: documents are BSON, not Extended JSON text, and each inspection keeps the digest
 #: of the fields its last upsert set (`written`): older files are converted.
-SCHEMA_VERSION: Final = 3
+#: 4: the times again as integer microseconds (`TIME_COLUMNS`), which the list scan reads
+#: without parsing a date: older files gain the columns, filled by the re-summarizing.
+SCHEMA_VERSION: Final = 4
 #: How versions 1 and 2 read their documents' text.
 _TEXT_OPTIONS: Final = JSONOptions(tz_aware=True, tzinfo=UTC)
 _RESUMMARIZE_BATCH: Final = 1000  # documents decoded at a time while re-summarizing
@@ -61,7 +69,12 @@ _SCHEMA = (
         error_count INTEGER NOT NULL,
         updated_at TEXT,
         problem TEXT,
-        doc BLOB NOT NULL
+        doc BLOB NOT NULL,
+        last_run_us INTEGER NOT NULL DEFAULT (-9223372036854775808),
+        csa_us INTEGER NOT NULL DEFAULT (-9223372036854775808),
+        viol_us INTEGER NOT NULL DEFAULT (-9223372036854775808),
+        insp_us INTEGER NOT NULL DEFAULT (-9223372036854775808),
+        updated_us INTEGER NOT NULL DEFAULT (-9223372036854775808)
     )""",
     f"CREATE INDEX IF NOT EXISTS companies_dot_order ON companies ({DOT_ORDER_SQL})",
     "CREATE INDEX IF NOT EXISTS companies_status ON companies (status)",
@@ -123,9 +136,20 @@ def create_schema(conn: sqlite3.Connection) -> None:
         elif int(row[0]) < SCHEMA_VERSION:
             if int(row[0]) < 3:
                 _to_bson(conn)
+            _add_time_columns(conn)
             _resummarize(conn)
             conn.execute(
                 "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+            )
+
+
+def _add_time_columns(conn: sqlite3.Connection) -> None:
+    """Version 4's integer times, for a file from before it (filled by `_resummarize`)."""
+    columns = {name for _, name, *_ in conn.execute("PRAGMA table_info(companies)")}
+    for column in TIME_COLUMNS:
+        if column not in columns:
+            conn.execute(
+                f"ALTER TABLE companies ADD COLUMN {column} INTEGER NOT NULL DEFAULT ({NO_TIME})"
             )
 
 

@@ -30,7 +30,7 @@ from fmcsa_tui.store.base import (
     poll_changes,
 )
 from fmcsa_tui.store.flow import RunsPage, StoreFlow, Wanted
-from fmcsa_tui.store.listing import Condition
+from fmcsa_tui.store.listing import Condition, ListRow
 from fmcsa_tui.store.sqlite import operations as ops
 from fmcsa_tui.store.sqlite import runs
 from fmcsa_tui.store.sqlite.schema import check_schema, create_schema, is_store
@@ -46,6 +46,7 @@ T = TypeVar("T")
 BUSY_TIMEOUT_MS: Final = 10_000
 #: Seconds between two deletions of run records past retention (at most hourly).
 PRUNE_EVERY: Final = 3600.0
+_SCAN_AHEAD: Final = 3  # batches a list scan reads ahead of its caller
 
 
 class SqliteStore(StoreFlow):
@@ -250,6 +251,34 @@ class SqliteStore(StoreFlow):
         return await self._call(runs.runs_page, since, company_ids, after, limit)
 
     # --- reading
+
+    async def scan_rows(self, batch: int) -> AsyncGenerator[list[ListRow]]:
+        """The summary columns, read on a pool thread that runs ahead of the caller by
+        at most `_SCAN_AHEAD` batches (so a slow caller never piles the file up)."""
+        loop = asyncio.get_running_loop()
+        batches: asyncio.Queue[list[ListRow] | None] = asyncio.Queue()
+        room = threading.Semaphore(_SCAN_AHEAD)
+        stop = threading.Event()
+
+        def deliver(rows: list[ListRow]) -> bool:
+            while not room.acquire(timeout=0.5):
+                if stop.is_set():
+                    return False
+            loop.call_soon_threadsafe(batches.put_nowait, rows)
+            return not stop.is_set()
+
+        scan = asyncio.ensure_future(self._call(ops.scan_list_rows, batch, deliver))
+        scan.add_done_callback(lambda _: batches.put_nowait(None))
+        try:
+            while (rows := await batches.get()) is not None:
+                room.release()
+                yield rows
+            await scan  # its error, if it failed
+        finally:
+            stop.set()
+
+    async def count_companies(self) -> int:
+        return await self._call(ops.count_companies)
 
     async def get_companies(self, ids: Sequence[str]) -> dict[str, Doc]:
         return await self._call(ops.get_many, list(ids))

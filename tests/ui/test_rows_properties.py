@@ -1,0 +1,240 @@
+"""The compact list model against a straightforward one, on randomized fleets.
+
+`CompanyRows` keeps packed columns, patches its view in place on a live update and
+narrows cached text results; `Reference` below is the plain version: a dict of
+`CompanySummary`, Python's `sorted` by the sort rule, and `CompanyFilter.matches`
+(`store.listing`'s rule) per row. A state machine interleaves batched loading,
+upserts, removals and filter, sort and time changes, and after every step the two
+must agree on the rows in the view, their order (the sort keys in sequence, and which
+rows share each key: ties may come in either order), the status counts and every
+row's values. Runs derandomized (the `fmcsa-ci` profile in conftest).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+from typing import Any
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from fmcsa_tui.models import CompanySummary, Source
+from fmcsa_tui.store.listing import CompanyFilter, in_dot_order, list_row
+from fmcsa_tui.ui.rows import SORT_COLUMNS, CompanyRows
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+STATUSES = ("never", "ok", "failed", "unreadable")
+SOURCES = tuple(source.value for source in Source)
+#: Sorting by status puts the worst first (restated from the dashboard's docs).
+STATUS_ORDER = {"failed": 0, "unreadable": 1, "never": 2, "ok": 3}
+#: Source columns put a never-synced row first ascending ("oldest"), the rest last.
+OLDEST_FIRST = set(SOURCES)
+TIME_OF = {
+    "last_run": "last_run",
+    Source.CSA_SCORES.value: "csa_scores_last_sync",
+    Source.VIOLATIONS.value: "violations_last_sync",
+    Source.INSPECTIONS.value: "inspections_last_sync",
+}
+
+# Few distinct values, so ties, repeated names and shared prefixes are common.
+times = st.one_of(
+    st.none(),
+    st.sampled_from(
+        [NOW - timedelta(days=d, microseconds=m) for d in (0, 1, 9, 40) for m in (0, 7)]
+    ),
+)
+dots = st.one_of(
+    st.none(),
+    st.sampled_from(["7", "10", "99", "100", "1000805", "1000812", "x9", "0"]),
+    st.text(alphabet="0123456789", min_size=1, max_size=8),
+)
+names = st.one_of(
+    st.none(),
+    st.just(""),
+    st.sampled_from(["ACME TRUCKING", "Acme Trucking", "acme", "ÉTOILE", "Straße Co", "ZED"]),
+    st.text(alphabet="abAB ßé\x1fİ", max_size=6),
+)
+mcs = st.one_of(st.none(), st.sampled_from(["MC-1", "MC1000", "mc-7", "ab"]))
+
+
+@st.composite
+def summaries(draw: st.DrawFn, company_id: str) -> CompanySummary:
+    status = draw(st.sampled_from(STATUSES))
+    errors = draw(st.frozensets(st.sampled_from((*SOURCES, "other")), max_size=2))
+    return CompanySummary(
+        company_id,
+        draw(dots),
+        draw(names),
+        draw(mcs),
+        status,
+        draw(times),
+        draw(st.sampled_from((None, True, False))),
+        draw(times),
+        draw(times),
+        draw(times),
+        errors,
+        len(errors),
+        draw(times),
+        "bad document" if status == "unreadable" else None,
+    )
+
+
+ids = st.sampled_from([f"c{n:02d}" for n in range(40)])
+fleets = st.lists(ids, max_size=30, unique=True)
+filters = st.builds(
+    CompanyFilter,
+    text=st.sampled_from(["", "a", "ac", "acme", "acme t", "1", "10", "mc", "é", "ss", "\x1f"]),
+    status=st.sampled_from([None, "never", "ok", "failed"]),
+    failed_source=st.sampled_from([None, "any", *SOURCES, "other"]),
+    stale_after=st.sampled_from([None, timedelta(days=2), timedelta(days=30)]),
+    due_after=st.sampled_from([None, timedelta(hours=1), timedelta(days=10)]),
+)
+
+
+def sort_key(column: str, summary: CompanySummary) -> Any:
+    """The plain sort key of a row, None when missing."""
+    if column == "dot":
+        dot = summary.dot_number
+        return None if dot is None else (len(dot), dot)
+    if column == "name":
+        return summary.name.casefold() if summary.name else None
+    if column == "status":
+        return STATUS_ORDER[summary.status]
+    return getattr(summary, TIME_OF[column])
+
+
+class Reference:
+    """The list done the obvious way: every summary, sorted and filtered on each look."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, CompanySummary] = {}
+        self.filter = CompanyFilter()
+        self.now = NOW
+        self.sort = ("dot", False)
+
+    def view(self) -> list[CompanySummary]:
+        column, reverse = self.sort
+        shown = [row for row in self.rows.values() if self.filter.matches(row, self.now)]
+        present = [row for row in shown if sort_key(column, row) is not None]
+        missing = [row for row in shown if sort_key(column, row) is None]
+        present.sort(key=lambda row: sort_key(column, row), reverse=reverse)
+        if column in OLDEST_FIRST and not reverse:
+            return missing + present
+        return present + missing
+
+
+class ListModel(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = CompanyRows()
+        self.reference = Reference()
+
+    @initialize(data=st.data(), fleet=fleets, batch=st.integers(1, 8))
+    def load_in_batches(self, data: st.DataObject, fleet: list[str], batch: int) -> None:
+        """A store scan: list rows in the listing order, a batch at a time."""
+        rows = [data.draw(summaries(company_id)) for company_id in fleet]
+        scanned = [list_row(row) for row in in_dot_order(rows)]
+        self.model.clear()
+        for start in range(0, len(scanned), batch):
+            self.model.extend(scanned[start : start + batch])
+        self.reference.rows = {row.id: row for row in rows}
+
+    @rule(data=st.data(), changed=st.lists(ids, max_size=5, unique=True))
+    def upsert(self, data: st.DataObject, changed: list[str]) -> None:
+        rows = [data.draw(summaries(company_id)) for company_id in changed]
+        self.model.upsert(rows)
+        self.reference.rows.update((row.id, row) for row in rows)
+
+    @rule(data=st.data(), changed=st.lists(ids, max_size=5, unique=True))
+    def upsert_unchanged_keys(self, data: st.DataObject, changed: list[str]) -> None:
+        """A live update that keeps the sort key (patched in place, not moved)."""
+        known = [company_id for company_id in changed if company_id in self.reference.rows]
+        rows = []
+        for company_id in known:
+            old = self.reference.rows[company_id]
+            new = data.draw(summaries(company_id))
+            column = self.reference.sort[0]
+            attribute = {"dot": "dot_number", "name": "name", "status": "status"}.get(
+                column, TIME_OF.get(column)
+            )
+            rows.append(_with(new, **{attribute: getattr(old, attribute)}))
+        self.model.upsert(rows)
+        self.reference.rows.update((row.id, row) for row in rows)
+
+    @rule(data=st.data(), fleet=fleets, batch=st.integers(1, 8))
+    def load_more(self, data: st.DataObject, fleet: list[str], batch: int) -> None:
+        """More batches of a scan, some of them rows already known (a reload)."""
+        rows = [data.draw(summaries(company_id)) for company_id in fleet]
+        scanned = [list_row(row) for row in in_dot_order(rows)]
+        for start in range(0, len(scanned), batch):
+            self.model.extend(scanned[start : start + batch])
+        self.reference.rows.update((row.id, row) for row in rows)
+
+    @rule(gone=st.lists(ids, max_size=6))
+    def remove(self, gone: list[str]) -> None:
+        self.model.remove(gone)
+        for company_id in gone:
+            self.reference.rows.pop(company_id, None)
+
+    @rule(flt=filters)
+    def set_filter(self, flt: CompanyFilter) -> None:
+        self.model.set_filter(flt, self.reference.now)
+        self.reference.filter = flt
+
+    @rule(extra=st.sampled_from(["m", "e", " t", "x"]))
+    def type_a_character(self, extra: str) -> None:
+        """Typing narrows the cached result of the text before."""
+        flt = CompanyFilter(
+            text=self.reference.filter.text + extra,
+            status=self.reference.filter.status,
+            failed_source=self.reference.filter.failed_source,
+        )
+        self.set_filter(flt)
+
+    @rule(column=st.sampled_from(SORT_COLUMNS), reverse=st.booleans())
+    def set_sort(self, column: str, reverse: bool) -> None:
+        self.model.set_sort(column, reverse)
+        self.reference.sort = (column, reverse)
+
+    @rule(later=st.sampled_from([timedelta(0), timedelta(days=1), timedelta(days=20)]))
+    def time_passes(self, later: timedelta) -> None:
+        self.reference.now += later
+        self.model.refilter(self.reference.now)
+
+    @invariant()
+    def same_rows_order_and_counts(self) -> None:
+        model, reference = self.model, self.reference
+        expected = reference.view()
+        shown = [model.at(position) for position in range(len(model.view))]
+        column = reference.sort[0]
+        assert [sort_key(column, row) for row in shown] == [
+            sort_key(column, row) for row in expected
+        ]
+        assert _groups(column, shown) == _groups(column, expected)  # ties in any order
+        assert model.visible_ids() == [row.id for row in shown]
+        assert [model.position_of(row.id) for row in shown] == list(range(len(shown)))
+        assert len(model) == len(reference.rows)
+        statuses = Counter(row.status for row in reference.rows.values())
+        assert +model.status_counts == +statuses
+        for company_id, row in reference.rows.items():
+            assert model.get(company_id) == row
+        assert model.get("nobody") is None
+
+
+def _with(summary: CompanySummary, **changes: Any) -> CompanySummary:
+    values = {name: getattr(summary, name) for name in CompanySummary.__dataclass_fields__}
+    return CompanySummary(**(values | changes))
+
+
+def _groups(column: str, rows: list[CompanySummary]) -> list[set[str]]:
+    """The ids of each run of rows with the same sort key, in order."""
+    return [
+        {row.id for row in run} for _, run in groupby(rows, key=lambda row: sort_key(column, row))
+    ]
+
+
+ListModel.TestCase.settings = settings(max_examples=300, stateful_step_count=30)
+test_list_model_agrees_with_the_plain_rule = ListModel.TestCase
