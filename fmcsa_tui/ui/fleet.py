@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
@@ -31,10 +31,10 @@ from textual.widgets.option_list import Option
 
 from fmcsa_tui.formatting import one_line, safe_line
 from fmcsa_tui.models.run_stats import ErrorCount, RunStats
-from fmcsa_tui.store.base import CompanyStore, StoreError
+from fmcsa_tui.store.base import CompanyFilter, CompanyStore, StoreError
 from fmcsa_tui.ui.actions import FLEET_BINDINGS
 
-__all__ = ["PERIODS", "ErrorPick", "FleetScreen", "error_label"]
+__all__ = ["PERIODS", "ErrorPick", "FleetActions", "FleetScreen", "error_label"]
 
 #: The periods `t` toggles between, with how the screen names them.
 PERIODS: tuple[tuple[timedelta, str], ...] = (
@@ -62,6 +62,30 @@ def error_label(pick: ErrorPick) -> str:
         text = text[: LABEL_TEXT - 1] + "…"
     count = len(pick.company_ids)
     return f'error: "{text}" ({count:,} {_plural(count, "carrier")})'
+
+
+class FleetActions(App[None]):
+    """`F` on the dashboard (a mixin of `FmcsaApp`): the fleet screen, and the list
+    filtered to the carriers of the error picked there, named by `ids_label`."""
+
+    store: CompanyStore
+    clock: Callable[[], datetime]
+    #: What the filter bar calls the error filter while it is on.
+    ids_label: str
+
+    if TYPE_CHECKING:  # FmcsaApp's: the search emptied, the list under this filter
+
+        def _show_all(self, flt: CompanyFilter) -> None: ...
+
+    def action_fleet(self) -> None:
+        """The fleet screen; an error picked there filters the list to its carriers."""
+
+        def picked(pick: ErrorPick | None) -> None:
+            if pick is not None:
+                self.ids_label = error_label(pick)
+                self._show_all(CompanyFilter(company_ids=pick.company_ids))
+
+        self.push_screen(FleetScreen(self.store, self.clock), picked)
 
 
 class FleetScreen(ModalScreen[ErrorPick | None]):
