@@ -1,7 +1,8 @@
 """The History tab: the carrier's runs, newest first, and a per-source success strip.
 
-The body is one `Text` (a Rich `Group` of padded lines took three times as long to lay
-out), and `runs` cuts it to the runs on screen: the pane renders more as it is scrolled.
+The body is one `Text`, which Textual lays out as its own `Content` (a Rich `Group` of
+padded lines went through Rich line by line), and `runs` cuts it to the runs on
+screen: the pane lists more as it is scrolled. Its cost grows with the lines listed.
 
 The records are the store's `runs_of(company_id, limit)`, `RunRecord`s already checked
 by `RunRecord.from_doc` (a document another program wrote is one, or is left out); every
