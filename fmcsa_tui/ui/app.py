@@ -8,6 +8,8 @@ header and the filter bar are bound to and hand rows to the list. Store reads ru
 workers, never on the event loop; the keys are the table in `fmcsa_tui.ui.actions`.
 Read-only (the setting, or a store opened so) leaves every write action out: its keys
 do nothing and are not in the footer, the help or the palette; the store refuses too.
+Mixins hold what stands apart: `FactsActions` (copy, export, SAFER), `FleetActions`
+(`F`), `KeysInPlay` (which keys act now, the footer), `QuittingApp` (quitting).
 """
 
 from __future__ import annotations
@@ -18,11 +20,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
-from textual import events, on, work
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Container
-from textual.css.query import NoMatches
 from textual.reactive import var
 from textual.timer import Timer
 from textual.widget import Widget
@@ -39,17 +40,14 @@ from fmcsa_tui.sync.engine import ALL_SOURCES, StopSignals, SyncEngine
 from fmcsa_tui.sync.events import HistoryNotWritten, SourceFailed, SourceSucceeded
 from fmcsa_tui.ui.actions import (
     APP_BINDINGS,
-    OVER_DIALOGS,
-    PALETTE_SHOWN_FROM,
-    WRITE_ACTIONS,
     ActionCommands,
-    fit_footer,
     help_sections,
 )
 from fmcsa_tui.ui.company_list import CompanyList
 from fmcsa_tui.ui.detail import TABS, Tab
-from fmcsa_tui.ui.facts import carrier_text, export_name, safer_url, write_export
-from fmcsa_tui.ui.fleet import ErrorPick, FleetScreen, error_label
+from fmcsa_tui.ui.facts_actions import FactsActions
+from fmcsa_tui.ui.fleet import FleetActions
+from fmcsa_tui.ui.keys_in_play import KeysInPlay
 from fmcsa_tui.ui.list_lines import MARK_WIDTH
 from fmcsa_tui.ui.marking import ask_to_resync, clear_marks
 from fmcsa_tui.ui.messages import DetailLoaded, FeedMessage, RunMessage, while_on_screen
@@ -58,13 +56,6 @@ from fmcsa_tui.ui.rows import COLUMNS, GAP, column_widths
 from fmcsa_tui.ui.screens import HelpScreen
 from fmcsa_tui.ui.themes import checked_theme, remember_theme, status_colours
 from fmcsa_tui.ui.widgets import ActivityPanel, DetailPane, FilterBar, StatusHeader, describe_filter
-
-#: The actions of the dashboard's keys, by name (an action string without its arguments),
-#: but for those that act over a dialog too (ctrl+q).
-DASHBOARD_ACTIONS = (
-    frozenset(binding.action.partition("(")[0] for binding in APP_BINDINGS) - OVER_DIALOGS
-)
-
 
 #: The detail pane's width beside the list (`#detail` in styles.tcss) and its border.
 DETAIL_WIDTH = 64 + 1
@@ -80,7 +71,7 @@ def stylesheet() -> Path:
     return Path(__file__).resolve().parent.parent / "styles.tcss"
 
 
-class FmcsaApp(QuittingApp):
+class FmcsaApp(FactsActions, FleetActions, KeysInPlay, QuittingApp):
     """The operators' dashboard over a `CompanyStore` and the `SyncEngine`."""
 
     TITLE = "fmcsa-tui"
@@ -138,7 +129,6 @@ class FmcsaApp(QuittingApp):
         #: run cleanly, as a confirmed quit does (`stopped_by` gives the exit status).
         self._signals = StopSignals(lambda _signum: self._cancel_and_exit())
         self._detail_timer: Timer | None = None
-        self._footer_shown: tuple[bool | None, ...] = ()
         self.closing_down = False
         #: What the filter bar calls the fleet screen's error filter while it is on.
         self.ids_label = ""
@@ -465,7 +455,7 @@ class FmcsaApp(QuittingApp):
         self.screen.set_class(not shown, "-detail-on")  # activity panel by it too
         self.screen.set_class(shown, "-detail-off")
 
-    # --- actions: the detail's tabs, copy, export, SAFER --------------------------------
+    # --- actions: the detail's tabs (copy, export, SAFER: ui/facts_actions.py) -----------
 
     def action_detail_tab(self, tab: str) -> None:
         """Show `tab` in the detail pane, showing the pane if it is hidden (80x24)."""
@@ -474,106 +464,9 @@ class FmcsaApp(QuittingApp):
                 self.action_toggle_detail()
             self.detail.show_tab(cast(Tab, tab))
 
-    def action_copy_carrier(self) -> None:
-        summary = self.companies.highlighted
-        if summary is not None:
-            self.copy_to_clipboard(carrier_text(summary, self.detail.document))
-            self.notify(f"DOT {summary.dot_number or '?'}: DOT, name, status and errors.",
-                        title="Copied")  # fmt: skip
-
-    def action_copy_dot(self) -> None:
-        summary = self.companies.highlighted
-        if summary is not None and summary.dot_number:
-            self.copy_to_clipboard(summary.dot_number)
-            self.notify(f"DOT {summary.dot_number}", title="Copied")
-
-    def action_open_safer(self) -> None:
-        summary = self.companies.highlighted
-        if summary is None:
-            return
-        url = safer_url(summary.dot_number)
-        if url is None:
-            shown = safe_line(summary.dot_number or "")[:40] or "(none)"
-            self.notify(f"No SAFER page: DOT {shown} is not a DOT number.", severity="warning")
-            return
-        self.open_url(url)
-        self.notify(f"SAFER snapshot of DOT {summary.dot_number} opened in the browser.")
-
-    def action_export_view(self) -> None:
-        """The view as the list shows it (filter and sort; marks play no part), written in
-        a thread: 100,000 rows must not stop the dashboard."""
-        summaries = self.companies.visible_summaries()
-        self._export(summaries, export_name(self.companies.filter, self.clock()))
-
-    @work(group="export", exit_on_error=False)
-    async def _export(self, summaries: list[Any], name: str) -> None:
-        try:
-            path = await asyncio.to_thread(write_export, Path.cwd(), name, summaries)
-        except OSError as error:
-            self.notify(f"Export failed: {one_line(error, 200)}", severity="error")
-            return
-        self.notify(f"{len(summaries):,} carriers written to {path}", title="Exported")
-        self.activity.note(f"exported {len(summaries):,} carriers to {path}")
-
-    # --- actions: help (quitting: ui/quitting.py) ------------------------------------------
-
-    def action_fleet(self) -> None:
-        """The fleet screen; an error picked there filters the list to its carriers."""
-
-        def picked(pick: ErrorPick | None) -> None:
-            if pick is not None:
-                self.ids_label = error_label(pick)
-                self._show_all(CompanyFilter(company_ids=pick.company_ids))
-
-        self.push_screen(FleetScreen(self.store, self.clock), picked)
+    # --- actions: help (quitting: ui/quitting.py; the fleet: ui/fleet.py) ------------
 
     def action_help(self) -> None:
         self.push_screen(
             HelpScreen(help_sections(self, CompanyList.BINDINGS), read_only=self.read_only)
         )
-
-    # --- which keys the footer shows ---------------------------------------------------
-
-    def _refresh_footer(self, width: int | None = None) -> None:
-        """Recompose the footer only when a key's applicability or look changed (it costs
-        ~20 ms): `R`'s label follows the marks, and on narrow terminals the filter keys and
-        the palette's are left out (`fit_footer`) so that `? Help` stays on screen."""
-        width = self.size.width if width is None else width
-        state = tuple(self.check_action(a, ()) for a in ("cancel", "cancel_all", "clear_filters"))
-        fitted = fit_footer(self._bindings, marked=self.companies.mark_count > 0, width=width)
-        footer, palette = self.query_one(Footer), width >= PALETTE_SHOWN_FROM
-        if state != self._footer_shown or fitted or footer.show_command_palette != palette:
-            self._footer_shown = state
-            footer.show_command_palette = palette
-            self.refresh_bindings()
-
-    def on_resize(self, event: events.Resize) -> None:
-        self._refresh_footer(event.size.width)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Keys that do nothing right now are left out of the footer. The dashboard's keys
-        act on the dashboard only: with a dialog or the palette on top, they are its keys
-        (they are priority bindings, which Textual would otherwise run over any screen).
-        In read-only mode the write actions are left out of everything (False: no key,
-        no palette entry)."""
-        if action in DASHBOARD_ACTIONS and self.screen.is_modal:
-            return False
-        if action in WRITE_ACTIONS and self.read_only:
-            return False
-        try:
-            if action == "leave_search":  # else enter is the focused widget's own
-                return self.focused is self.query_one("#search", Input)
-            if action == "cancel":
-                highlighted = self.companies.highlighted
-                return highlighted is not None and highlighted.id in self.runs
-            if action == "clear_filters":
-                return (
-                    self.companies.filter != CompanyFilter()
-                    or self.companies.mark_count > 0
-                    or isinstance(self.focused, Input)
-                )
-        except NoMatches:  # asked before the list is composed
-            return None
-        if action == "cancel_all":
-            return self.runs.busy
-        return True

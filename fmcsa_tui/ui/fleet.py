@@ -6,6 +6,10 @@ carriers it hit (`ErrorPick`), and the app filters the list to them. The summary
 store's `run_stats` (summed up in SQL on SQLite), read in a worker: the screen shows
 "reading…" meanwhile and closes at once on escape. Nothing here writes, so it works in
 read-only mode.
+
+Colours follow the theme as the list's do: failures in `$status-failed`, and the
+highlighted error wholly in `$status-cursor` (a red text on the cursor's blue was
+barely legible; `ui/themes.py` keeps both at 4.5:1 in every theme).
 """
 
 from __future__ import annotations
@@ -13,23 +17,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Sparkline, Static
 from textual.widgets.option_list import Option
 
 from fmcsa_tui.formatting import one_line, safe_line
 from fmcsa_tui.models.run_stats import ErrorCount, RunStats
-from fmcsa_tui.store.base import CompanyStore, StoreError
+from fmcsa_tui.store.base import CompanyFilter, CompanyStore, StoreError
 from fmcsa_tui.ui.actions import FLEET_BINDINGS
 
-__all__ = ["PERIODS", "ErrorPick", "FleetScreen", "error_label"]
+__all__ = ["PERIODS", "ErrorPick", "FleetActions", "FleetScreen", "error_label"]
 
 #: The periods `t` toggles between, with how the screen names them.
 PERIODS: tuple[tuple[timedelta, str], ...] = (
@@ -59,6 +64,30 @@ def error_label(pick: ErrorPick) -> str:
     return f'error: "{text}" ({count:,} {_plural(count, "carrier")})'
 
 
+class FleetActions(App[None]):
+    """`F` on the dashboard (a mixin of `FmcsaApp`): the fleet screen, and the list
+    filtered to the carriers of the error picked there, named by `ids_label`."""
+
+    store: CompanyStore
+    clock: Callable[[], datetime]
+    #: What the filter bar calls the error filter while it is on.
+    ids_label: str
+
+    if TYPE_CHECKING:  # FmcsaApp's: the search emptied, the list under this filter
+
+        def _show_all(self, flt: CompanyFilter) -> None: ...
+
+    def action_fleet(self) -> None:
+        """The fleet screen; an error picked there filters the list to its carriers."""
+
+        def picked(pick: ErrorPick | None) -> None:
+            if pick is not None:
+                self.ids_label = error_label(pick)
+                self._show_all(CompanyFilter(company_ids=pick.company_ids))
+
+        self.push_screen(FleetScreen(self.store, self.clock), picked)
+
+
 class FleetScreen(ModalScreen[ErrorPick | None]):
     """Runs per hour, failure rate per source, the most frequent errors."""
 
@@ -82,6 +111,8 @@ class FleetScreen(ModalScreen[ErrorPick | None]):
         #: The summary on screen (None while reading), and the moment it was asked at.
         self.stats: RunStats | None = None
         self.errors: list[ErrorCount] = []
+        #: The error drawn as highlighted (in the cursor's colour).
+        self._cursor: int | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -143,12 +174,20 @@ class FleetScreen(ModalScreen[ErrorPick | None]):
             Text(f"Runs per hour, oldest left (busiest hour: {busiest:,})", style="dim")
         )
         self.query_one(Sparkline).data = [float(count) for _, count in hours]
-        lines = Text()
-        for rate in stats.sources():
-            style = "bold red" if rate.failed else ""
-            lines.append(f"{rate.source.value:<12} ")
-            lines.append(f"{rate.failure_rate:6.1%} failed", style)
-            lines.append(f"  ({rate.failed:,} of {rate.ran:,} runs)\n", "dim")
+        lines = Content.assemble(
+            *(
+                part
+                for rate in stats.sources()
+                for part in (
+                    f"{rate.source.value:<12} ",
+                    (
+                        f"{rate.failure_rate:6.1%} failed",
+                        "$status-failed bold" if rate.failed else "",
+                    ),
+                    (f"  ({rate.failed:,} of {rate.ran:,} runs)\n", "dim"),
+                )
+            )
+        )
         self.query_one("#fleet-sources", Static).update(lines)
         self.errors = stats.top_errors(TOP_ERRORS)
         errors = self.query_one(OptionList)
@@ -157,11 +196,22 @@ class FleetScreen(ModalScreen[ErrorPick | None]):
                 Option(Text(f"No failed runs in the {self.period_name}", "dim"), disabled=True)
             )
             return
+        self._cursor = None
         errors.add_options(
             Option(_error_prompt(count), id=str(index)) for index, count in enumerate(self.errors)
         )
         errors.highlighted = 0
         errors.focus()
+
+    @on(OptionList.OptionHighlighted, "#fleet-errors")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        """The highlighted error in the cursor's text colour, the one it left in red."""
+        errors, index = event.option_list, event.option_index
+        for was in {self._cursor, index}:
+            if was is not None and was < min(errors.option_count, len(self.errors)):
+                prompt = _error_prompt(self.errors[was], highlighted=was == index)
+                errors.replace_option_prompt_at_index(was, prompt)
+        self._cursor = index
 
     @on(OptionList.OptionSelected, "#fleet-errors")
     def _picked(self, event: OptionList.OptionSelected) -> None:
@@ -171,12 +221,15 @@ class FleetScreen(ModalScreen[ErrorPick | None]):
         self.dismiss(ErrorPick(text, self.stats.carriers_with(text)))
 
 
-def _error_prompt(count: ErrorCount) -> Text:
-    return Text.assemble(
-        (f"{count.carriers:>7,} {_plural(count.carriers, 'carrier'):<8} ", "dim"),
-        (f"{count.runs:>7,} {_plural(count.runs, 'run'):<4}  ", "dim"),
-        (safe_line(count.text), "red"),
+def _error_prompt(count: ErrorCount, highlighted: bool = False) -> Content:
+    """An error's line: carriers, runs, the text (on the cursor: all in its colour)."""
+    counts = (
+        f"{count.carriers:>7,} {_plural(count.carriers, 'carrier'):<8} "
+        f"{count.runs:>7,} {_plural(count.runs, 'run'):<4}  "
     )
+    if highlighted:
+        return Content.assemble((counts + safe_line(count.text), "$status-cursor"))
+    return Content.assemble((counts, "dim"), (safe_line(count.text), "$status-failed"))
 
 
 def _plural(count: int, noun: str) -> str:

@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 from bson import ObjectId
+from textual.containers import VerticalScroll
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from fmcsa_tui.models import Source
 from fmcsa_tui.models.runs import Origin, Outcome, RunRecord, RunWho, SourceRun
@@ -142,6 +144,39 @@ async def test_history_tab_lists_the_stores_runs_of_the_highlighted_carrier(
         assert "ops@box · dashboard · pid 7" in shown
         await pilot.press("down")
         await until(pilot, lambda: NO_RUNS in tab_text(app))  # Beta Lines: none recorded
+
+
+def on_screen(app: FmcsaApp) -> str:
+    """The History tab's body as the pane holds it (the runs listed so far)."""
+    return str(app.query_one("#history-body", Static).render())
+
+
+async def test_history_lists_the_runs_that_fit_then_all_of_them_as_it_is_scrolled(
+    sqlite_store: CompanyStore,
+) -> None:
+    """30 runs: the body starts with those on screen (it opens within 100 ms at 100,000
+    carriers x 30 runs, ui_bench), scrolling lists the oldest, and the next carrier's
+    tab never shows the last one's runs while it reads."""
+    doc = failed("1000005", "Alpha Freight", Source.CSA_SCORES, NOW)
+    other = company("1000012", "Beta Lines", synced=NOW)
+    await sqlite_store.insert_documents([doc, other])
+    await sqlite_store.record_runs([recorded_run(doc, h, failed=False) for h in range(30)])
+    app = FmcsaApp(sqlite_store, settings_for(URL))
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, 2)
+        await pilot.press("3")
+        await until(pilot, lambda: "newest first, 30" in on_screen(app))
+        oldest = (NOW - timedelta(hours=29)).strftime("%Y-%m-%d %H:%M:%S UTC")
+        assert "12:00:00 UTC" in on_screen(app) and oldest not in on_screen(app)
+        assert oldest in tab_text(app)  # the whole tab, as a test or a copy sees it
+        scroll = app.query_one("#detail-history VerticalScroll", VerticalScroll)
+        for _ in range(20):
+            scroll.scroll_end(animate=False)
+            await pilot.pause()
+        await until(pilot, lambda: oldest in on_screen(app))
+        await pilot.press("down")
+        await until(pilot, lambda: NO_RUNS in on_screen(app))
+        assert "12:00:00 UTC" not in on_screen(app)
 
 
 async def test_tab_key_shows_the_hidden_detail_at_80x24(sqlite_store: CompanyStore) -> None:

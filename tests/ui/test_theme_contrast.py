@@ -1,4 +1,5 @@
-"""Status colours stay legible in every built-in theme, light ones included.
+"""Status colours stay legible in every built-in theme, light ones included: the list's
+and the fleet screen's errors, highlighted or not.
 
 For each theme the list's rows are rendered as the screen gets them (the app's line
 filters applied: ANSI colours to the theme's palette, dim blended into the colour), and
@@ -17,13 +18,17 @@ import pytest
 from bson import ObjectId
 from rich.segment import Segment
 from textual.color import Color
+from textual.geometry import Region
+from textual.widgets import OptionList
 
 from fmcsa_tui.formatting import short_ago
 from fmcsa_tui.models import Source
+from fmcsa_tui.models.runs import Origin, Outcome, RunRecord, RunWho, SourceRun
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store import CompanyStore, SqliteStore
 from fmcsa_tui.ui.app import FmcsaApp
+from fmcsa_tui.ui.fleet import FleetScreen
 from fmcsa_tui.ui.themes import contrast
 from tests.support.waiting import eventually
 
@@ -148,4 +153,68 @@ async def test_every_status_is_legible_in_every_built_in_theme(
                 if worst < WCAG_UI:
                     illegible.append(f"{theme}: {status} {worst:.2f}:1")
         await app.runs.shutdown()
+    assert not illegible, illegible
+
+
+# --- the fleet screen's errors --------------------------------------------------------
+
+FLEET_ERRORS = ("HTTP 503 from QCMobile", "timed out after 15s")
+
+
+def painted_errors(app: FmcsaApp) -> dict[str, list[tuple[Color, Color]]]:
+    """Each error text's colour and background in the fleet screen's list, by whether
+    its row is the highlighted one, as the terminal gets them."""
+    errors = app.screen.query_one(OptionList)
+    behind = errors.background_colors[1]
+    palette = app.ansi_theme
+    found: dict[str, list[tuple[Color, Color]]] = {"highlighted": [], "not highlighted": []}
+    for y, strip in enumerate(errors.render_lines(Region(0, 0, *errors.size))):
+        segments: list[Segment] = list(strip)
+        for line_filter in app.get_line_filters():
+            segments = line_filter.apply(segments, behind)
+        row = errors.scroll_offset.y + y - errors.gutter.top  # one line per error
+        state = "highlighted" if row == errors.highlighted else "not highlighted"
+        for segment in segments:
+            style = segment.style
+            if not any(error in segment.text for error in FLEET_ERRORS):
+                continue
+            assert style is not None and style.color is not None and style.bgcolor is not None
+            background = Color(*style.bgcolor.get_truecolor(palette, foreground=False))
+            colour = Color(*style.color.get_truecolor(palette, foreground=True))
+            if style.dim:
+                colour = background.blend(colour, 0.5)
+            found[state].append((colour, background))
+    return found
+
+
+async def test_the_fleet_screens_errors_are_legible_highlighted_or_not_in_every_theme(
+    sqlite_store: CompanyStore,
+) -> None:
+    """The error under the cursor was red on the cursor's blue (2:1 in textual-dark)."""
+    now = datetime.now(UTC)
+    records = []
+    for index, document in enumerate(CARRIERS[:4]):
+        started = now - timedelta(hours=index + 1)
+        error = FLEET_ERRORS[index % 2]
+        sources = (SourceRun(Source.CSA_SCORES, Outcome.FAILED, 1.0, 5, error),)
+        records.append(RunRecord(str(document["_id"]), document["dotNumber"], document["name"],
+                                 started, started + timedelta(seconds=2),
+                                 RunWho("ops", "box", 1, Origin.WORKER), sources))  # fmt: skip
+    await sqlite_store.record_runs(records)
+    app = FmcsaApp(sqlite_store, Settings(store="sqlite:///unused.db", webkey="contrast"))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await eventually(lambda: app.companies.total_count == len(CARRIERS), pause=pilot.pause)
+        await pilot.press("F")
+        await eventually(
+            lambda: isinstance(app.screen, FleetScreen) and app.screen.errors, pause=pilot.pause
+        )
+        illegible = []
+        for theme in sorted(app.available_themes):
+            app.theme = theme
+            await pilot.pause()
+            for state, parts in painted_errors(app).items():
+                assert parts, (theme, state)
+                worst = min(contrast(fg, bg) for fg, bg in parts)
+                if worst < WCAG_UI:
+                    illegible.append(f"{theme}: {state} {worst:.2f}:1")
     assert not illegible, illegible

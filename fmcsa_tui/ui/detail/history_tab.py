@@ -1,5 +1,9 @@
 """The History tab: the carrier's runs, newest first, and a per-source success strip.
 
+The body is one `Text`, which Textual lays out as its own `Content` (a Rich `Group` of
+padded lines went through Rich line by line), and `runs` cuts it to the runs on
+screen: the pane lists more as it is scrolled. Its cost grows with the lines listed.
+
 The records are the store's `runs_of(company_id, limit)`, `RunRecord`s already checked
 by `RunRecord.from_doc` (a document another program wrote is one, or is left out); every
 text in them (name, user, host, error, summary, note) came from outside and goes
@@ -10,8 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.console import Group, RenderableType
-from rich.padding import Padding
 from rich.text import Text
 
 from fmcsa_tui.formatting import safe_line, utc_text
@@ -71,28 +73,40 @@ def _source_line(run: SourceRun) -> Text:
     return line
 
 
-def _run(record: RunRecord) -> list[RenderableType]:
+def _run(record: RunRecord) -> list[Text]:
     took = (record.ended - record.started).total_seconds()
-    parts: list[RenderableType] = [
+    parts = [
         Text.assemble(
             (utc_text(record.started), "bold"), f"  {took:.1f}s", ("  " + who_line(record), "dim")
         )
     ]
     if record.note:
-        parts.append(Padding(Text(safe_line(record.note), style="italic"), (0, 0, 0, 2)))
-    parts += [Padding(_source_line(run), (0, 0, 0, 2)) for run in record.sources]
+        parts.append(Text("  ") + Text(safe_line(record.note), style="italic"))
+    parts += [Text("  ") + _source_line(run) for run in record.sources]
     return parts
 
 
-def history_body(records: Sequence[RunRecord] | None) -> RenderableType:
-    """The tab for the carrier's run records, newest first (None: not read yet)."""
+def runs_filling(records: Sequence[RunRecord], lines: int) -> int:
+    """How many of the newest runs the body lists to fill `lines` below the strip (a
+    run's lines: its header, its note if any, one per source; wrapping not counted)."""
+    used = 2 + len(Source) + 2  # the strip's title and lines, a blank, "Runs"
+    for count, record in enumerate(records[:MAX_RUNS]):
+        if used >= lines:
+            return count
+        used += 1 + bool(record.note) + len(record.sources)
+    return min(len(records), MAX_RUNS)
+
+
+def history_body(records: Sequence[RunRecord] | None, runs: int | None = None) -> Text:
+    """The tab for the carrier's run records, newest first (None: not read yet); only
+    the first `runs` of them listed when given (the strip and the count cover all)."""
     if records is None:
         return Text("reading…", style="dim italic")
     if not records:
         return Text(NO_RUNS, style="dim")
     rows = list(records[:MAX_RUNS])
     shown = min(len(rows), STRIP_RUNS)
-    parts: list[RenderableType] = [
+    parts = [
         Text.assemble(
             ("Last runs ", "bold"),
             (f"{shown}, oldest left · ✓ ok ✗ failed ○ cancelled - skipped", "dim"),
@@ -101,6 +115,6 @@ def history_body(records: Sequence[RunRecord] | None) -> RenderableType:
         Text(""),
         Text.assemble(("Runs ", "bold"), (f"newest first, {len(rows)}", "dim")),
     ]
-    for record in rows:
+    for record in rows[:runs]:
         parts += _run(record)
-    return Group(*parts)
+    return Text("\n").join(parts)
