@@ -104,7 +104,13 @@ async def test_run_stats_equals_runs_since_folded_on_every_store(store: CompanyS
                 ]
             }
             client.get_database(store._database)["fmcsa_tui_runs"].insert_many(
-                [junk, junk | {"endedAt": T0, "sources": odd["sources"]}, odd]
+                [
+                    junk,
+                    junk | {"endedAt": T0, "sources": odd["sources"]},
+                    odd | {"who": [odd["who"]]},
+                    odd | {"startedAt": [T0]},
+                    odd,
+                ]
             )
         finally:
             client.close()

@@ -35,9 +35,10 @@ def _records_since(since: datetime) -> list[Doc]:
     return [
         {
             "$match": {
-                "startedAt": {"$gte": since},
-                "endedAt": {"$type": "date"},
-                "who": {"$type": "object"},
+                # an array with a date (an object) in it would match too; from_doc says no
+                "startedAt": {"$gte": since, "$not": {"$type": "array"}},
+                "endedAt": {"$type": "date", "$not": {"$type": "array"}},
+                "who": {"$type": "object", "$not": {"$type": "array"}},
                 "who.origin": {"$in": [origin.value for origin in Origin]},
                 "sources": {"$type": "array"},
             }
