@@ -36,7 +36,17 @@ from fmcsa_tui.models.values import Source
 from fmcsa_tui.store.sqlite.columns import decode
 from fmcsa_tui.store.sqlite.schema import write_transaction
 
-__all__ = ["Tally", "add_missing", "create_rollup", "has_rollup", "minute_after", "prune", "sum_up"]
+__all__ = [
+    "Tally",
+    "add_missing",
+    "add_row",
+    "create_rollup",
+    "has_rollup",
+    "minute_after",
+    "minute_of",
+    "prune",
+    "sum_up",
+]
 
 CREATE: Final = (
     """CREATE TABLE IF NOT EXISTS run_minutes (
