@@ -22,6 +22,10 @@ from fmcsa_tui.store.sqlite.columns import encode
 from tests.store.test_run_history import T0, run
 
 FAILED, OK, GONE, SKIPPED = Outcome.FAILED, Outcome.OK, Outcome.CANCELLED, Outcome.SKIPPED
+#: Rows neither written with the rollup nor added to it since.
+UNROLLED_COUNT = (
+    "SELECT count(*) FROM runs WHERE rolled IS NULL AND id > (SELECT upto FROM run_rollup)"
+)
 
 
 def _as_compared(stats: RunStats) -> tuple[object, ...]:
@@ -154,7 +158,7 @@ async def test_sqlite_counts_another_programs_rows_and_rolls_them_up_at_open(
     await store.open()
     try:
         with sqlite3.connect(path) as conn:
-            assert conn.execute("SELECT count(*) FROM runs WHERE rolled IS NULL").fetchone() == (0,)
+            assert conn.execute(UNROLLED_COUNT).fetchone() == (0,)
             rolled_up = conn.execute("SELECT sum(runs) FROM run_minutes WHERE source = ''")
             assert rolled_up.fetchone() == (3,)  # the junk row counts no run
         assert (await _assert_summed_as_folded(store, T0)).runs == 3
@@ -174,7 +178,8 @@ async def test_sqlite_a_file_from_before_the_rollup_is_summed_read_only_and_roll
     await store.close()
     with sqlite3.connect(path) as conn:
         conn.executescript(
-            "DROP TABLE run_minutes; DROP TABLE run_failures; DROP INDEX runs_unrolled;"
+            "DROP TABLE run_minutes; DROP TABLE run_failures; DROP TABLE run_rollup;"
+            " DROP INDEX runs_unrolled;"
             " ALTER TABLE runs DROP COLUMN rolled;"
         )
     reader = SqliteStore(path, read_only=True)
@@ -190,7 +195,7 @@ async def test_sqlite_a_file_from_before_the_rollup_is_summed_read_only_and_roll
         summed = await _assert_summed_as_folded(store, T0)
         assert summed.top_errors() == [ErrorCount("HTTP 503", 3, 5)]
         with sqlite3.connect(path) as conn:
-            assert conn.execute("SELECT count(*) FROM runs WHERE rolled IS NULL").fetchone() == (0,)
+            assert conn.execute(UNROLLED_COUNT).fetchone() == (0,)
     finally:
         await store.close()
 
@@ -242,7 +247,8 @@ async def test_sqlite_run_stats_folds_rows_written_before_the_outcomes_column(
     await store.close()
     with sqlite3.connect(path) as conn:
         conn.executescript(
-            "DROP TABLE run_minutes; DROP TABLE run_failures; DROP INDEX runs_unrolled;"
+            "DROP TABLE run_minutes; DROP TABLE run_failures; DROP TABLE run_rollup;"
+            " DROP INDEX runs_unrolled;"
             " ALTER TABLE runs DROP COLUMN rolled; ALTER TABLE runs DROP COLUMN outcomes;"
         )
     reader = SqliteStore(path, read_only=True)  # read-only: the column stays missing
@@ -272,3 +278,29 @@ def test_outcomes_column_is_json_as_older_readers_expect() -> None:
         ["violations", "failed", "HTTP 503"],
         ["inspections", "cancelled"],
     ]
+
+
+async def test_sqlite_a_row_written_after_every_run_was_deleted_is_not_taken_as_rolled_up(
+    tmp_path: Path,
+) -> None:
+    """SQLite gives the next row the largest id + 1: once the rows added to the rollup
+    are deleted, an id they had may come back, on a row the rollup lacks."""
+    path = tmp_path / "h.db"
+    store = SqliteStore(path)
+    await store.open()
+    _insert_foreign(path, run("c1", 0, FAILED, OK, OK), None)
+    await store.close()
+    store = SqliteStore(path)
+    await store.open()  # adds it to the rollup
+    try:
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT upto FROM run_rollup").fetchone() == (1,)
+            sqlite_runs.prune_runs(conn, utcnow() + timedelta(days=1))  # every run gone
+        assert (await _assert_summed_as_folded(store, T0)).runs == 0
+        _insert_foreign(path, run("c2", 1, OK, FAILED, OK, dot="1000002"), None)
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT max(id) FROM runs").fetchone() == (1,)  # id 1 again
+        summed = await _assert_summed_as_folded(store, T0)
+        assert summed.runs == 1 and summed.carriers_with("HTTP 503") == {"c2"}
+    finally:
+        await store.close()

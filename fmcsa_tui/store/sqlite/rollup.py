@@ -13,10 +13,14 @@ read in milliseconds and stays exact:
   and its latest such run: a carrier failed with it since a moment exactly when that
   latest run started since then; one row per pair however often it failed.
 
-A row of `runs` is in the rollup when its `rolled` column is 1; rows written without it
-(by an fmcsa-tui from before the rollup, or another program) are added when a store is
-opened for writing, and meanwhile summed from their rows. Retention deletes the rollup's
-minutes with the runs: both are cut at a whole minute, so none is left half counted.
+A row of `runs` is in the rollup when its `rolled` column is 1 (written with it) or its
+id is at most `run_rollup.upto` (added later). Rows written without it (by an fmcsa-tui
+from before the rollup, or another program) are added when a store is opened for
+writing, and meanwhile summed from their rows. Added rows are not updated (marking 3
+million rows rewrote the whole table: 5 minutes); the mark moves instead, and never
+stays above the largest id, which SQLite's next id follows. Retention deletes the
+rollup's minutes with the runs: both are cut at a whole minute, so none is left half
+counted.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ __all__ = [
     "minute_of",
     "prune",
     "sum_up",
+    "upto",
 ]
 
 CREATE: Final = (
@@ -64,10 +69,20 @@ CREATE: Final = (
         PRIMARY KEY (error, company_id)
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS run_failures_last ON run_failures (last_started)",
+    """CREATE TABLE IF NOT EXISTS run_rollup (
+        one INTEGER PRIMARY KEY CHECK (one = 1),
+        upto INTEGER NOT NULL
+    )""",
+    "INSERT OR IGNORE INTO run_rollup VALUES (1, 0)",
 )
-#: Rows of `runs` not in the rollup yet (a partial index: normally empty).
+#: Rows of `runs` written without the rollup (a partial index: normally a few past `upto`).
 _UNROLLED_INDEX: Final = (
-    "CREATE INDEX IF NOT EXISTS runs_unrolled ON runs (started) WHERE rolled IS NULL"
+    "CREATE INDEX IF NOT EXISTS runs_unrolled ON runs (id) WHERE rolled IS NULL"
+)
+#: The rows `sqlite.runs` sums from rows because the rollup lacks them (one parameter:
+#: `upto`), through the partial index.
+UNROLLED: Final = (
+    "id IN (SELECT id FROM runs INDEXED BY runs_unrolled WHERE rolled IS NULL AND id > ?)"
 )
 #: Rows added to the rollup per transaction when a store opens (other writers wait less).
 BACKFILL_BATCH: Final = 20_000
@@ -123,10 +138,20 @@ def create_rollup(conn: sqlite3.Connection) -> None:
 
 def has_rollup(conn: sqlite3.Connection) -> bool:
     """A file opened read-only may predate the rollup: then every row is summed."""
-    tables = {
-        name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-    }
-    return {"run_minutes", "run_failures"} <= tables and "rolled" in _columns(conn)
+    names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    wanted = {"run_minutes", "run_failures", "run_rollup", "runs_unrolled"}
+    return wanted <= names and "rolled" in _columns(conn)
+
+
+def upto(conn: sqlite3.Connection) -> int:
+    """The largest id of the rows added to the rollup after they were written."""
+    found = conn.execute("SELECT upto FROM run_rollup").fetchone()
+    return int(found[0]) if found else 0
+
+
+def _keep_upto_below_next_id(conn: sqlite3.Connection) -> None:
+    """After deletions: a new row's id (largest + 1) must never count as added."""
+    conn.execute("UPDATE run_rollup SET upto = min(upto, (SELECT coalesce(max(id), 0) FROM runs))")
 
 
 def _columns(conn: sqlite3.Connection) -> set[str]:
@@ -138,18 +163,20 @@ def add_missing(conn: sqlite3.Connection) -> int:
     added = 0
     while True:
         with write_transaction(conn):
+            _keep_upto_below_next_id(conn)
             rows = conn.execute(
                 "SELECT id, company_id, started,"
                 " CASE WHEN json_valid(outcomes) THEN outcomes END,"
                 " CASE WHEN json_valid(outcomes) THEN NULL ELSE doc END"
-                " FROM runs WHERE rolled IS NULL LIMIT ?",
-                (BACKFILL_BATCH,),
+                f" FROM runs WHERE {UNROLLED} ORDER BY id LIMIT ?",
+                (upto(conn), BACKFILL_BATCH),
             ).fetchall()
             tally = Tally()
             for _id, company_id, started, outcomes, doc in rows:
                 add_row(tally, company_id, started, outcomes, doc)
             tally.write(conn)
-            conn.executemany("UPDATE runs SET rolled = 1 WHERE id = ?", [(row[0],) for row in rows])
+            if rows:
+                conn.execute("UPDATE run_rollup SET upto = ?", (rows[-1][0],))
         added += len(rows)
         if len(rows) < BACKFILL_BATCH:
             return added
@@ -197,6 +224,7 @@ def prune(conn: sqlite3.Connection, cut: str) -> None:
     """Forget the minutes before `cut` (a whole minute), as the runs before it are."""
     conn.execute("DELETE FROM run_minutes WHERE minute < ?", (cut[:16],))
     conn.execute("DELETE FROM run_failures WHERE last_started < ?", (cut,))
+    _keep_upto_below_next_id(conn)
 
 
 def sum_up(conn: sqlite3.Connection, stats: RunStats, first_minute: str, since: str) -> None:

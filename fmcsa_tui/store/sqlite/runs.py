@@ -190,13 +190,14 @@ def run_stats(conn: sqlite3.Connection, since: datetime) -> RunStats:
         return stats
     first_minute = rollup.minute_after(since)
     _sum_rows(conn, stats, "started >= ? AND started < ?", (start, first_minute))
-    _sum_rows(conn, stats, "started >= ? AND rolled IS NULL", (first_minute,))
+    unrolled = (first_minute, rollup.upto(conn))
+    _sum_rows(conn, stats, f"started >= ? AND {rollup.UNROLLED}", unrolled)
     rollup.sum_up(conn, stats, first_minute, start)
     return stats
 
 
 def _sum_rows(
-    conn: sqlite3.Connection, stats: RunStats, where: str, params: tuple[str, ...]
+    conn: sqlite3.Connection, stats: RunStats, where: str, params: tuple[Any, ...]
 ) -> None:
     """Add the rows `where` selects: in SQL over their `outcomes`, else decoded."""
     if not _has_outcomes(conn):  # a file opened read-only, from before the column
