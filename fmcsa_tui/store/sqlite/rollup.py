@@ -79,7 +79,7 @@ _UNROLLED_INDEX: Final = (
     "CREATE INDEX IF NOT EXISTS runs_unrolled ON runs (id) WHERE rolled IS NULL"
 )
 #: The rows `sqlite.runs` sums from rows because the rollup lacks them (one parameter:
-#: `upto`), through the partial index.
+#: `upto`), through the partial index (normally a handful: the list is built whole).
 UNROLLED: Final = (
     "id IN (SELECT id FROM runs INDEXED BY runs_unrolled WHERE rolled IS NULL AND id > ?)"
 )
@@ -171,7 +171,8 @@ def add_missing(conn: sqlite3.Connection) -> int:
                 "SELECT id, company_id, started,"
                 " CASE WHEN json_valid(outcomes) THEN outcomes END,"
                 " CASE WHEN json_valid(outcomes) THEN NULL ELSE doc END"
-                f" FROM runs WHERE {UNROLLED} ORDER BY id LIMIT ?",
+                " FROM runs INDEXED BY runs_unrolled WHERE rolled IS NULL AND id > ?"
+                " ORDER BY id LIMIT ?",
                 (upto(conn), BACKFILL_BATCH),
             ).fetchall()
             tally = Tally()
