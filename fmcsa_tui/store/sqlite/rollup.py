@@ -1,8 +1,8 @@
 """The fleet summary's rollup of the `runs` table: what `run_stats` reads instead of rows.
 
-Summing 2.8 million runs' outcomes in SQL (`json_each` over `runs.outcomes`) took 73 s;
-the rollup keeps the same counts already summed, written with each run, so a week is
-read in milliseconds and stays exact:
+Summing 2.8 million runs' outcomes in SQL (`json_each` over `runs.outcomes`) took 68 s;
+the rollup keeps the same counts already summed, written with each run, so that week is
+read in about 0.3 s (a few hundred thousand rollup rows) and stays exact:
 
 - `run_minutes(minute, source, outcome, error, runs)`: per started minute, how many runs
   (source, outcome and error ''), and how many times each source ended each way, failures
