@@ -189,10 +189,14 @@ def run_stats(conn: sqlite3.Connection, since: datetime) -> RunStats:
         _sum_rows(conn, stats, "started >= ?", (start,))
         return stats
     first_minute = rollup.minute_after(since)
-    _sum_rows(conn, stats, "started >= ? AND started < ?", (start, first_minute))
-    unrolled = (first_minute, rollup.upto(conn))
-    _sum_rows(conn, stats, f"started >= ? AND {rollup.UNROLLED}", unrolled)
-    rollup.sum_up(conn, stats, first_minute, start)
+    conn.execute("BEGIN")  # one snapshot: a run written meanwhile is in all parts or none
+    try:
+        _sum_rows(conn, stats, "started >= ? AND started < ?", (start, first_minute))
+        unrolled = (first_minute, rollup.upto(conn))
+        _sum_rows(conn, stats, f"started >= ? AND {rollup.UNROLLED}", unrolled)
+        rollup.sum_up(conn, stats, first_minute, start)
+    finally:
+        conn.execute("COMMIT")
     return stats
 
 
