@@ -164,6 +164,12 @@ async def test_sqlite_counts_another_programs_rows_and_rolls_them_up_at_open(
         assert (await _assert_summed_as_folded(store, T0)).runs == 3
     finally:
         await store.close()
+    reader = SqliteStore(path, read_only=True)  # the rollup read read-only too
+    await reader.open()
+    try:
+        assert (await _assert_summed_as_folded(reader, T0 + timedelta(seconds=30))).runs == 2
+    finally:
+        await reader.close()
 
 
 async def test_sqlite_a_file_from_before_the_rollup_is_summed_read_only_and_rolled_up(
