@@ -15,14 +15,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from fmcsa_tui.models.runs import Outcome, RunRecord
+from fmcsa_tui.models.runs import Outcome, RunRecord, stored_text
 from fmcsa_tui.models.values import Source
 
-__all__ = ["ErrorCount", "RunStats", "SourceRate"]
+__all__ = ["NO_ERROR_TEXT", "ErrorCount", "RunStats", "SourceRate", "error_text"]
 
 #: Error texts tracked at most; beyond it new texts are not counted (a flood of unique
 #: texts, each naming a request id, must not grow memory without bound).
 _MOST_TEXTS = 10_000
+#: What a failure without an error text is counted as.
+NO_ERROR_TEXT = "(no error text)"
+
+
+def error_text(text: object) -> str:
+    """The one rule for which text a failure is counted under: the stored text, bounded
+    as a record keeps it; a missing one (or one that is no text) as `NO_ERROR_TEXT`.
+    Stores that sum up themselves apply it when they write (SQLite's rollup)."""
+    return stored_text(text) or NO_ERROR_TEXT
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,14 +91,29 @@ class RunStats:
 
     def count_error(self, text: str, company_id: str, runs: int) -> None:
         """`runs` failed sources of `company_id`'s runs said `text`."""
-        text = text or "(no error text)"
-        carriers = self._error_carriers.get(text)
-        if carriers is None:
+        self.count_error_runs(text, runs)
+        self.count_error_carriers(text, (company_id,))
+
+    def count_error_runs(self, text: str, runs: int) -> None:
+        """`runs` failed sources said `text` (a store's sum; carriers given apart)."""
+        key = self._tracked(text)
+        if key is not None:
+            self._error_runs[key] += runs
+
+    def count_error_carriers(self, text: str, company_ids: Iterable[str]) -> None:
+        """These carriers' runs failed with `text` (any number of times)."""
+        key = self._tracked(text)
+        if key is not None:
+            self._error_carriers[key].update(company_ids)
+
+    def _tracked(self, text: str) -> str | None:
+        """`text` as counted (`error_text`), or None past `_MOST_TEXTS` texts."""
+        key = error_text(text)
+        if key not in self._error_carriers:
             if len(self._error_carriers) >= _MOST_TEXTS:
-                return
-            carriers = self._error_carriers[text] = set()
-        carriers.add(company_id)
-        self._error_runs[text] += runs
+                return None
+            self._error_carriers[key] = set()
+        return key
 
     def hours(self, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
         """Runs started in each hour from `since`'s to `until`'s, empty hours included."""

@@ -103,16 +103,27 @@ _SAMPLE_WHO = [
 ]
 
 
+#: How far apart a carrier's sample runs start, unless spread over a window.
+RUNS_APART = timedelta(hours=6)
+
+
 def demo_runs(
-    carriers: Sequence[CompanySummary], per_carrier: int, *, now: datetime | None = None
+    carriers: Sequence[CompanySummary],
+    per_carrier: int,
+    *,
+    now: datetime | None = None,
+    over: timedelta | None = None,
 ) -> Iterator[RunRecord]:
-    """`per_carrier` runs of each carrier, six hours apart back from `now`, about one
-    source in twelve failing with one of a few error texts (deterministic)."""
+    """`per_carrier` runs of each carrier back from `now`, `RUNS_APART` (or spread evenly
+    `over` a window, such as the history's retention), about one source in twelve
+    failing with one of a few error texts (deterministic)."""
     now = now or utcnow()
+    apart = RUNS_APART if over is None else over / max(1, per_carrier)
+    jitter = int(min(apart, RUNS_APART).total_seconds() // 60 * 5 // 6)  # 300 min at 6 h
     rng = random.Random(20261129)
     for carrier in carriers:
         for index in range(per_carrier):
-            started = now - timedelta(hours=6 * index, minutes=rng.randint(0, 300))
+            started = now - apart * index - timedelta(minutes=rng.randint(0, jitter))
             sources = []
             for source in Source:
                 if rng.random() < 1 / 12:
@@ -126,13 +137,16 @@ def demo_runs(
             )  # fmt: skip
 
 
-async def seed_runs(store: CompanyStore, per_carrier: int, *, chunk: int = 20_000) -> int:
-    """Give every carrier in `store` `per_carrier` sample runs, `chunk` records a write;
-    how many were added (the benchmark's history: 100,000 carriers x 30 runs)."""
+async def seed_runs(
+    store: CompanyStore, per_carrier: int, *, chunk: int = 20_000, over: timedelta | None = None
+) -> int:
+    """Give every carrier in `store` `per_carrier` sample runs (`demo_runs`: 6 h apart,
+    or spread `over` a window), `chunk` records a write; how many were added (the
+    benchmark's history: 100,000 carriers x 30 runs)."""
     carriers = await store.list_summaries()
     added = 0
     batch: list[RunRecord] = []
-    for record in demo_runs(carriers, per_carrier):
+    for record in demo_runs(carriers, per_carrier, over=over):
         batch.append(record)
         if len(batch) == chunk:
             await store.record_runs(batch)

@@ -14,7 +14,6 @@ from pymongo import MongoClient
 
 from fmcsa_tui.formatting import iso_ms
 from fmcsa_tui.models import Source, utcnow
-from fmcsa_tui.models.run_stats import ErrorCount, RunStats
 from fmcsa_tui.models.runs import Origin, Outcome, RunRecord, RunWho, SourceRun
 from fmcsa_tui.store import CompanyStore, MongoStore, SqliteStore, open_store
 from fmcsa_tui.store import flow as store_flow
@@ -185,94 +184,3 @@ async def test_mongodb_ttl_index_of_another_retention_is_left_and_said_in_one_li
     assert "\n" not in note and "604800s" in note and "7776000s" in note
     indexes = {tuple(info["key"]): info for info in _runs_indexes(url, "ttl_other").values()}  # type: ignore[call-overload]
     assert indexes[(("endedAt", 1),)]["expireAfterSeconds"] == 7 * 86400
-
-
-# --- the fleet's summary: store.run_stats ------------------------------------------------
-
-
-def _as_compared(stats: RunStats) -> tuple[object, ...]:
-    errors = stats.top_errors(limit=1000)
-    return (
-        stats.runs,
-        +stats.per_hour,
-        stats.sources(),
-        errors,
-        {error.text: stats.carriers_with(error.text) for error in errors},
-    )
-
-
-async def test_run_stats_equals_runs_since_folded_on_every_store(store: CompanyStore) -> None:
-    """Across hours and carriers, every outcome, errors with and without text, a record
-    before `since`, and another program's document that is no record (left out)."""
-    failed, ok, gone = Outcome.FAILED, Outcome.OK, Outcome.CANCELLED
-    records = [
-        run("c1", 0, ok, failed, gone),
-        run("c1", 70, failed, failed, ok),
-        run("c2", 75, failed, Outcome.SKIPPED, Outcome.SKIPPED, dot="1000002"),
-        run("c3", 130, ok, ok, ok, dot="1000003"),
-        run("c4", -120, failed, failed, failed, dot="1000004"),  # before `since`
-    ]
-    textless = replace(
-        run("c2", 140, ok, ok, failed, dot="1000002"),
-        sources=(SourceRun(Source.INSPECTIONS, failed, 0.5, 1, ""),),
-    )
-    other_text = replace(
-        run("c3", 200, ok, ok, failed, dot="1000003"),
-        sources=(SourceRun(Source.CSA_SCORES, failed, 2.0, 4, "HTTP 429 «slow down»"),),
-    )
-    await store.record_runs([*records, textless, other_text])
-    junk = {"companyId": "c9", "startedAt": T0 + timedelta(minutes=9), "who": "me"}
-    if isinstance(store, SqliteStore):
-        with sqlite3.connect(store.path) as conn:
-            conn.execute(
-                "INSERT INTO runs (company_id, dot, started, ended, doc) VALUES (?,?,?,?,?)",
-                ("c9", "9", iso_ms(T0 + timedelta(minutes=9)), "", b"not bson"),
-            )
-    else:
-        assert isinstance(store, MongoStore)
-        client: MongoClient[dict[str, object]] = MongoClient(store._url)
-        try:
-            client.get_database(store._database)["fmcsa_tui_runs"].insert_one(junk)
-        finally:
-            client.close()
-    since = T0 - timedelta(minutes=1)
-    folded = RunStats.of([r async for r in store.runs_since(since)])
-    summed = await store.run_stats(since)
-    assert folded.runs == 6  # the junk and the record before `since` left out
-    assert folded.top_errors()[0] == ErrorCount("HTTP 503", 2, 4)
-    assert _as_compared(summed) == _as_compared(folded)
-    assert await store.run_stats(T0 + timedelta(days=1)) == RunStats()
-
-
-async def test_sqlite_run_stats_folds_rows_written_before_the_outcomes_column(
-    tmp_path: Path,
-) -> None:
-    """A file from the history branch: its runs table had no `outcomes`; opened for
-    writing, the column is added, and the old rows still count (decoded, folded)."""
-    path = tmp_path / "old.db"
-    store = SqliteStore(path)
-    await store.open()
-    await store.record_run(run("c1", 0, Outcome.FAILED, Outcome.OK, Outcome.OK))
-    await store.close()
-    with sqlite3.connect(path) as conn:
-        conn.execute("ALTER TABLE runs DROP COLUMN outcomes")
-    reader = SqliteStore(path, read_only=True)  # read-only: the column stays missing
-    await reader.open()
-    try:
-        assert (await reader.run_stats(T0)).top_errors() == [ErrorCount("HTTP 503", 1, 1)]
-    finally:
-        await reader.close()
-    store = SqliteStore(path)
-    await store.open()
-    try:
-        await store.record_run(run("c2", 5, Outcome.FAILED, Outcome.OK, Outcome.OK))
-        with sqlite3.connect(path) as conn:
-            nulls = conn.execute("SELECT count(*) FROM runs WHERE outcomes IS NULL").fetchone()
-        assert nulls == (1,)  # the old row, left as it was
-        stats = await store.run_stats(T0)
-        assert stats.top_errors() == [ErrorCount("HTTP 503", 2, 2)]
-        assert _as_compared(stats) == _as_compared(
-            RunStats.of([r async for r in store.runs_since(T0)])
-        )
-    finally:
-        await store.close()

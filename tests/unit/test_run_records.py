@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from fmcsa_tui.models import Source
-from fmcsa_tui.models.run_stats import RunStats
+from fmcsa_tui.models.run_stats import NO_ERROR_TEXT, RunStats, error_text
 from fmcsa_tui.models.runs import TEXT_LIMIT, Origin, Outcome, RunRecord, RunWho, SourceRun
 
 T0 = datetime(2026, 11, 29, 8, 15, 30, 123456, tzinfo=UTC)
@@ -92,3 +92,18 @@ def test_stats_count_runs_per_hour_failure_rates_and_errors_by_carrier() -> None
     top = stats.top_errors()
     assert [(e.text, e.carriers, e.runs) for e in top] == [("HTTP 503", 2, 3), ("timed out", 1, 1)]
     assert stats.carriers_with("HTTP 503") == {"c1", "c2"}
+
+
+def test_one_rule_names_the_error_text_counted_and_a_sum_counts_as_a_fold_does() -> None:
+    """`error_text`: bounded as a record keeps it, none (or no text) as one name; counts
+    given as a store sums them (runs and carriers apart) equal the fold's."""
+    assert error_text("") == error_text(None) == error_text(7) == NO_ERROR_TEXT
+    assert error_text("x" * 600) == "x" * TEXT_LIMIT
+    folded = RunStats.of(
+        [record("c1", 0, violations="x" * 600), record("c2", 1, violations="x" * 600)]
+    )
+    summed = RunStats()
+    summed.count_error_runs("x" * 700, 2)
+    summed.count_error_carriers("x" * 500, ["c1", "c2", "c1"])
+    assert summed.top_errors() == folded.top_errors()
+    assert summed.carriers_with("x" * 500) == folded.carriers_with("x" * 500) == {"c1", "c2"}

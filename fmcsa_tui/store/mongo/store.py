@@ -17,14 +17,15 @@ from pymongo.asynchronous.change_stream import AsyncCollectionChangeStream
 from pymongo.errors import DuplicateKeyError
 
 from fmcsa_tui.models import CompanySummary, summarize, utcnow
+from fmcsa_tui.models.run_stats import RunStats
 from fmcsa_tui.models.runs import RunRecord
 from fmcsa_tui.store.base import AddResult, Changes, LiveRefresh, StoreError, poll_changes
 from fmcsa_tui.store.flow import RunsPage, StoreFlow, Wanted
 from fmcsa_tui.store.listing import Condition
-from fmcsa_tui.store.mongo import queries, writes
+from fmcsa_tui.store.mongo import fleet, queries, writes
 from fmcsa_tui.store.mongo.changes import CHANGE_PIPELINE, follow_changes
 from fmcsa_tui.store.mongo.connection import MongoConnection, never_cancelled
-from fmcsa_tui.store.updates import SourceUpdate
+from fmcsa_tui.store.updates import SourceUpdate, as_utc
 
 __all__ = ["MongoStore"]
 
@@ -163,6 +164,12 @@ class MongoStore(MongoConnection, StoreFlow):
             return [
                 ((doc.get("startedAt"), doc["_id"]), RunRecord.from_doc(doc)) async for doc in found
             ]
+
+    @never_cancelled
+    async def run_stats(self, since: datetime) -> RunStats:
+        """Summed by the server (`fleet.run_stats`), not folded over the stream."""
+        with self._driver_errors():
+            return await fleet.run_stats(self._collection("runs"), as_utc(since))
 
     # --- leases
 

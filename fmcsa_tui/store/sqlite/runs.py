@@ -7,10 +7,12 @@ for a carrier's last runs and by (started) for the fleet's since a moment. Times
 are `iso_ms` text, which sorts as time does. Records older than the retention are
 deleted when the store opens and then at most hourly, with a run's own write.
 
-The fleet's summary (`run_stats`) is summed up in SQL over the `outcomes` column, each
-source's [source, outcome, error] as JSON, written with the row: decoding 200,000
-records' BSON in Python takes minutes. The column is added where missing; rows without
-it (written before it existed, or by another program) are decoded and folded instead.
+The fleet's summary (`run_stats`) reads the rollup written with every run
+(`sqlite.rollup`). What the rollup cannot hold is summed from rows: the part minute
+before its first whole minute, and rows not in it yet (a file opened read-only from
+before it, another program's rows). Those are summed up in SQL over the `outcomes`
+column, each source's [source, outcome, error] as JSON, written with the row; rows
+without it (or with no valid JSON) are decoded and folded instead.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from fmcsa_tui.formatting import iso_ms
 from fmcsa_tui.models.run_stats import RunStats
 from fmcsa_tui.models.runs import TEXT_LIMIT, Outcome, RunRecord
 from fmcsa_tui.models.values import Source
+from fmcsa_tui.store.sqlite import rollup
 from fmcsa_tui.store.sqlite.columns import decode, encode
 from fmcsa_tui.store.sqlite.schema import write_transaction
 
@@ -60,12 +63,17 @@ def create_runs(conn: sqlite3.Connection, prune_before: datetime) -> None:
         columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
         if "outcomes" not in columns:  # a table from before the fleet summary
             conn.execute("ALTER TABLE runs ADD COLUMN outcomes TEXT")
+        rollup.create_rollup(conn)
         prune_runs(conn, prune_before)
+    rollup.add_missing(conn)
 
 
 def prune_runs(conn: sqlite3.Connection, before: datetime) -> None:
-    """Delete the runs started before `before` (through the started index)."""
-    conn.execute("DELETE FROM runs WHERE started < ?", (iso_ms(before),))
+    """Delete the runs started before `before`'s minute (through the started index), and
+    the rollup's counts of them."""
+    cut = rollup.minute_of(before)
+    conn.execute("DELETE FROM runs WHERE started < ?", (cut,))
+    rollup.prune(conn, cut)
 
 
 Row = tuple[str, str, str, str, bytes, str]
@@ -96,13 +104,25 @@ def _outcomes(record: RunRecord) -> str:
     )
 
 
-def record_runs(conn: sqlite3.Connection, rows: list[Row], prune_before: datetime | None) -> None:
-    """Records' rows (on the writer thread, in its batch); pruning too when it is due."""
+def tally_of(rows: list[Row]) -> rollup.Tally:
+    """The rollup's increments for these rows (their `outcomes`, as they will be stored)."""
+    tally = rollup.Tally()
+    for company_id, _dot, started, _ended, doc, outcomes in rows:
+        rollup.add_row(tally, company_id, started, outcomes, doc)
+    return tally
+
+
+def record_runs(
+    conn: sqlite3.Connection, rows: list[Row], tally: rollup.Tally, prune_before: datetime | None
+) -> None:
+    """Records' rows and their rollup (on the writer thread, in its batch, so they never
+    disagree); pruning too when it is due."""
     conn.executemany(
-        "INSERT INTO runs (company_id, dot, started, ended, doc, outcomes)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO runs (company_id, dot, started, ended, doc, outcomes, rolled)"
+        " VALUES (?, ?, ?, ?, ?, ?, 1)",
         rows,
     )
+    tally.write(conn)
     if prune_before is not None:
         prune_runs(conn, prune_before)
 
@@ -158,29 +178,44 @@ def runs_page(
     return [((started, rowid), _read(doc)) for started, rowid, doc in rows]
 
 
-#: The rows `run_stats` sums up in SQL: since a moment, with an outcomes column we wrote.
-_SUMMED = "FROM runs WHERE started >= ? AND outcomes IS NOT NULL AND json_valid(outcomes)"
-
-
 def run_stats(conn: sqlite3.Connection, since: datetime) -> RunStats:
     """`RunStats` of the runs started at or after `since`: what folding `runs_since`
-    gives, summed up in SQL (see the module docstring)."""
+    gives, read from the rollup and the rows it lacks (see the module docstring)."""
     stats = RunStats()
     if not _has_runs(conn):
         return stats
-    start = iso_ms(since)
-    if not _has_outcomes(conn):  # a file opened read-only, from before the column
-        for (doc,) in conn.execute("SELECT doc FROM runs WHERE started >= ?", (start,)):
-            _fold(stats, doc)
+    start = iso_ms(since) or ""
+    if not rollup.has_rollup(conn):  # a file opened read-only, from before the rollup
+        _sum_rows(conn, stats, "started >= ?", (start,))
         return stats
+    first_minute = rollup.minute_after(since)
+    conn.execute("BEGIN")  # one snapshot: a run written meanwhile is in all parts or none
+    try:
+        _sum_rows(conn, stats, "started >= ? AND started < ?", (start, first_minute))
+        unrolled = (first_minute, rollup.upto(conn))
+        _sum_rows(conn, stats, f"started >= ? AND {rollup.UNROLLED}", unrolled)
+        rollup.sum_up(conn, stats, first_minute, start)
+    finally:
+        conn.execute("COMMIT")
+    return stats
+
+
+def _sum_rows(
+    conn: sqlite3.Connection, stats: RunStats, where: str, params: tuple[Any, ...]
+) -> None:
+    """Add the rows `where` selects: in SQL over their `outcomes`, else decoded."""
+    if not _has_outcomes(conn):  # a file opened read-only, from before the column
+        for (doc,) in conn.execute(f"SELECT doc FROM runs WHERE {where}", params):
+            _fold(stats, doc)
+        return
+    summed = f"FROM runs WHERE {where} AND outcomes IS NOT NULL AND json_valid(outcomes)"
     for hour, runs in conn.execute(
-        f"SELECT substr(started, 1, 13), count(*) {_SUMMED} GROUP BY 1", (start,)
+        f"SELECT substr(started, 1, 13), count(*) {summed} GROUP BY 1", params
     ):
         stats.count_runs(datetime.fromisoformat(f"{hour}:00:00").replace(tzinfo=UTC), runs)
-    each = "FROM runs, json_each(runs.outcomes) AS o WHERE runs.started >= ?"
-    each += " AND runs.outcomes IS NOT NULL AND json_valid(runs.outcomes)"
+    each = f"FROM (SELECT company_id, outcomes {summed}) AS runs, json_each(runs.outcomes) AS o"
     for source, outcome, times in conn.execute(
-        "SELECT o.value ->> 0, o.value ->> 1, count(*) " + each + " GROUP BY 1, 2", (start,)
+        "SELECT o.value ->> 0, o.value ->> 1, count(*) " + each + " GROUP BY 1, 2", params
     ):
         known = _known(source, outcome)
         if known is not None:
@@ -188,19 +223,16 @@ def run_stats(conn: sqlite3.Connection, since: datetime) -> RunStats:
     for text, company_id, runs in conn.execute(
         "SELECT o.value ->> 2, company_id, count(*) "
         + each
-        + " AND o.value ->> 1 = 'failed' AND o.value ->> 0 IN (SELECT value FROM json_each(?))"
+        + " WHERE o.value ->> 1 = 'failed' AND o.value ->> 0 IN (SELECT value FROM json_each(?))"
         " GROUP BY 1, 2",
-        (start, json.dumps([source.value for source in Source])),
+        (*params, json.dumps([source.value for source in Source])),
     ):
         stats.count_error(text if isinstance(text, str) else "", company_id, runs)
-    unsummed = conn.execute(
-        "SELECT doc FROM runs"
-        " WHERE started >= ? AND (outcomes IS NULL OR NOT json_valid(outcomes))",
-        (start,),
+    unsummed = (
+        f"SELECT doc FROM runs WHERE {where} AND (outcomes IS NULL OR NOT json_valid(outcomes))"
     )
-    for (doc,) in unsummed:
+    for (doc,) in conn.execute(unsummed, params):
         _fold(stats, doc)
-    return stats
 
 
 def _fold(stats: RunStats, doc: bytes) -> None:

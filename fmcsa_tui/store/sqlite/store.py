@@ -236,13 +236,14 @@ class SqliteStore(StoreFlow):
         if time.monotonic() - self._pruned >= PRUNE_EVERY:
             self._pruned = time.monotonic()
             prune_before = utcnow() - self._retention
-        await self._write(runs.record_runs, [runs.row_of(r) for r in records], prune_before)
+        rows = [runs.row_of(record) for record in records]
+        await self._write(runs.record_runs, rows, runs.tally_of(rows), prune_before)
 
     async def _runs_of(self, company_id: str, limit: int) -> list[RunRecord | None]:
         return await self._call(runs.runs_of, company_id, limit)
 
     async def run_stats(self, since: datetime) -> RunStats:
-        """Summed up in SQL (`runs.run_stats`), not folded over the stream."""
+        """Read from the rollup (`runs.run_stats`), not folded over the stream."""
         return await self._call(runs.run_stats, as_utc(since))
 
     async def _runs_page(
