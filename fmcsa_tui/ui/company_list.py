@@ -49,7 +49,9 @@ class CompanyList(ScrollView, can_focus=True):
     """Carriers, one per line: DOT, name, status, last run and each source's age.
 
     The cursor stays on the same company (by id) across filtering, sorting and data
-    updates; a company that drops out of the view leaves the cursor at the same index.
+    updates. A company the operator's filter or search leaves out puts the cursor on the
+    first row (a key typed next acts on a row the operator can see at the top); one a live
+    update takes out leaves the cursor at the same index.
     """
 
     ALLOW_SELECT = False
@@ -285,8 +287,9 @@ class CompanyList(ScrollView, can_focus=True):
         return None
 
     def set_filter(self, flt: CompanyFilter) -> None:
-        """Show only the companies `flt.matches` (its stale rule uses this widget's clock)."""
-        self._change_view(lambda: self._rows.set_filter(flt, self._clock()))
+        """Show only the companies `flt.matches` (its stale rule uses this widget's clock);
+        the operator's change: a highlighted company left out puts the cursor first."""
+        self._change_view(lambda: self._rows.set_filter(flt, self._clock()), lost_to_top=True)
 
     def narrow(self, **changes: Any) -> None:
         """Change some fields of the filter, keeping the others."""
@@ -334,8 +337,9 @@ class CompanyList(ScrollView, can_focus=True):
 
     # -- keeping the cursor, the scroll range and the messages right
 
-    def _change_view(self, change: Callable[[], None]) -> None:
-        """Apply a change to the rows; the cursor follows its company, or its index."""
+    def _change_view(self, change: Callable[[], None], *, lost_to_top: bool = False) -> None:
+        """Apply a change to the rows; the cursor follows its company, or, when the
+        company left the view, goes to the first row (`lost_to_top`) or keeps its index."""
         before = self.highlighted
         row = self.cursor_row
         change()
@@ -343,6 +347,8 @@ class CompanyList(ScrollView, can_focus=True):
             position = self._rows.position_of(before.id)
             if position is not None:
                 row = position
+            elif lost_to_top:
+                row = 0
         self._update_virtual_size()
         self.cursor_row = row  # validated into range; the watcher scrolls and posts
         self._post_highlighted()

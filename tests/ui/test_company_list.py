@@ -690,3 +690,32 @@ async def test_rows_loaded_in_batches_show_where_the_operator_looks() -> None:
         await pilot.press("end")
         assert widget.highlighted == rows[199]
         assert "Co199" in screen_text(app)
+
+
+async def test_the_operator_filtering_the_highlighted_company_out_puts_the_cursor_first() -> None:
+    """A filter or search the operator sets that leaves the highlighted company out: the
+    cursor goes to the first row; a live update taking it out keeps the index."""
+    statuses: list[Status] = ["ok", "failed"]
+    rows = [summary(n, name=f"Company {n:03}", status=statuses[n % 2]) for n in range(50)]
+    app = ListApp(rows)
+    async with app.run_test(size=SIZE):
+        widget = app.query_one(CompanyList)
+        widget.move_to("c11")  # failed
+        position = widget.cursor_row
+        assert position == 11
+        widget.set_filter(CompanyFilter(status="ok"))
+        assert widget.cursor_row == 0
+        assert widget.highlighted == rows[0]
+        widget.move_to("c24")  # the 13th of 25
+        widget.narrow(text="company 01")  # 010, 012, ..., 018: the cursor at 12 would be 018
+        assert widget.cursor_row == 0 and widget.highlighted == rows[10]
+        widget.move_to("c16")
+        widget.narrow(text="company 01", status=None)  # 010-019: 016 stays, the cursor too
+        assert widget.highlighted == rows[16]
+        # A live update that takes the highlighted company out keeps the index.
+        widget.set_filter(CompanyFilter(status="ok"))
+        widget.move_to("c20")
+        position = widget.cursor_row
+        widget.upsert([summary(20, name="Company 020", status="failed")])
+        assert widget.cursor_row == position
+        assert widget.highlighted == rows[22]
