@@ -561,16 +561,18 @@ class CompanyRows:
             name: name.casefold() or None for name in set(names) if name is not None
         }
         nameless = list(compress(range(len(names)), map(is_, names, repeat(None))))
-        fields = [self._folded_name_field(rows[at]) for at in nameless]
+        fields = self._name_fields([rows[at] for at in nameless])
         distinct = {*folded.values(), *fields}
-        distinct.discard(None)
-        rank: dict[str | None, int | None] = {None: None}
+        rank: dict[str | None, int | None] = {None: None, "": None}
         rank.update(zip(sorted(filter(None, distinct)), count()))
+        field_ranks = list(map(rank.__getitem__, fields))
+        if len(nameless) == len(names):  # every name upper case (a census)
+            return field_ranks
         by_name = {name: rank[key] for name, key in folded.items()}
         by_name[None] = None
         keys = list(map(by_name.__getitem__, names))
-        for at, field in zip(nameless, fields, strict=True):
-            keys[at] = rank[field]
+        for at, field_rank in zip(nameless, field_ranks, strict=True):
+            keys[at] = field_rank
         return keys
 
     def _name_keys(self, rows: Sequence[int]) -> list[str | None]:
@@ -585,6 +587,20 @@ class CompanyRows:
         for at in compress(range(len(names)), map(is_, names, repeat(None))):
             keys[at] = self._folded_name_field(rows[at])
         return keys
+
+    def _name_fields(self, rows: list[int]) -> list[str | None]:
+        """The name field of these rows' search texts (`_folded_name_field`), split in C
+        (FMCSA's upper-case names keep no name of their own: a census's every row), each
+        row with a kept DOT (which may hold the separator) on its own."""
+        search = map(self._search.__getitem__, rows)
+        parts = map(str.split, search, repeat(SEARCH_SEPARATOR), repeat(2))
+        fields: list[str | None] = list(map(itemgetter(1), parts))
+        dotted = [row for row, (dot, _) in self._kept.items() if dot is not None]
+        if dotted:
+            where = dict(zip(rows, count()))
+            for row in filter(where.__contains__, dotted):
+                fields[where[row]] = self._folded_name_field(row)
+        return fields
 
     def _folded_name_field(self, row: int) -> str | None:
         """An upper-case name's key: its casefold, which is the search text's field

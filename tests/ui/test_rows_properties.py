@@ -277,3 +277,27 @@ def test_dot_order_after_live_updates_and_resorts() -> None:
             if column == "dot":  # no two rows share a DOT: one order
                 shown = [model.at(position) for position in range(len(model.view))]
                 assert [row.id for row in shown] == [row.id for row in reference.view()]
+
+
+def test_name_order_of_upper_case_names_read_from_the_search_text() -> None:
+    """FMCSA's upper-case names are read back from the search text, split in C: a DOT
+    that holds the separator itself (kept, as it is) must not shift the name's field."""
+
+    def carrier(n: int, dot: str, name: str) -> CompanySummary:
+        return CompanySummary(
+            f"c{n}", dot, name, None, "ok", None, None, None, None, None, frozenset(), 0, None
+        )
+
+    rows = [
+        carrier(0, "1\x1fZZZ", "BETA LINES"),
+        carrier(1, "2", "ALPHA FREIGHT"),
+        carrier(2, "3", "CHARLIE CO"),
+        carrier(3, "4", ""),
+    ]
+    model, reference = CompanyRows(), Reference()
+    model.extend([list_row(row) for row in in_dot_order(rows)])
+    reference.rows = {row.id: row for row in rows}
+    for reverse in (False, True):
+        model.set_sort("name", reverse)
+        reference.sort = ("name", reverse)
+        assert model.visible_ids() == [row.id for row in reference.view()]
