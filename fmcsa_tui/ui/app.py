@@ -216,7 +216,7 @@ class FmcsaApp(FactsActions, FleetActions, KeysInPlay, QuittingApp):
         if isinstance(update, Loaded):
             self.companies.load_rows(update.rows, fresh=update.fresh, complete=update.complete)
             self.loading = not update.complete
-            self.loaded = (self.companies.total_count, update.expected)
+            self.loaded = (self.companies.loaded_count, update.expected)
             if update.complete:  # 100,000 long-lived rows: keep the cyclic GC off them
                 gc.freeze()
         elif isinstance(update, Changed):

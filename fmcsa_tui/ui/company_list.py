@@ -49,7 +49,9 @@ class CompanyList(ScrollView, can_focus=True):
     """Carriers, one per line: DOT, name, status, last run and each source's age.
 
     The cursor stays on the same company (by id) across filtering, sorting and data
-    updates; a company that drops out of the view leaves the cursor at the same index.
+    updates. A company the operator's filter or search leaves out puts the cursor on the
+    first row (a key typed next acts on a row the operator can see at the top); one a live
+    update takes out leaves the cursor at the same index.
     """
 
     ALLOW_SELECT = False
@@ -168,6 +170,9 @@ class CompanyList(ScrollView, can_focus=True):
         self._clock = clock
         self._stale_after = stale_after
         self._rows = CompanyRows()
+        # A reload of a shown list, batch by batch, in the scan's order (swapped in whole).
+        self._reloading: CompanyRows | None = None
+        self._pending: dict[str, CompanySummary] = {}  # its live updates the scan may bring
         self._syncing: frozenset[str] = frozenset()
         self._spinner_frame = 0
         self._spinner_timer: Timer | None = None
@@ -183,6 +188,11 @@ class CompanyList(ScrollView, can_focus=True):
     @property
     def total_count(self) -> int:
         return len(self._rows)
+
+    @property
+    def loaded_count(self) -> int:
+        """Rows the current load has brought so far (all of them once it is complete)."""
+        return len(self._rows if self._reloading is None else self._reloading)
 
     @property
     def status_counts(self) -> Counter[str]:
@@ -250,12 +260,25 @@ class CompanyList(ScrollView, can_focus=True):
 
     def set_rows(self, summaries: list[CompanySummary]) -> None:
         """Replace all data."""
+        self._reloading, self._pending = None, {}
         self._change_view(lambda: self._rows.set_rows(summaries))
         self._drop_vanished_marks()
 
     def load_rows(self, rows: list[ListRow], *, fresh: bool, complete: bool) -> None:
         """A batch of a load (see `StoreFeed`): `fresh` replaces every row; marks of
-        companies gone are dropped once the load is `complete`."""
+        companies gone are dropped once the load is `complete`.
+
+        The first load shows each batch as it comes. A reload (the store came back)
+        keeps showing every row it had until the new ones are all in, then swaps them
+        in at once with the sort and filter of the moment: it showed only the first
+        batch for a while, and sorted the whole list again for every batch."""
+        if fresh and (self._rows or self._reloading is not None):
+            self._reloading, self._pending = CompanyRows(), {}
+        if self._reloading is not None:
+            self._reloading.extend(rows)
+            if complete:
+                self._swap_in(self._reloading)
+            return
 
         def load() -> None:
             if fresh:
@@ -266,8 +289,30 @@ class CompanyList(ScrollView, can_focus=True):
         if complete:
             self._drop_vanished_marks()
 
+    def _swap_in(self, reloaded: CompanyRows) -> None:
+        """A complete reload replaces the rows shown, sorted and filtered as they are."""
+        self._reloading = None
+        reloaded.upsert(s for s in self._pending.values() if reloaded.get(s.id) is None)
+        self._pending = {}
+        shown = self._rows
+        reloaded.set_sort(shown.sort_column, shown.sort_reverse)
+        reloaded.set_filter(shown.filter, self._clock())
+
+        def swap() -> None:
+            self._rows = reloaded
+
+        self._change_view(swap)
+        self._drop_vanished_marks()
+
     def upsert(self, summaries: Iterable[CompanySummary]) -> None:
-        """Add or replace rows by id; sort, filter and cursor are kept."""
+        """Add or replace rows by id; sort, filter and cursor are kept. A reload under
+        way gets those its scan has passed; the others wait for the end of the scan,
+        which brings them as new, unless it had passed their place (a new carrier)."""
+        summaries = list(summaries)
+        reloading = self._reloading
+        if reloading is not None:
+            reloading.upsert(s for s in summaries if reloading.get(s.id) is not None)
+            self._pending.update((s.id, s) for s in summaries if reloading.get(s.id) is None)
         self._change_view(lambda: self._rows.upsert(summaries))
 
     @overload
@@ -280,13 +325,19 @@ class CompanyList(ScrollView, can_focus=True):
         """Remove the companies with these ids; without ids, the widget (as `Widget.remove`)."""
         if ids is None:
             return super().remove()
+        ids = list(ids)
+        if self._reloading is not None:
+            self._reloading.remove(ids)
+            for company_id in ids:
+                self._pending.pop(company_id, None)
         self._change_view(lambda: self._rows.remove(ids))
         self._drop_vanished_marks()
         return None
 
     def set_filter(self, flt: CompanyFilter) -> None:
-        """Show only the companies `flt.matches` (its stale rule uses this widget's clock)."""
-        self._change_view(lambda: self._rows.set_filter(flt, self._clock()))
+        """Show only the companies `flt.matches` (its stale rule uses this widget's clock);
+        the operator's change: a highlighted company left out puts the cursor first."""
+        self._change_view(lambda: self._rows.set_filter(flt, self._clock()), lost_to_top=True)
 
     def narrow(self, **changes: Any) -> None:
         """Change some fields of the filter, keeping the others."""
@@ -334,8 +385,9 @@ class CompanyList(ScrollView, can_focus=True):
 
     # -- keeping the cursor, the scroll range and the messages right
 
-    def _change_view(self, change: Callable[[], None]) -> None:
-        """Apply a change to the rows; the cursor follows its company, or its index."""
+    def _change_view(self, change: Callable[[], None], *, lost_to_top: bool = False) -> None:
+        """Apply a change to the rows; the cursor follows its company, or, when the
+        company left the view, goes to the first row (`lost_to_top`) or keeps its index."""
         before = self.highlighted
         row = self.cursor_row
         change()
@@ -343,6 +395,8 @@ class CompanyList(ScrollView, can_focus=True):
             position = self._rows.position_of(before.id)
             if position is not None:
                 row = position
+            elif lost_to_top:
+                row = 0
         self._update_virtual_size()
         self.cursor_row = row  # validated into range; the watcher scrolls and posts
         self._post_highlighted()

@@ -11,8 +11,11 @@ when its search text cannot give it back (`listing.kept_text`), statuses and suc
 as bytes, times as `array('q')` of microseconds. `summary(row)` builds a
 `CompanySummary` when one is wanted (a row on screen, the highlighted one).
 
-Sorting computes a permutation of row indices (`_order`) by the column's key, ties by
-row index; a fact a filter tests is copied into display order when a filter first
+Sorting computes a permutation of row indices (`_order`) by the column's key, sorting
+the rows themselves by a key column indexed by row (names as their rank among the
+distinct names: ints sort faster than text); while the rows are in a scan's DOT order
+(`_in_dot_order`, checked as rows come and change) sorting by DOT is that order, in C.
+A fact a filter tests is copied into display order when a filter first
 needs it after a sort (and kept up to date after), so a filter is a C-level loop
 (`map`/`compress`) over one column and a sort copies nothing it does not need. The
 view is a sorted list of display positions. A text filter that contains a recent one
@@ -29,8 +32,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import compress, repeat
-from operator import attrgetter, contains, eq, is_, itemgetter, lt, ne, not_
+from itertools import compress, count, repeat
+from operator import and_, attrgetter, contains, eq, gt, is_, itemgetter, lt, ne, not_
 from typing import Any, Final, Literal
 
 from fmcsa_tui.models import CompanySummary, Source, Status
@@ -183,6 +186,9 @@ class CompanyRows:
         self._error_counts = array("i")
         self._problems: dict[int, str] = {}
         self._interned: dict[str, str] = {}
+        # Whether the row indices are in the DOT order (rows without a DOT last), as a
+        # store scan gives them: then sorting by DOT needs no keys (`_dot_order`).
+        self._in_dot_order = True
         # Display order, and the filtered facts in it.
         self._order = array("i")
         # Built when a filter first needs one after a sort (`_ordered`), then kept.
@@ -289,6 +295,7 @@ class CompanyRows:
         self.clear()
         latest = {summary.id: list_row(summary) for summary in summaries}
         self._append(list(latest.values()))
+        self._in_dot_order = len(latest) <= 1  # in any order: not checked
         self._resort(range(len(self._ids)))
 
     def clear(self) -> None:
@@ -307,6 +314,7 @@ class CompanyRows:
         fresh = list(compress(rows, map(not_, seen))) if known else rows
         if len(set(ids)) != len(ids):  # a repeated id: the last wins
             fresh = list({row[0]: row for row in fresh}.values())
+            self._in_dot_order = False  # its DOT where its first was: not checked
         first, placed = len(self._ids), len(self._order)  # removed rows make these differ
         self._append(fresh)
         if len(self._ids) > first:
@@ -372,10 +380,14 @@ class CompanyRows:
     # -- the columns
 
     def _append(self, rows: list[ListRow]) -> None:
-        """New rows onto every column: one transposition, then C-level extends."""
+        """New rows onto every column: one transposition, then C-level extends. Rows come
+        in the DOT order (a scan's batch, or one row): the first is checked against the
+        last row before them."""
         if not rows:
             return
         first = len(self._ids)
+        if self._in_dot_order and first:
+            self._in_dot_order = _dot_in_order(self._dot_value(first - 1), _row_dot_key(rows[0]))
         (ids, search, dots, names, mcs, statuses, success, last_run, csa, viol, insp,
          sources, counts, updated, problems) = zip(*rows, strict=True)  # fmt: skip
         index = self._index
@@ -417,6 +429,8 @@ class CompanyRows:
         """One known row's values, in place."""
         (_, search, dot, name, mc, status, success, last_run, csa, viol, insp, sources,
          count, updated, problem) = row  # fmt: skip
+        if self._in_dot_order and _row_dot_key(row) != self._dot_value(at):
+            self._in_dot_order = False
         self._search[at] = search
         self._names[at] = None if name is None else self._interned.setdefault(name, name)
         if dot is not None or mc is not None:
@@ -483,34 +497,83 @@ class CompanyRows:
         base = array("i", self._order)
         base.extend(added)
         column, reverse = self.sort_column, self.sort_reverse
-        if column == "status":  # four codes: a counting sort, in C
+        if column == "dot" and self._in_dot_order and len(base) == len(self._index):
+            present, missing = self._dot_order()
+            if reverse:
+                present.reverse()  # ties (one DOT twice) reversed too: ties come in any order
+        elif column == "status":  # four codes: a counting sort, in C
             codes = bytes(map(self._status.__getitem__, base))
             present = array("i")
             for code in sorted(range(len(_STATUS_OF)), reverse=reverse):
                 present.extend(compress(base, map(eq, codes, repeat(code))))
             missing = array("i")
         else:
+            # Keys by row index, so the rows themselves are sorted (a sort of positions
+            # would then gather the rows from all over `base`: slower than the sort).
+            keys: Sequence[Any]
             if column in _SORT_TIMES:
-                times = self._times[_SORT_TIMES[column]]
-                keys: list[Any] = list(map(times.__getitem__, base))
-                has = list(map(ne, keys, repeat(NO_TIME)))
+                keys, none = self._times[_SORT_TIMES[column]], NO_TIME
+            elif column == "name":
+                keys, none = self._name_ranks(range(len(self._ids))), None
             else:
-                keys = (
-                    self._name_keys(base)
-                    if column == "name"
-                    else [*map(self._key_of(column), base)]
-                )
-                has = list(map(ne, keys, repeat(None)))
-            places = list(compress(range(len(base)), has))
-            places.sort(key=keys.__getitem__, reverse=reverse)
-            present = array("i", map(base.__getitem__, places))
-            missing = array("i", compress(base, map(not_, has)))
+                keys, none = [*map(self._key_of(column), range(len(self._ids)))], None
+            if none in keys:  # some row (maybe a removed one) has no key
+                has = list(map(ne, map(keys.__getitem__, base), repeat(none)))
+                rows = list(compress(base, has))
+                missing = array("i", compress(base, map(not_, has)))
+            else:
+                rows, missing = base.tolist(), array("i")
+            rows.sort(key=keys.__getitem__, reverse=reverse)  # type: ignore[arg-type]
+            present = array("i", rows)
         if _SORT_KEYS[column][1] == "oldest" and not reverse:
             self._order = missing + present
         else:
             self._order = present + missing
         self._arrange()
         self.view = self._filtered()
+
+    def _dot_order(self) -> tuple[array[int], array[int]]:
+        """Every row with a DOT, then every row without, in row-index order, which is the
+        DOT order (`_in_dot_order`): in C, no key per row. A DOT is missing when its
+        search-text field is empty and no DOT is kept (an empty kept DOT is a DOT)."""
+        rows = range(len(self._ids))
+        missing_dot = list(map(str.startswith, self._search, repeat(SEARCH_SEPARATOR)))
+        for row, (dot, _) in self._kept.items():
+            if dot is not None:
+                missing_dot[row] = False
+        alive = list(map(ne, self._status, repeat(_REMOVED)))
+        present = array("i", compress(rows, map(gt, alive, missing_dot)))
+        missing = array("i", compress(rows, map(and_, alive, missing_dot)))
+        return present, missing
+
+    def _dot_value(self, row: int) -> str | None:
+        """The row's DOT sort key (`dot_order`), None when it has none (a removed row's
+        too)."""
+        kept_dot = self._kept.get(row, (None, None))[0]
+        return _dot_key_of(self._search[row], kept_dot)
+
+    def _name_ranks(self, rows: Sequence[int]) -> list[int | None]:
+        """Each row's place among the distinct name keys (None when it has none): ints
+        sort over twice as fast as the keys. Each distinct (interned) name is folded and
+        ranked once, then looked up by `map` in C."""
+        names = list(map(self._names.__getitem__, rows))
+        folded: dict[str | None, str | None] = {
+            name: name.casefold() or None for name in set(names) if name is not None
+        }
+        nameless = list(compress(range(len(names)), map(is_, names, repeat(None))))
+        fields = self._name_fields([rows[at] for at in nameless])
+        distinct = {*folded.values(), *fields}
+        rank: dict[str | None, int | None] = {None: None, "": None}
+        rank.update(zip(sorted(filter(None, distinct)), count()))
+        field_ranks = list(map(rank.__getitem__, fields))
+        if len(nameless) == len(names):  # every name upper case (a census)
+            return field_ranks
+        by_name = {name: rank[key] for name, key in folded.items()}
+        by_name[None] = None
+        keys = list(map(by_name.__getitem__, names))
+        for at, field_rank in zip(nameless, field_ranks, strict=True):
+            keys[at] = field_rank
+        return keys
 
     def _name_keys(self, rows: Sequence[int]) -> list[str | None]:
         """The name key of each row (casefolded, None when missing), in C for kept
@@ -524,6 +587,20 @@ class CompanyRows:
         for at in compress(range(len(names)), map(is_, names, repeat(None))):
             keys[at] = self._folded_name_field(rows[at])
         return keys
+
+    def _name_fields(self, rows: list[int]) -> list[str | None]:
+        """The name field of these rows' search texts (`_folded_name_field`), split in C
+        (FMCSA's upper-case names keep no name of their own: a census's every row), each
+        row with a kept DOT (which may hold the separator) on its own."""
+        search = map(self._search.__getitem__, rows)
+        parts = map(str.split, search, repeat(SEARCH_SEPARATOR), repeat(2))
+        fields: list[str | None] = list(map(itemgetter(1), parts))
+        dotted = [row for row, (dot, _) in self._kept.items() if dot is not None]
+        if dotted:
+            where = dict(zip(rows, count()))
+            for row in filter(where.__contains__, dotted):
+                fields[where[row]] = self._folded_name_field(row)
+        return fields
 
     def _folded_name_field(self, row: int) -> str | None:
         """An upper-case name's key: its casefold, which is the search text's field
@@ -541,16 +618,7 @@ class CompanyRows:
         if column == "name":
             return lambda row: self._name_keys((row,))[0]
 
-        def dot_key(row: int) -> str | None:
-            kept = self._kept.get(row)
-            dot = kept[0] if kept is not None and kept[0] is not None else None
-            if dot is None:
-                search = self._search[row]
-                folded_dot = search[: search.find(SEARCH_SEPARATOR)]
-                dot = self.summary(row).dot_number if kept else folded_dot.upper() or None
-            return None if dot is None else dot_order(dot)
-
-        return dot_key
+        return self._dot_value
 
     def _sort_value(self, row: int) -> Any:
         """The row's key for the sort column (None or NO_TIME when missing)."""
@@ -737,3 +805,22 @@ def _keep(places: list[int], texts: list[str] | None, place: int, text: str, wan
 
 def _joined_text(condition: Condition) -> bool:
     return condition.test == "has_text" and joined_search_decides(condition.value)
+
+
+def _row_dot_key(row: ListRow) -> str | None:
+    """A list row's DOT sort key (`dot_order`), None when it has none: the kept DOT, or
+    the search text's first field upper-cased (as `shown_fields` gives it back)."""
+    return _dot_key_of(row[1], row[2])
+
+
+def _dot_key_of(search: str, kept_dot: str | None) -> str | None:
+    dot = kept_dot
+    if dot is None:
+        dot = search[: search.find(SEARCH_SEPARATOR)].upper() or None
+    return None if dot is None else dot_order(dot)
+
+
+def _dot_in_order(before: str | None, after: str | None) -> bool:
+    """Whether a row with DOT key `after` may follow one with `before` in the DOT order
+    (rows without a DOT last)."""
+    return after is None or (before is not None and before <= after)

@@ -690,3 +690,71 @@ async def test_rows_loaded_in_batches_show_where_the_operator_looks() -> None:
         await pilot.press("end")
         assert widget.highlighted == rows[199]
         assert "Co199" in screen_text(app)
+
+
+async def test_the_operator_filtering_the_highlighted_company_out_puts_the_cursor_first() -> None:
+    """A filter or search the operator sets that leaves the highlighted company out: the
+    cursor goes to the first row; a live update taking it out keeps the index."""
+    statuses: list[Status] = ["ok", "failed"]
+    rows = [summary(n, name=f"Company {n:03}", status=statuses[n % 2]) for n in range(50)]
+    app = ListApp(rows)
+    async with app.run_test(size=SIZE):
+        widget = app.query_one(CompanyList)
+        widget.move_to("c11")  # failed
+        position = widget.cursor_row
+        assert position == 11
+        widget.set_filter(CompanyFilter(status="ok"))
+        assert widget.cursor_row == 0
+        assert widget.highlighted == rows[0]
+        widget.move_to("c24")  # the 13th of 25
+        widget.narrow(text="company 01")  # 010, 012, ..., 018: the cursor at 12 would be 018
+        assert widget.cursor_row == 0 and widget.highlighted == rows[10]
+        widget.move_to("c16")
+        widget.narrow(text="company 01", status=None)  # 010-019: 016 stays, the cursor too
+        assert widget.highlighted == rows[16]
+        # A live update that takes the highlighted company out keeps the index.
+        widget.set_filter(CompanyFilter(status="ok"))
+        widget.move_to("c20")
+        position = widget.cursor_row
+        widget.upsert([summary(20, name="Company 020", status="failed")])
+        assert widget.cursor_row == position
+        assert widget.highlighted == rows[22]
+
+
+async def test_a_reload_keeps_every_row_on_screen_until_it_is_complete() -> None:
+    """The store came back: its rows come again batch by batch. The list keeps showing
+    all it had (sorted, filtered, the cursor where it was) until the last batch, then
+    shows the store's rows: a carrier gone from the store goes (with its mark), live
+    updates meanwhile are kept, the sort and filter of the moment apply."""
+    rows = [summary(n, name=f"Co{n:03}") for n in range(200)]
+    app = ListApp()
+    async with app.run_test(size=SIZE) as pilot:
+        widget = app.query_one(CompanyList)
+        widget.load_rows([list_row(row) for row in rows], fresh=True, complete=True)
+        widget.sort_by("name", reverse=True)
+        widget.move_to("c150")
+        widget.move_to("c7")
+        widget.toggle_mark()  # c7, then the cursor moves down to c6
+        assert widget.highlighted == rows[6] and widget.is_marked("c7")
+        store = [row for row in rows if row.id != "c7"]  # c7 deleted meanwhile
+        scanned = [list_row(row) for row in store]
+        widget.load_rows(scanned[:50], fresh=True, complete=False)
+        await pilot.pause()
+        assert widget.total_count == 200 and widget.loaded_count == 50
+        assert widget.visible_summaries()[0] == rows[199] and widget.highlighted == rows[6]
+        assert "Co006" in screen_text(app) and "Co008" in screen_text(app)
+        # Live updates during the reload: one the scan has passed, one it has not.
+        passed = summary(3, name="Co003", status="failed")
+        new = summary(999, name="New", dot="1")  # its place passed: the scan misses it
+        widget.upsert([passed, new])
+        assert widget.total_count == 201
+        widget.load_rows(scanned[50:150], fresh=False, complete=False)
+        assert widget.total_count == 201 and widget.loaded_count == 150
+        widget.load_rows(scanned[150:], fresh=False, complete=True)
+        await pilot.pause()
+        assert widget.total_count == widget.loaded_count == 200  # 199 from the scan, New
+        assert widget.get("c7") is None and not widget.is_marked("c7")
+        assert widget.get("c3") == passed and widget.get("c999") == new
+        assert widget.sort_column == "name" and widget.sort_reverse
+        assert [s.name for s in widget.visible_summaries()[:2]] == ["New", "Co199"]
+        assert widget.highlighted == rows[6]

@@ -238,3 +238,66 @@ def _groups(column: str, rows: list[CompanySummary]) -> list[set[str]]:
 
 ListModel.TestCase.settings = settings(max_examples=300, stateful_step_count=30)
 test_list_model_agrees_with_the_plain_rule = ListModel.TestCase
+
+
+def test_dot_order_after_live_updates_and_resorts() -> None:
+    """Sorting by DOT reads the scan's order when the rows are still in it: a live update
+    that changes a DOT, or adds a row out of order, must make it sort by the keys."""
+    loaded = [
+        CompanySummary(
+            f"c{n:02d}",
+            str(100 + n),
+            f"Company {n}",
+            None,
+            "never",
+            None,
+            None,
+            None,
+            None,
+            None,
+            frozenset(),
+            0,
+            None,
+        )
+        for n in range(6)
+    ]
+    for change in (
+        [_with(loaded[1], dot_number="999")],  # an update moves a DOT past the others
+        [_with(loaded[0], id="new", dot_number="1")],  # a new row before every other
+        [_with(loaded[2], id="new", dot_number=None), _with(loaded[3], dot_number="99")],
+    ):
+        model, reference = CompanyRows(), Reference()
+        model.extend([list_row(summary) for summary in loaded])
+        reference.rows = {summary.id: summary for summary in loaded}
+        model.upsert(change)
+        reference.rows.update((summary.id, summary) for summary in change)
+        for column, reverse in (("name", False), ("dot", False), ("dot", True)):
+            model.set_sort(column, reverse)
+            reference.sort = (column, reverse)
+            if column == "dot":  # no two rows share a DOT: one order
+                shown = [model.at(position) for position in range(len(model.view))]
+                assert [row.id for row in shown] == [row.id for row in reference.view()]
+
+
+def test_name_order_of_upper_case_names_read_from_the_search_text() -> None:
+    """FMCSA's upper-case names are read back from the search text, split in C: a DOT
+    that holds the separator itself (kept, as it is) must not shift the name's field."""
+
+    def carrier(n: int, dot: str, name: str) -> CompanySummary:
+        return CompanySummary(
+            f"c{n}", dot, name, None, "ok", None, None, None, None, None, frozenset(), 0, None
+        )
+
+    rows = [
+        carrier(0, "1\x1fZZZ", "BETA LINES"),
+        carrier(1, "2", "ALPHA FREIGHT"),
+        carrier(2, "3", "CHARLIE CO"),
+        carrier(3, "4", ""),
+    ]
+    model, reference = CompanyRows(), Reference()
+    model.extend([list_row(row) for row in in_dot_order(rows)])
+    reference.rows = {row.id: row for row in rows}
+    for reverse in (False, True):
+        model.set_sort("name", reverse)
+        reference.sort = ("name", reverse)
+        assert model.visible_ids() == [row.id for row in reference.view()]

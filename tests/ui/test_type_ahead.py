@@ -133,3 +133,34 @@ async def test_enter_gives_the_next_key_typed_back_to_the_list_at_once(
     for doc in docs:  # the others untouched
         if doc is not big_sky:
             assert await store.get_company(str(doc["_id"])) == doc
+
+
+async def test_a_search_that_leaves_the_highlighted_carrier_out_puts_the_cursor_first(
+    store: CompanyStore, sandbox: SandboxServer
+) -> None:
+    """The cursor on Atari (fourth), then `/vic`, enter, `r`: Atari is not in the view, so
+    the cursor goes to the first row shown, Victory Lines, and `r` resyncs that one (at the
+    old index it would sit on whatever carrier took that place: Vicksburg, the last)."""
+    docs: list[dict[str, Any]] = [
+        {"_id": ObjectId(), "name": name, "dotNumber": dot} for dot, name in CARRIERS.items()
+    ]
+    await store.insert_documents([dict(doc) for doc in docs])
+    victory = next(doc for doc in docs if doc["name"] == "Victory Lines")
+    sandbox.reset_requests()
+    app = FmcsaApp(store, settings_for(sandbox.url), poll_interval=0.2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await eventually(lambda: app.companies.total_count == len(docs), pause=pilot.pause)
+        app.companies.focus()
+        await pilot.press("down", "down", "down")
+        highlighted = app.companies.highlighted
+        assert highlighted is not None and highlighted.name == "Atari Scale Co"
+        type_ahead(pilot, "/vic\rr")
+
+        async def written() -> bool:
+            stored = await store.get_company(str(victory["_id"]))
+            return stored is not None and "fmcsaData" in stored
+
+        await eventually(written, limit=10, pause=pilot.pause, what="r never resynced Victory")
+        await eventually(lambda: not app.runs.busy, limit=10, pause=pilot.pause)
+        assert app.companies.cursor_row == 0
+    assert set(sandbox.requests()["dots"]) == {victory["dotNumber"]}
