@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from fmcsa_tui.models.runs import Outcome, RunRecord, stored_text
+from fmcsa_tui.models.runs import Outcome, RunRecord, bounded_text
 from fmcsa_tui.models.values import Source
 
 __all__ = ["NO_ERROR_TEXT", "ErrorCount", "RunStats", "SourceRate", "error_text"]
@@ -31,7 +31,7 @@ def error_text(text: object) -> str:
     """The one rule for which text a failure is counted under: the stored text, bounded
     as a record keeps it; a missing one (or one that is no text) as `NO_ERROR_TEXT`.
     Stores that sum up themselves apply it when they write (SQLite's rollup)."""
-    return stored_text(text) or NO_ERROR_TEXT
+    return bounded_text(text) or NO_ERROR_TEXT
 
 
 @dataclass(frozen=True, slots=True)

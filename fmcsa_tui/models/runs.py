@@ -30,7 +30,7 @@ from typing import Any, Final
 
 from fmcsa_tui.models.values import Source
 
-__all__ = ["Origin", "Outcome", "RunRecord", "RunWho", "SourceRun", "at_ms", "stored_text"]
+__all__ = ["Origin", "Outcome", "RunRecord", "RunWho", "SourceRun", "at_ms", "bounded_text"]
 
 #: The longest text a record keeps (an error, a summary, a name); longer is cut.
 TEXT_LIMIT: Final = 500
@@ -147,19 +147,19 @@ class RunRecord:
             run for run in (_source_of(item) for item in doc["sources"][:16]) if run is not None
         )
         return cls(
-            company_id=stored_text(doc.get("companyId")),
-            dot_number=stored_text(doc.get("dotNumber")),
-            name=stored_text(doc.get("name")),
+            company_id=bounded_text(doc.get("companyId")),
+            dot_number=bounded_text(doc.get("dotNumber")),
+            name=bounded_text(doc.get("name")),
             started=at_ms(started),
             ended=at_ms(ended),
             who=RunWho(
-                stored_text(who.get("user")),
-                stored_text(who.get("host")),
+                bounded_text(who.get("user")),
+                bounded_text(who.get("host")),
                 pid if isinstance(pid, int) and not isinstance(pid, bool) else 0,
                 origin,
             ),
             sources=sources,
-            note=stored_text(doc.get("note")),
+            note=bounded_text(doc.get("note")),
         )
 
 
@@ -190,8 +190,8 @@ def _source_of(item: Any) -> SourceRun | None:
         outcome,
         millis / 1000 if _is_number(millis) and 0 <= millis < 1e12 else None,
         attempts if isinstance(attempts, int) and not isinstance(attempts, bool) else 0,
-        stored_text(item.get("error")),
-        stored_text(item.get("summary")),
+        bounded_text(item.get("error")),
+        bounded_text(item.get("summary")),
     )
 
 
@@ -199,6 +199,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value == value
 
 
-def stored_text(value: Any) -> str:
-    """A stored text, bounded; anything not text is shown as nothing."""
+def bounded_text(value: Any) -> str:
+    """A run record's stored text, cut to `TEXT_LIMIT`; anything not text is nothing
+    (unlike `formatting.stored_text`, which shows a company field of any type)."""
     return value[:TEXT_LIMIT] if isinstance(value, str) else ""

@@ -6,7 +6,7 @@ pipeline (`$facet`), failures per (error text, carrier) in another, so what cros
 wire is one row per hour and outcome, and one per failed carrier and text, never per run.
 Only documents `RunRecord.from_doc` would read count (the `$match` below), only their
 first 16 sources, as it keeps; texts are bounded and named by the models' own rules
-(`error_text`, `stored_text`) on the rows that come back, so both say the same.
+(`error_text`, `runs.bounded_text`) on the rows that come back, so both say the same.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, Final
 from pymongo.asynchronous.collection import AsyncCollection
 
 from fmcsa_tui.models.run_stats import RunStats, error_text
-from fmcsa_tui.models.runs import Origin, Outcome, stored_text
+from fmcsa_tui.models.runs import Origin, Outcome, bounded_text
 from fmcsa_tui.models.values import Source
 
 __all__ = ["run_stats"]
@@ -114,5 +114,5 @@ async def run_stats(runs: AsyncCollection[Doc], since: datetime) -> RunStats:
     async for row in await runs.aggregate(_failures(since), batchSize=_BATCH):
         key = row["_id"]
         text = error_text(key.get("error"))
-        stats.count_error(text, stored_text(key.get("company")), row["runs"])
+        stats.count_error(text, bounded_text(key.get("company")), row["runs"])
     return stats
