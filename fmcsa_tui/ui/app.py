@@ -27,7 +27,7 @@ from textual.containers import Container
 from textual.reactive import var
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from fmcsa_tui.coordinator import Notice, QueueChanged, RunCoordinator, RunEnded
 from fmcsa_tui.coordinator.feed import Changed, Connection, FeedUpdate, Leases, Loaded, StoreFeed
@@ -47,7 +47,7 @@ from fmcsa_tui.ui.company_list import CompanyList
 from fmcsa_tui.ui.detail import TABS, Tab
 from fmcsa_tui.ui.facts_actions import FactsActions
 from fmcsa_tui.ui.fleet import FleetActions
-from fmcsa_tui.ui.keys_in_play import KeysInPlay
+from fmcsa_tui.ui.keys_in_play import KeysFooter, KeysInPlay
 from fmcsa_tui.ui.list_lines import MARK_WIDTH
 from fmcsa_tui.ui.marking import ask_to_resync, clear_marks
 from fmcsa_tui.ui.messages import DetailLoaded, FeedMessage, RunMessage, while_on_screen
@@ -164,7 +164,7 @@ class FmcsaApp(FactsActions, FleetActions, KeysInPlay, QuittingApp):
             yield CompanyList(clock=self.clock, stale_after=self.stale_after, id="companies")
             yield DetailPane(clock=self.clock, reader=self.store, id="detail")
         yield ActivityPanel(clock=self.clock, id="activity")
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     @property
     def companies(self) -> CompanyList:

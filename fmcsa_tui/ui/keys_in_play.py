@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from textual import events
 from textual.app import App
 from textual.css.query import NoMatches
+from textual.screen import Screen
 from textual.widgets import Footer, Input
 
 from fmcsa_tui.coordinator import RunCoordinator
@@ -28,6 +29,26 @@ if TYPE_CHECKING:
 DASHBOARD_ACTIONS = (
     frozenset(binding.action.partition("(")[0] for binding in APP_BINDINGS) - OVER_DIALOGS
 )
+
+
+class KeysFooter(Footer):
+    """Textual's footer, recomposed once for any number of binding changes before it
+    gets to it. Textual's queues a recompose (~12-20 ms) per change, and the start
+    makes four in a row (focus, resize, the first view) before the first rows."""
+
+    _recompose_queued = False
+
+    def bindings_changed(self, screen: Screen[object]) -> None:
+        self._bindings_ready = True  # as Footer's own: the bindings are there to show
+        if not screen.app.app_focus or self._recompose_queued:
+            return
+        if self.is_attached and screen is self.screen:
+            self._recompose_queued = True
+            self.call_after_refresh(self._recompose_queued_one)
+
+    async def _recompose_queued_one(self) -> None:
+        self._recompose_queued = False  # a change from here on queues the next one
+        await self.recompose()
 
 
 class KeysInPlay(App[None]):

@@ -13,6 +13,7 @@ from textual.widgets._footer import FooterKey
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.store import CompanyStore
 from fmcsa_tui.ui.app import FmcsaApp
+from fmcsa_tui.ui.keys_in_play import KeysFooter
 from tests.ui.test_dashboard import company, loaded, settings_for, wait_for
 
 
@@ -83,3 +84,33 @@ async def test_help_and_quit_stay_on_screen_however_busy(
         assert {"help", "quit", "search", "resync", "resync_view", "cancel"} <= shown, shown
         await pilot.press("X")
         await wait_for(pilot, lambda: not app.runs.busy)
+
+
+async def test_a_burst_of_binding_changes_recomposes_the_footer_once(
+    store: CompanyStore, slow_sandbox: SandboxServer
+) -> None:
+    """Each recompose rebuilds every entry (12-20 ms): the start makes several binding
+    changes in a row, and only the state after the last needs drawing."""
+    await store.insert_documents([company(str(1000980 + n), f"Burst {n}") for n in range(3)])
+    app = FmcsaApp(store, settings_for(slow_sandbox.url), poll_interval=0.2)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(pilot, 3)
+        await wait_for(pilot, lambda: labels(app).get("resync_view") == "Resync view")
+        footer = app.query_one(KeysFooter)
+        await wait_for(pilot, lambda: not footer._recompose_queued)
+        recomposed = 0
+        real_recompose = footer.recompose
+
+        async def counted() -> None:
+            nonlocal recomposed
+            recomposed += 1
+            await real_recompose()
+
+        footer.recompose = counted  # type: ignore[method-assign]
+        for _ in range(5):
+            app.refresh_bindings()
+        await wait_for(pilot, lambda: recomposed > 0 and not footer._recompose_queued)
+        for _ in range(3):
+            await pilot.pause()
+        assert recomposed == 1
+        assert labels(app).get("resync_view") == "Resync view"
