@@ -224,6 +224,7 @@ class FmcsaApp(FactsActions, FleetActions, KeysInPlay, QuittingApp):
             self.loaded = (self.companies.loaded_count, update.expected)
             if update.complete:  # 100,000 long-lived rows: keep the cyclic GC off them
                 gc.freeze()
+                self._import_http_side()
         elif isinstance(update, Changed):
             self.companies.upsert(update.summaries)
             highlighted = self.companies.highlighted
@@ -234,6 +235,14 @@ class FmcsaApp(FactsActions, FleetActions, KeysInPlay, QuittingApp):
             self._show_runs()
         elif isinstance(update, Connection):
             self._connection(update)
+
+    @work(thread=True, group="warm-up", exit_on_error=False)
+    def _import_http_side(self) -> None:
+        """The engine's HTTP side (httpx, aiohttp: 0.2 s of imports the start leaves out)
+        imported off the event loop once the list is loaded, so that the first resync
+        does not hold the screen still while it is."""
+        import fmcsa_tui.sync.batching
+        import fmcsa_tui.sync.sources  # noqa: F401
 
     def _connection(self, update: Connection) -> None:
         if update.live is not None:

@@ -37,3 +37,36 @@ def test_opening_the_dashboard_imports_no_http_client(tmp_path: Path) -> None:
         capture_output=True, text=True, check=True, timeout=60,
     ).stdout.split()  # fmt: skip
     assert found == []
+
+
+LOADED = """
+import asyncio, sys
+from fmcsa_tui.settings import Settings
+from fmcsa_tui.store.sqlite import SqliteStore
+from fmcsa_tui.ui.app import FmcsaApp
+
+async def opened_and_loaded() -> None:
+    store = SqliteStore(sys.argv[1])
+    app = FmcsaApp(store, Settings(webkey="k"), poll_interval=3600)
+    async with app.run_test() as pilot:
+        while app.loading:
+            await pilot.pause()
+        for worker in app.workers:
+            if worker.group == "warm-up":
+                await worker.wait()
+        await app.action_quit()
+    await store.close()
+
+asyncio.run(opened_and_loaded())
+print(" ".join(name for name in sys.argv[2:] if name in sys.modules))
+"""
+
+
+def test_the_http_side_is_imported_once_the_list_is_loaded(tmp_path: Path) -> None:
+    """Off the event loop, after the load: the first resync does not hold the screen
+    still while httpx and aiohttp are imported."""
+    found = subprocess.run(
+        [sys.executable, "-c", LOADED, str(tmp_path / "loaded.db"), "httpx", "aiohttp"],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.split()  # fmt: skip
+    assert found == ["httpx", "aiohttp"]
