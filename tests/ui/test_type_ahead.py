@@ -7,7 +7,6 @@ back to back, where `pilot.press` waits for the app to go idle after each key.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from fmcsa_tui.sandbox.server import SandboxServer
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store import CompanyStore
 from fmcsa_tui.ui.app import FmcsaApp
+from tests.support.sandboxes import served_sandbox
 from tests.support.waiting import eventually
 
 #: Characters whose key has a name in Textual (a letter's key is the letter itself).
@@ -34,10 +34,7 @@ CARRIERS = {
 }
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer() as server:
-        yield server
+sandbox = served_sandbox()
 
 
 def settings_for(url: str) -> Settings:
