@@ -146,8 +146,8 @@ class FmcsaApp(FactsActions, FleetActions, KeysInPlay, QuittingApp):
             store_label=self.store.description, read_only=self.read_only, id="header"
         )
         yield header.data_bind(
-            counts=app.counts, queued=app.queued, loading=app.loading, connected=app.connected,
-            loaded=app.loaded,
+            counts=app.counts, queued=app.queued, rows_loading=app.loading,
+            connected=app.connected, loaded=app.loaded,
             disconnect_reason=app.disconnect_reason, refresh_mode=app.live_mode,
             marked=app.marked,
         )  # fmt: skip
