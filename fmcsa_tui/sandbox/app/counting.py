@@ -1,5 +1,5 @@
-"""Counting what the APIs were asked, per API and per DOT (``/sandbox/requests``), so
-tests and benchmarks count requests instead of trusting the client.
+"""What ``GET /sandbox/requests`` reports: the requests each API received, in all and per
+DOT. Its own module because ``SandboxServer.requests`` reads the same counts directly.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""DataHub's (Socrata's) answers: a query's page of rows, kept lean because benchmarks
-ask for thousands a second. Each carrier's rows are encoded once and cached, so the
-engine's queries (by ``:id`` or DOT) are a slice and a join, however many pages.
+"""DataHub's (Socrata's) answers: a query's page of rows. Kept lean because benchmarks
+ask for thousands a second: the orders the engine asks for are served from each
+carrier's rows encoded once and cached; any other order or ``$select`` is built per query.
 """
 
 from __future__ import annotations
