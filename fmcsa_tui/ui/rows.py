@@ -99,7 +99,9 @@ STATUS_RANK: Final[dict[Status, int]] = {"failed": 0, "unreadable": 1, "never": 
 
 #: How many recent text filters keep their result (for backspace and narrowing).
 _TEXT_CACHE_SIZE: Final = 8
-#: Search texts a search tests per step (`CompanyRows.advance`): 2-7 ms of C.
+#: Search texts a search tests per step (`CompanyRows.advance`): 2-7 ms of C. A search
+#: of no more texts is done at once even when asked for its first rows (one frame, no
+#: count to come).
 SCAN_STEP: Final = 65_536
 #: The first step of a search that looks for a screen of rows.
 _FIRST_STEP: Final = 512
@@ -808,7 +810,7 @@ class CompanyRows:
             return self._narrowed(found[0], rest)
         self._scan, self._scan_rest = self._text_scan(text.value, under_way), rest
         self.view = array("i")
-        if first is None:
+        if first is None or self._scan.untested <= self.scan_step:
             self.complete()
         else:
             self.reach(first)

@@ -40,6 +40,11 @@ class TextScan:
     def done(self) -> bool:
         return not self._segments
 
+    @property
+    def untested(self) -> int:
+        """How many candidates are still to test."""
+        return sum(len(places) - start for places, _, start in self._segments)
+
     def frontier(self, end: int) -> int:
         """The first display place not tested yet (`end` once done): every hit before
         it is in `places`."""
