@@ -255,6 +255,8 @@ class FmcsaApp(FactsActions, FleetActions, KeysInPlay, QuittingApp):
         if companies.filter.company_ids is not None:  # the fleet screen's error filter
             rest = "" if self.filter_text == "all carriers" else f" · {self.filter_text}"
             self.filter_text = self.ids_label + rest
+        if companies.counting:  # a search shows its first rows, then finds the rest
+            self.filter_text += " · counting…"
         self.shown = companies.visible_count
         self.sort = f"{companies.sort_column} {'▼' if companies.sort_reverse else '▲'}"
         self._show_counts()
