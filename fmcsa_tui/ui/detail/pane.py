@@ -111,6 +111,7 @@ class DetailPane(Vertical):
             )
         await self.mount(tabs)
         self._tabs = tabs
+        tabs.active = f"detail-{self._tab_asked}"  # `show_tab` while they were mounted
         self.watch(self._history_scroll, "scroll_y", self._history_scrolled, init=False)
         self._update()
 
