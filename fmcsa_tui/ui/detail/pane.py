@@ -90,9 +90,10 @@ class DetailPane(Vertical):
         #: What the History tab's body shows: (company id, records, runs listed).
         self._history_shown: tuple[str, list[Any], int] | None = None
         self._reading_timer: Timer | None = None
-        #: The tabs, once mounted (after the first frame); the tab to show until then.
+        #: The tabs, once mounted (after the first frame), and a tab asked for before
+        #: they could show it (they take it when they first activate one).
         self._tabs: TabbedContent | None = None
-        self._tab_asked: Tab = "sync"
+        self._tab_asked: Tab | None = None
 
     def compose(self) -> ComposeResult:
         yield from ()  # the tabs come after the first frame: `_mount_tabs`
@@ -103,15 +104,17 @@ class DetailPane(Vertical):
     async def _mount_tabs(self) -> None:
         if not self.is_attached:  # the app closed before its first frame
             return
-        tabs = TabbedContent(initial=f"detail-{self._tab_asked}")
+        tabs = TabbedContent()  # on Sync; a tab asked for comes with `_tab_changed`
+        # (Textual's `initial` fails the mount of tabs the app is quitting under)
         for tab in TABS:
             body = Static(Text("No carrier selected", style="dim"), id=f"{tab}-body")
             tabs.compose_add_child(
                 TabPane(tab.capitalize(), VerticalScroll(body), id=f"detail-{tab}")
             )
         await self.mount(tabs)
+        if not self.query("#sync-body"):  # the app quit meanwhile: the tabs stay empty
+            return
         self._tabs = tabs
-        tabs.active = f"detail-{self._tab_asked}"  # `show_tab` while they were mounted
         self.watch(self._history_scroll, "scroll_y", self._history_scrolled, init=False)
         self._update()
 
@@ -119,19 +122,24 @@ class DetailPane(Vertical):
 
     @property
     def tab(self) -> Tab:
-        if self._tabs is None:
-            return self._tab_asked
+        if self._tabs is None or not self._tabs.active:
+            return self._tab_asked or "sync"
         active = self._tabs.active.removeprefix("detail-")
         return active if active in TABS else "sync"
 
     def show_tab(self, tab: Tab) -> None:
-        self._tab_asked = tab
-        if self._tabs is not None:
+        if self._tabs is not None and self._tabs.active:
             self._tabs.active = f"detail-{tab}"
+        else:  # not mounted yet, or mounted and not yet showing a tab
+            self._tab_asked = tab
 
     @on(TabbedContent.TabActivated)
     def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
         event.stop()
+        asked, self._tab_asked = self._tab_asked, None
+        if asked is not None and self._tabs is not None and self.tab != asked:
+            self._tabs.active = f"detail-{asked}"  # asked for while they were mounted
+            return  # its own TabActivated updates the pane
         self._update()
 
     # --- what it shows -----------------------------------------------------------------
