@@ -20,22 +20,23 @@ from datetime import datetime
 from fmcsa_tui.formatting import one_line
 from fmcsa_tui.models import CompanySummary, summarize, utcnow
 from fmcsa_tui.store.base import CompanyStore, LiveRefresh
-from fmcsa_tui.store.listing import ListRow
+from fmcsa_tui.store.listing import ListColumns, columns_of
 
 __all__ = ["Changed", "Connection", "FeedUpdate", "Leases", "Loaded", "StoreFeed"]
 
-LOAD_BATCH = 20_000  # rows per batch of a load: each is a short step for the event loop
+FIRST_BATCH = 4_096  # rows of a load's first batch (the first screen); the next grow
+LOAD_STEP = 50_000  # rows the list takes in one step (a batch is cut in such parts)
 FIRST_SCREEN_PAINT = 0.1  # seconds the first batch gets to paint before the rest
 RELOAD_EVERY = 0.25  # seconds between reloads of the carriers our own runs wrote
 
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
-    """A batch of a load, as list rows in the listing order: `fresh` for the first
-    batch (it replaces every row), `complete` once every row has come, `expected` how
-    many the load brings (for "loading 340,000 of 1,000,000")."""
+    """A part of a load, as list columns in the listing order: `fresh` for the first
+    (it replaces every row), `complete` once every row has come, `expected` how many
+    the load brings (for "loading 340,000 of 1,000,000")."""
 
-    rows: list[ListRow]
+    rows: ListColumns
     complete: bool = True
     fresh: bool = True
     expected: int = 0
@@ -135,17 +136,29 @@ class StoreFeed:
         return started
 
     async def _load_rows(self, emit: Emit) -> None:
+        """The store's scan, each batch in parts of at most `LOAD_STEP` rows, one
+        event-loop step each (a key pressed meanwhile waits for one part, not a batch)."""
         expected = await self.store.count_companies()
         loaded, fresh = 0, True
-        scan = self.store.scan_rows(LOAD_BATCH)
+        scan = self.store.scan_rows(FIRST_BATCH)
         with _cyclic_gc_paused():
             async with contextlib.aclosing(scan) as batches:
-                async for rows in batches:
-                    loaded += len(rows)
-                    emit(Loaded(rows, complete=False, fresh=fresh, expected=max(expected, loaded)))
-                    await asyncio.sleep(FIRST_SCREEN_PAINT if fresh else 0)  # let it paint
-                    fresh = False
-        emit(Loaded([], complete=True, fresh=fresh, expected=loaded))
+                async for batch in batches:
+                    for start in range(0, len(batch), LOAD_STEP):
+                        part = (
+                            batch
+                            if len(batch) <= LOAD_STEP
+                            else batch.part(start, start + LOAD_STEP)
+                        )
+                        loaded += len(part)
+                        emit(
+                            Loaded(
+                                part, complete=False, fresh=fresh, expected=max(expected, loaded)
+                            )
+                        )
+                        await asyncio.sleep(FIRST_SCREEN_PAINT if fresh else 0)  # let it paint
+                        fresh = False
+        emit(Loaded(columns_of([]), complete=True, fresh=fresh, expected=loaded))
 
     async def _follow_changes(self, emit: Emit, since: datetime) -> None:
         feed = self.store.changes(since, self.interval)

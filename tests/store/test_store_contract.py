@@ -387,16 +387,18 @@ async def test_the_list_scan_is_the_listing_in_batches_and_the_count_says_how_ma
     store: CompanyStore,
 ) -> None:
     """What the dashboard loads: `scan_rows` gives every company of the listing, in its
-    order, `batch` at a time, as the summaries `list_summaries` gives (messy documents
-    too), and `count_companies` says how many are coming."""
+    order, `batch` rows first then twice as many each time, as the summaries
+    `list_summaries` gives (messy documents too), and `count_companies` says how many
+    are coming."""
     dots: list[Any] = ["1000000", "99999", "100000", 123456, "20000", "ABC12", "00123"]
     await store.insert_documents([synced_doc("x", dotNumber=dot) for dot in dots])
     await store.insert_documents([{"name": "No DOT at all"}, *messy_docs().values()])
     listed = await store.list_summaries()
     batches = [batch async for batch in store.scan_rows(3)]
-    assert [len(batch) for batch in batches[:-1]] == [3] * (len(batches) - 1)
-    assert 1 <= len(batches[-1]) <= 3
-    assert [summary_of_list_row(row) for batch in batches for row in batch] == listed
+    sizes = [len(batch) for batch in batches]
+    assert sizes[:-1] == [3 * 2**n for n in range(len(sizes) - 1)]  # the first small, then more
+    assert 1 <= sizes[-1] <= 3 * 2 ** (len(sizes) - 1)
+    assert [summary_of_list_row(row) for batch in batches for row in batch.rows()] == listed
     assert await store.count_companies() == len(listed)
 
 
@@ -1179,7 +1181,7 @@ async def test_a_version_2_file_of_extended_json_is_converted_on_open(tmp_path: 
         [row] = await store.list_summaries()
         assert (row.name, row.status, row.error_count) == ("Carrier 760000", "failed", 4)
         # version 4's integer times were filled on open: the list scan reads them
-        scanned = [r async for batch in store.scan_rows(10) for r in batch]
+        scanned = [r async for batch in store.scan_rows(10) for r in batch.rows()]
         assert [summary_of_list_row(r) for r in scanned] == [row]
         assert row.last_run is not None
         again = SourceData(Source.VIOLATIONS, {}, inspections=[inspection("K1", 2, state="OK")])

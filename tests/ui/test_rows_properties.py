@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from fmcsa_tui.models import CompanySummary, Source
-from fmcsa_tui.store.listing import CompanyFilter, in_dot_order, list_row
+from fmcsa_tui.store.listing import CompanyFilter, columns_of, in_dot_order, list_row
 from fmcsa_tui.ui.rows import SORT_COLUMNS, CompanyRows
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -139,7 +139,7 @@ class ListModel(RuleBasedStateMachine):
         scanned = [list_row(row) for row in in_dot_order(rows)]
         self.model.clear()
         for start in range(0, len(scanned), batch):
-            self.model.extend(scanned[start : start + batch])
+            self.model.extend(columns_of(scanned[start : start + batch]))
         self.reference.rows = {row.id: row for row in rows}
 
     @rule(data=st.data(), changed=st.lists(ids, max_size=5, unique=True))
@@ -170,7 +170,7 @@ class ListModel(RuleBasedStateMachine):
         rows = [data.draw(summaries(company_id)) for company_id in fleet]
         scanned = [list_row(row) for row in in_dot_order(rows)]
         for start in range(0, len(scanned), batch):
-            self.model.extend(scanned[start : start + batch])
+            self.model.extend(columns_of(scanned[start : start + batch]))
         self.reference.rows.update((row.id, row) for row in rows)
 
     @rule(gone=st.lists(ids, max_size=6))
@@ -267,7 +267,7 @@ def test_dot_order_after_live_updates_and_resorts() -> None:
         [_with(loaded[2], id="new", dot_number=None), _with(loaded[3], dot_number="99")],
     ):
         model, reference = CompanyRows(), Reference()
-        model.extend([list_row(summary) for summary in loaded])
+        model.extend(columns_of([list_row(summary) for summary in loaded]))
         reference.rows = {summary.id: summary for summary in loaded}
         model.upsert(change)
         reference.rows.update((summary.id, summary) for summary in change)
@@ -295,7 +295,7 @@ def test_name_order_of_upper_case_names_read_from_the_search_text() -> None:
         carrier(3, "4", ""),
     ]
     model, reference = CompanyRows(), Reference()
-    model.extend([list_row(row) for row in in_dot_order(rows)])
+    model.extend(columns_of([list_row(row) for row in in_dot_order(rows)]))
     reference.rows = {row.id: row for row in rows}
     for reverse in (False, True):
         model.set_sort("name", reverse)

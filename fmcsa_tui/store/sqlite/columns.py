@@ -31,6 +31,7 @@ __all__ = [
     "derived_values",
     "encode",
     "iso",
+    "kept_sql",
     "row_values",
     "summary_of_row",
 ]
@@ -60,7 +61,7 @@ DERIVED_SET = (
 )
 
 
-def _kept_sql(column: str) -> str:
+def kept_sql(column: str) -> str:
     """`listing.kept_text` in SQL, for ASCII text (SQLite's upper() knows no other): the
     column, or NULL when it is upper case ASCII without a separator. Other text is
     kept, which `shown_fields` reads back just as well."""
@@ -72,7 +73,7 @@ def _kept_sql(column: str) -> str:
 
 #: A `listing.ListRow` straight from the columns: no document decoded, no object made.
 LIST_ROW_COLUMNS: Final = (
-    f"id, search, {_kept_sql('dot')}, {_kept_sql('name')}, {_kept_sql('mc')}, status,"
+    f"id, search, {kept_sql('dot')}, {kept_sql('name')}, {kept_sql('mc')}, status,"
     " ifnull(success, 2), last_run_us, csa_us, viol_us, insp_us, error_sources, error_count,"
     " updated_us, problem"
 )
