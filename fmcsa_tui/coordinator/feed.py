@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import gc
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ FIRST_BATCH = 4_096  # rows of a load's first batch (the first screen); the next
 LOAD_STEP = 50_000  # rows the list takes in one step (a batch is cut in such parts)
 FIRST_SCREEN_PAINT = 0.1  # seconds the first batch gets to paint before the rest
 RELOAD_EVERY = 0.25  # seconds between reloads of the carriers our own runs wrote
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+_MMAP_THRESHOLD = 128 * 1024  # its default, kept from moving up
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +96,19 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.collect(0)  # everything made meanwhile is still in the youngest generation
 
 
+def _big_blocks_given_back() -> None:
+    """Keep glibc's malloc handing blocks of 128 KiB and more back to the system when
+    freed. By default it raises that threshold to the size of a big block once one is
+    freed, so the scan's next big texts come from the heap, and the heap stays resident
+    among the rows kept: 300,000 rows loaded held 145 MB more, 99 MB with this. Elsewhere
+    (no glibc) nothing happens."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError, TypeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+
+
 class StoreFeed:
     """Loads and follows a store for the dashboard; `owner` is our engine's lease owner."""
 
@@ -138,6 +154,7 @@ class StoreFeed:
     async def _load_rows(self, emit: Emit) -> None:
         """The store's scan, each batch in parts of at most `LOAD_STEP` rows, one
         event-loop step each (a key pressed meanwhile waits for one part, not a batch)."""
+        _big_blocks_given_back()
         expected = await self.store.count_companies()
         loaded, fresh = 0, True
         scan = self.store.scan_rows(FIRST_BATCH)

@@ -312,11 +312,20 @@ class CompanyRows:
     def extend(self, columns: ListColumns) -> None:
         """Add rows as a store scan gives them (in DOT order), a batch at a time while
         loading, each column extended in C; a known id among them is an update."""
-        ids = columns.ids
-        if any(map(self._index.__contains__, ids)) or len(set(ids)) != len(ids):
-            self._extend_rows(columns.rows())  # rare: row by row
+        ids, index, first = columns.ids, self._index, len(self._ids)
+        had = len(index)
+        index.update(zip(ids, range(first, first + len(ids)), strict=True))  # no check first
+        if len(index) != had + len(ids):  # rare: a known or repeated id
+            self._reindex()
+            self._extend_rows(columns.rows())  # row by row
             return
-        self._place_appended(columns)
+        self._place_appended(columns, indexed=True)
+
+    def _reindex(self) -> None:
+        """The index of every row there is (a batch's ids put in it taken out again)."""
+        alive = list(map(ne, self._status, repeat(_REMOVED)))
+        rows = range(len(self._status))
+        self._index = dict(zip(compress(self._ids, alive), compress(rows, alive), strict=True))
 
     def _extend_rows(self, rows: list[ListRow]) -> None:
         """`extend` when some ids are known (updates) or repeated (the last wins)."""
@@ -324,20 +333,23 @@ class CompanyRows:
         seen = list(map(self._index.__contains__, ids))
         known = list(compress(rows, seen)) if any(seen) else []
         fresh = list(compress(rows, map(not_, seen))) if known else rows
-        if len(set(ids)) != len(ids):  # a repeated id: the last wins
+        repeated = len(set(ids)) != len(ids)
+        if repeated:  # the last wins, at the first's place: the rows' order is not checked
             fresh = list({row[0]: row for row in fresh}.values())
-            self._in_dot_order = False  # its DOT where its first was: not checked
-        self._place_appended(columns_of(fresh))
+            self._in_dot_order = False
+        self._place_appended(columns_of(fresh), in_order=not repeated)
         if known:
             self.upsert_rows(known)
 
-    def _place_appended(self, columns: ListColumns) -> None:
+    def _place_appended(
+        self, columns: ListColumns, *, indexed: bool = False, in_order: bool = True
+    ) -> None:
         """New rows onto the columns, then into the order: at its end when they follow
-        it (a scan's next batch, sorted by DOT), else by sorting."""
+        it (a scan's next batch `in_order` of DOT, sorted by DOT), else by sorting."""
         first, placed = len(self._ids), len(self._order)  # removed rows make these differ
-        self._append(columns)
+        self._append(columns, indexed=indexed)
         if len(self._ids) > first:
-            if self._appends_in_order(first):
+            if in_order and self._appends_in_order(first):
                 self._order.extend(range(first, len(self._ids)))
                 self._arrange(placed)
                 self.view = self._extended_view(placed)
@@ -396,10 +408,11 @@ class CompanyRows:
 
     # -- the columns
 
-    def _append(self, columns: ListColumns) -> None:
+    def _append(self, columns: ListColumns, *, indexed: bool = False) -> None:
         """New rows onto every column, each extended in C from the batch's column (its
-        status codes are ours). Rows come in the DOT order (a scan's batch, or one row):
-        the first is checked against the last row before them."""
+        status codes are ours), and into the index unless they are `indexed` already.
+        Rows come in the DOT order (a scan's batch, or one row): the first is checked
+        against the last row before them."""
         if not len(columns):
             return
         first = len(self._ids)
@@ -408,7 +421,8 @@ class CompanyRows:
             self._in_dot_order = _dot_in_order(self._dot_value(first - 1), after)
         ids = columns.ids
         self._ids.extend(ids)
-        self._index.update(zip(ids, range(first, first + len(ids)), strict=True))
+        if not indexed:
+            self._index.update(zip(ids, range(first, first + len(ids)), strict=True))
         self._search.extend(columns.search)
         names = columns.names
         self._names.extend(map(self._interned.setdefault, names, names))

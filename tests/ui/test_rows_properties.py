@@ -173,6 +173,17 @@ class ListModel(RuleBasedStateMachine):
             self.model.extend(columns_of(scanned[start : start + batch]))
         self.reference.rows.update((row.id, row) for row in rows)
 
+    @rule(data=st.data(), fleet=st.lists(ids, min_size=2, max_size=12), batch=st.integers(1, 8))
+    def load_repeated_ids(self, data: st.DataObject, fleet: list[str], batch: int) -> None:
+        """A scan that repeats ids (another program's ids that read alike), in a batch or
+        across batches: the last in the scan's order wins."""
+        rows = [data.draw(summaries(company_id)) for company_id in fleet]
+        scanned = in_dot_order(rows)
+        columns = [list_row(row) for row in scanned]
+        for start in range(0, len(columns), batch):
+            self.model.extend(columns_of(columns[start : start + batch]))
+        self.reference.rows.update((row.id, row) for row in scanned)
+
     @rule(gone=st.lists(ids, max_size=6))
     def remove(self, gone: list[str]) -> None:
         self.model.remove(gone)
