@@ -418,8 +418,9 @@ def columns_of(rows: Sequence[ListRow]) -> ListColumns:
 
 
 #: The most rows a scan's batch holds: each column of a batch is split or decoded by one
-#: C call holding the GIL (about 20 ms for the ids of 262,144 rows).
-SCAN_BATCH_MOST: Final = 1 << 18
+#: C call holding the GIL, which the dashboard's thread then waits for (a batch of
+#: 262,144 rows took 170-195 ms to decode in all on a busy machine).
+SCAN_BATCH_MOST: Final = 1 << 17
 
 
 def scan_batches(first: int) -> Iterator[int]:

@@ -284,6 +284,8 @@ class CompanyList(ScrollView, can_focus=True):
             if fresh:
                 self._rows.clear()
             self._rows.extend(rows)
+            if complete:  # rows a load left unsorted at the end (a sort other than DOT's)
+                self._rows.settle()
 
         self._change_view(load)
         if complete:

@@ -203,6 +203,10 @@ class CompanyRows:
         self.sort_column: str = "dot"
         self.sort_reverse: bool = False
         self.view: Sequence[int] = range(0)
+        # Display places from here on hold a load's rows not sorted yet (in the scan's
+        # order, at the end): sorted once they are as many as the rows before, and by
+        # `settle` (the load's end) or any change that needs the order sorted.
+        self._unsorted_from: int | None = None
 
     # -- reading
 
@@ -349,12 +353,28 @@ class CompanyRows:
         first, placed = len(self._ids), len(self._order)  # removed rows make these differ
         self._append(columns, indexed=indexed)
         if len(self._ids) > first:
-            if in_order and self._appends_in_order(first):
-                self._order.extend(range(first, len(self._ids)))
-                self._arrange(placed)
-                self.view = self._extended_view(placed)
-            else:
+            if not in_order:
                 self._resort(range(first, len(self._ids)))
+                return
+            appended = self._appends_in_order(first)
+            self._order.extend(range(first, len(self._ids)))
+            self._arrange(placed)
+            self.view = self._extended_view(placed)
+            if not appended:  # another sort: sorting every part of a load cost 400 ms each
+                sorted_up_to = placed if self._unsorted_from is None else self._unsorted_from
+                self._unsorted_from = sorted_up_to
+                if len(self._order) >= 2 * sorted_up_to:  # as many as before: sort them
+                    self._resort()
+
+    @property
+    def settled(self) -> bool:
+        """Whether every row is in its sorted place (no load's rows wait at the end)."""
+        return self._unsorted_from is None
+
+    def settle(self) -> None:
+        """Sort the rows a load left at the end of the order (see `_unsorted_from`)."""
+        if self._unsorted_from is not None:
+            self._resort()
 
     def upsert(self, summaries: Iterable[CompanySummary]) -> None:
         """Add or replace rows by id; changed and new rows move to their sorted place."""
@@ -367,6 +387,7 @@ class CompanyRows:
         latest = {row[0]: row for row in rows}
         if not latest:
             return
+        self.settle()
         moved: list[tuple[int, bool]] = []
         patched: list[int] = []
         for company_id, row in latest.items():
@@ -395,6 +416,7 @@ class CompanyRows:
         self._patch(patched)
 
     def remove(self, ids: Iterable[str]) -> None:
+        self.settle()
         doomed = [
             self._index.pop(company_id) for company_id in set(ids) if company_id in self._index
         ]
@@ -523,6 +545,7 @@ class CompanyRows:
         """Sort the order (and `added` rows after it) by the sort column: stable, so
         ties keep their order (sort by name, then by status: names in order within
         each status); rows without a key go last, or first ascending for "oldest"."""
+        self._unsorted_from = None
         base = array("i", self._order)
         base.extend(added)
         column, reverse = self.sort_column, self.sort_reverse
