@@ -24,6 +24,9 @@ QC = "QCMobile"
 HUB = "DataHub"
 VIOLATION_DATASET = "8mt8-2mdr"
 INSPECTION_DATASET = "rbkj-cgst"
+#: QCMobile's answer for a DOT it has no carrier for. No DOT in it: the error row is the
+#: carrier's own, and the fleet screen counts every unknown carrier under this one text.
+NOT_FOUND = "carrier not found: FMCSA has no record of this DOT number"
 MAX_TEXT = 256  # longest text kept from an answer; real FMCSA values are far shorter
 _MAX_EXACT = 2**53  # beyond this a count is nonsense (and no longer exact as a float)
 
@@ -165,11 +168,11 @@ def _content(payload: Any, what: str) -> Any:
     return payload["content"]
 
 
-def parse_basics(payload: Any, dot: str, at: datetime) -> SourceData:
+def parse_basics(payload: Any, at: datetime) -> SourceData:
     """`smsBasics.*` from a basics response: every BASIC set, null where not public."""
     content = _content(payload, "basics")
     if content is None:
-        raise SourceError(f"carrier not found: DOT {dot} has no FMCSA record", permanent=True)
+        raise SourceError(NOT_FOUND, permanent=True)
     if not isinstance(content, list):
         raise SourceError(f"{QC} answered an unexpected shape (basics)", permanent=False)
     fields: dict[str, Any] = {}
@@ -221,7 +224,7 @@ def parse_carrier(payload: Any, dot: str, at: datetime) -> SourceData:
     """
     content = _content(payload, "carrier")
     if content is None:
-        raise SourceError(f"carrier not found: DOT {dot} has no FMCSA record", permanent=True)
+        raise SourceError(NOT_FOUND, permanent=True)
     carrier = content.get("carrier") if isinstance(content, dict) else None
     if not isinstance(carrier, dict):
         raise SourceError(f"{QC} answered an unexpected shape (carrier)", permanent=False)

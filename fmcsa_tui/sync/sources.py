@@ -101,7 +101,7 @@ async def _qc(ctx: SourceContext, path: str, what: str) -> Any:
 
 async def fetch_csa_scores(ctx: SourceContext, at: datetime) -> SourceData:
     ctx.progress("fetching BASICs", None)
-    return parse_basics(await _qc(ctx, "/basics", "basics"), ctx.dot, at)
+    return parse_basics(await _qc(ctx, "/basics", "basics"), at)
 
 
 async def fetch_inspections(ctx: SourceContext, at: datetime) -> SourceData:

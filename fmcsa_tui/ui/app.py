@@ -146,8 +146,8 @@ class FmcsaApp(FactsActions, FleetActions, KeysInPlay, QuittingApp):
             store_label=self.store.description, read_only=self.read_only, id="header"
         )
         yield header.data_bind(
-            counts=app.counts, queued=app.queued, loading=app.loading, connected=app.connected,
-            loaded=app.loaded,
+            counts=app.counts, queued=app.queued, rows_loading=app.loading,
+            connected=app.connected, loaded=app.loaded,
             disconnect_reason=app.disconnect_reason, refresh_mode=app.live_mode,
             marked=app.marked,
         )  # fmt: skip
@@ -255,6 +255,8 @@ class FmcsaApp(FactsActions, FleetActions, KeysInPlay, QuittingApp):
         if companies.filter.company_ids is not None:  # the fleet screen's error filter
             rest = "" if self.filter_text == "all carriers" else f" · {self.filter_text}"
             self.filter_text = self.ids_label + rest
+        if companies.counting:  # a search shows its first rows, then finds the rest
+            self.filter_text += " · counting…"
         self.shown = companies.visible_count
         self.sort = f"{companies.sort_column} {'▼' if companies.sort_reverse else '▲'}"
         self._show_counts()

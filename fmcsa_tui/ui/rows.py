@@ -18,10 +18,13 @@ distinct names: ints sort faster than text); while the rows are in a scan's DOT 
 A fact a filter tests is copied into display order when a filter first
 needs it after a sort (and kept up to date after), so a filter is a C-level loop
 (`map`/`compress`) over one column and a sort copies nothing it does not need. The
-view is a sorted list of display positions. A text filter that contains a recent one
-(another character typed) narrows that one's result, and a recent text (backspace) is
-answered from the cache. A live update patches its rows in place (or moves them to
-their sorted place) and patches the view, never rebuilding the columns.
+view is a sorted sequence of display positions. A text filter that contains a recent
+one (another character typed) narrows that one's result, and a recent text (backspace)
+is answered from the cache. The operator's search can stop once the screen is full
+(`set_filter(first=)`): the rest is found a step at a time (`advance`, see
+`fmcsa_tui.ui.text_scan`), and every other change completes it first. A live update
+patches its rows in place (or moves them to their sorted place) and patches the view,
+never rebuilding the columns.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from fmcsa_tui.store.listing import (
     shown_fields,
     sources_of,
 )
+from fmcsa_tui.ui.text_scan import TextScan
 
 __all__ = [
     "COLUMNS",
@@ -99,6 +103,12 @@ STATUS_RANK: Final[dict[Status, int]] = {status: code for code, status in enumer
 
 #: How many recent text filters keep their result (for backspace and narrowing).
 _TEXT_CACHE_SIZE: Final = 8
+#: Search texts a search tests per step (`CompanyRows.advance`): 2-7 ms of C. A search
+#: of no more texts is done at once even when asked for its first rows (one frame, no
+#: count to come).
+SCAN_STEP: Final = 65_536
+#: The first step of a search that looks for a screen of rows.
+_FIRST_STEP: Final = 512
 
 _FIXED_WIDTH = sum(column.width for column in COLUMNS) + GAP * (len(COLUMNS) - 1)
 
@@ -170,10 +180,11 @@ class CompanyRows:
 
     `view` lists display positions (sorted) of the rows that pass the filter; read rows
     with `at(position)` or `id_at(position)`. A view is replaced, never mutated, so a
-    caller may keep one.
+    caller may keep one. While a search is `pending` the view holds the rows found so
+    far (the first ones in display order).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, scan_step: int = SCAN_STEP) -> None:
         # By row index; rows are only appended (a removed one keeps its index).
         self._ids: list[str] = []
         self._index: dict[str, int] = {}  # company id -> row index
@@ -197,7 +208,12 @@ class CompanyRows:
         self._order = array("i")
         # Built when a filter first needs one after a sort (`_ordered`), then kept.
         self._order_facts: dict[str, Any] = {}
-        self._text_cache: dict[str, tuple[list[int], list[str]]] = {}
+        self._text_cache: dict[str, tuple[array[int], list[str]]] = {}
+        # The operator's search under way, and the filter's other conditions.
+        self._scan: TextScan | None = None
+        self._scan_rest: list[Condition] = []
+        self.scan_step = scan_step
+        self._counts: Counter[str] | None = None
         self._filter = CompanyFilter()
         self._now: datetime | None = None
         self.sort_column: str = "dot"
@@ -218,11 +234,22 @@ class CompanyRows:
         return self._filter
 
     @property
+    def pending(self) -> bool:
+        """Whether a search is still finding rows (`advance`): the view holds those
+        found so far."""
+        return self._scan is not None
+
+    @property
     def status_counts(self) -> Counter[str]:
         """How many rows have each status (all rows, whatever the filter): counted in
-        C over one byte per row."""
-        statuses = self._status  # by row index: a removed row's code is counted nowhere
-        return Counter({status: statuses.count(code) for code, status in enumerate(_STATUS_OF)})
+        C over one byte per row, once per change of the rows (the header asks after
+        every keystroke: 4 ms at 1,000,000 rows)."""
+        if self._counts is None:
+            statuses = self._status  # by row index: a removed row's code is counted nowhere
+            self._counts = Counter(
+                {status: statuses.count(code) for code, status in enumerate(_STATUS_OF)}
+            )
+        return Counter(self._counts)
 
     def at(self, position: int) -> CompanySummary:
         """The summary shown at `position` of the view."""
@@ -241,14 +268,18 @@ class CompanyRows:
         if row is None:
             return None
         place = self._order.index(row)
+        while self._scan is not None and self._scan.frontier(len(self._order)) <= place:
+            self.advance()  # a search under way finds the rows up to it first
         at = bisect_left(self.view, place)
         return at if at < len(self.view) and self.view[at] == place else None
 
     def visible_ids(self) -> list[str]:
+        self.complete()
         ids, order = self._ids, self._order
         return [ids[order[place]] for place in self.view]
 
     def visible_summaries(self) -> list[CompanySummary]:
+        self.complete()
         order = self._order
         return [self.summary(order[place]) for place in self.view]
 
@@ -309,13 +340,14 @@ class CompanyRows:
     def clear(self) -> None:
         """No rows; the sort and the filter stay."""
         sort, flt, now = (self.sort_column, self.sort_reverse), self._filter, self._now
-        self.__init__()  # type: ignore[misc]
+        self.__init__(self.scan_step)  # type: ignore[misc]
         self.sort_column, self.sort_reverse = sort
         self._filter, self._now = flt, now
 
     def extend(self, columns: ListColumns) -> None:
         """Add rows as a store scan gives them (in DOT order), a batch at a time while
         loading, each column extended in C; a known id among them is an update."""
+        self.complete()
         ids, index, first = columns.ids, self._index, len(self._ids)
         had = len(index)
         index.update(zip(ids, range(first, first + len(ids)), strict=True))  # no check first
@@ -387,6 +419,8 @@ class CompanyRows:
         latest = {row[0]: row for row in rows}
         if not latest:
             return
+        self.complete()
+        self._counts = None
         self.settle()
         moved: list[tuple[int, bool]] = []
         patched: list[int] = []
@@ -422,6 +456,8 @@ class CompanyRows:
         ]
         if not doomed:
             return
+        self.complete()
+        self._counts = None
         for row in doomed:
             self._status[row] = _REMOVED
             self._unplace(self._order.index(row))
@@ -437,6 +473,7 @@ class CompanyRows:
         against the last row before them."""
         if not len(columns):
             return
+        self._counts = None
         first = len(self._ids)
         if self._in_dot_order and first:
             after = _dot_key_of(columns.search[0], columns.dots[0])
@@ -514,7 +551,7 @@ class CompanyRows:
 
     def _arrange(self, start: int = 0) -> None:
         """The display-order columns from `_order[start:]` (all of them from 0)."""
-        self._text_cache = {}
+        self._text_cache, self._scan = {}, None
         if not start:  # a new order: each column is built when a filter needs it
             self._order_facts = {}
             return
@@ -720,22 +757,50 @@ class CompanyRows:
 
     # -- filtering
 
-    def set_filter(self, flt: CompanyFilter, now: datetime) -> None:
+    def set_filter(self, flt: CompanyFilter, now: datetime, first: int | None = None) -> None:
+        """Filter the rows; with `first`, a search stops once it has found that many rows
+        to show (`pending`), and `advance` finds the rest."""
         self._filter, self._now = flt, now
-        self.view = self._filtered()
+        self.view = self._filtered(first)
 
     def refilter(self, now: datetime) -> None:
         """Apply the filter again at a new time (the stale rule depends on it)."""
         self._now = now
         self.view = self._filtered()
 
+    def advance(self, size: int | None = None) -> bool:
+        """Find the rows of one more step of the search under way (`size` texts, by
+        default `scan_step`); whether one is still under way."""
+        scan = self._scan
+        if scan is None:
+            return False
+        added = self._narrowed(scan.step(size or self.scan_step), self._scan_rest)
+        if added:
+            self.view = array("i", self.view) + array("i", added)
+        if scan.done:
+            self._scan = None
+            self._cache_text(scan.needle, (scan.places, scan.texts))
+        return self._scan is not None
+
+    def reach(self, count: int) -> None:
+        """Advance the search under way until the view has `count` rows (or it is done),
+        in steps growing from `_FIRST_STEP` (a screen's rows are usually near)."""
+        size = min(_FIRST_STEP, self.scan_step)
+        while len(self.view) < count and self.advance(size):
+            size = min(2 * size, self.scan_step)
+
+    def complete(self) -> None:
+        """Finish the search under way, if any."""
+        while self.advance():
+            pass
+
     def _patch(self, rows: list[int]) -> None:
         """Rows changed in place: their display-order values, the view and the cached
         text results, each patched at the row's place."""
         conditions = self._filter.conditions(self._now)
-        view = list(self.view) if isinstance(self.view, list) else None
+        view = _copy(self.view) if isinstance(self.view, list | array) else None
         cache = self._text_cache = {
-            needle: (list(places), list(texts))
+            needle: (array("i", places), list(texts))
             for needle, (places, texts) in self._text_cache.items()
         }  # copies: a caller may hold the old view, which is one of these
         for row in rows:
@@ -756,41 +821,56 @@ class CompanyRows:
         for fact, column in self._order_facts.items():
             column[place] = next(self._fact_values(fact, (row,)))
 
-    def _text_filtered(self, needle: str) -> list[int]:
-        """Display positions whose search text holds `needle` (see
-        `joined_search_decides`), from the cache of recent texts when it can."""
+    def _text_scan(self, needle: str, under_way: TextScan | None) -> TextScan:
+        """A search for `needle` (see `joined_search_decides`) narrowing the longest
+        recent text inside it (another character typed), or the search under way."""
         cache = self._text_cache
-        if needle in cache:  # back to an earlier text (backspace)
-            cache[needle] = cache.pop(needle)
-            return cache[needle][0]
-        # Narrow the result of the longest earlier text inside this one, if any.
         narrowest = max((known for known in cache if known in needle), key=len, default=None)
+        if (
+            under_way is not None
+            and under_way.needle in needle
+            and (narrowest is None or len(under_way.needle) >= len(narrowest))
+        ):
+            return under_way.narrowed(needle)
         if narrowest is not None:
             places, texts = cache[narrowest]
-            hits = list(map(contains, texts, repeat(needle)))
-            found = (list(compress(places, hits)), list(compress(texts, hits)))
-        else:
-            texts = self._ordered("search")
-            hits = list(map(contains, texts, repeat(needle)))
-            found = (list(compress(range(len(texts)), hits)), list(compress(texts, hits)))
+            return TextScan(needle, [(places, texts, 0)])
+        return TextScan(needle, [(range(len(self._order)), self._ordered("search"), 0)])
+
+    def _cache_text(self, needle: str, found: tuple[array[int], list[str]]) -> None:
+        cache = self._text_cache
+        cache.pop(needle, None)
         cache[needle] = found
         while len(cache) > _TEXT_CACHE_SIZE:
             del cache[next(iter(cache))]
-        return found[0]
 
-    def _filtered(self) -> Sequence[int]:
+    def _filtered(self, first: int | None = None) -> Sequence[int]:
         """The view: every display position, narrowed by each condition of the filter.
 
-        A text the joined search texts decide goes first, through the cache; each other
+        A text the joined search texts decide goes first: a recent one from the cache,
+        else a search (until `first` rows are found, or to the end); each other
         condition runs over its display-order column, or `Condition.holds` decides."""
+        under_way, self._scan = self._scan, None
         conditions = self._filter.conditions(self._now)
         text = next((c for c in conditions if _joined_text(c)), None)
-        view: Sequence[int] = (
-            range(len(self._order)) if text is None else self._text_filtered(text.value)
-        )
+        rest = [condition for condition in conditions if condition is not text]
+        if text is None:
+            return self._narrowed(range(len(self._order)), rest)
+        found = self._text_cache.get(text.value)
+        if found is not None:  # back to an earlier text (backspace)
+            self._cache_text(text.value, found)
+            return self._narrowed(found[0], rest)
+        self._scan, self._scan_rest = self._text_scan(text.value, under_way), rest
+        self.view = array("i")
+        if first is None or self._scan.untested <= self.scan_step:
+            self.complete()
+        else:
+            self.reach(first)
+        return self.view
+
+    def _narrowed(self, view: Sequence[int], conditions: list[Condition]) -> Sequence[int]:
         for condition in conditions:
-            if condition is not text:
-                view = list(compress(view, self._holds(condition, view)))
+            view = list(compress(view, self._holds(condition, view)))
         return view
 
     def _extended_view(self, start: int) -> Sequence[int]:
@@ -839,7 +919,13 @@ def _no_facts() -> dict[str, Any]:
     }
 
 
-def _keep(places: list[int], texts: list[str] | None, place: int, text: str, wanted: bool) -> None:
+def _copy(view: list[int] | array[int]) -> list[int] | array[int]:
+    return array("i", view) if isinstance(view, array) else list(view)
+
+
+def _keep(
+    places: list[int] | array[int], texts: list[str] | None, place: int, text: str, wanted: bool
+) -> None:
     """Put `place` in (or take it out of) a sorted list of places, and its text beside it."""
     at = bisect_left(places, place)
     there = at < len(places) and places[at] == place

@@ -80,7 +80,9 @@ class StatusHeader(Static):
     store_label: reactive[str] = reactive("")
     counts: reactive[tuple[int, int, int, int]] = reactive((0, 0, 0, 0))
     queued: reactive[int] = reactive(0)
-    loading: reactive[bool] = reactive(True)
+    # Not `loading`: that is every Textual widget's own reactive, which puts a loading
+    # indicator over the widget (here: over the header that says how much is loaded).
+    rows_loading: reactive[bool] = reactive(True)
     loaded: reactive[tuple[int, int]] = reactive((0, 0))  # while loading: so far, of
     connected: reactive[bool] = reactive(True)
     disconnect_reason: reactive[str] = reactive("")
@@ -101,7 +103,7 @@ class StatusHeader(Static):
 
     def render(self) -> RenderableType:
         total, failed, never, syncing = self.counts
-        if self.loading:
+        if self.rows_loading:
             done, expected = self.loaded
             loading = f"loading {done:,} of {expected:,}" if expected else "loading carriers…"
             text = Text.assemble(self.title, "  ", (loading, "italic"))

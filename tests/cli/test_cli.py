@@ -7,10 +7,7 @@ HTTP like it would to a `fmcsa-tui sandbox` started by hand.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from fmcsa_tui.models import Source
 from fmcsa_tui.sandbox.plan import FaultKind, fault_for
@@ -18,12 +15,9 @@ from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.store import CompanyStore, SqliteStore
 from tests.support import real_documents
 from tests.support.cli import Cli, assert_one_line_error
+from tests.support.sandboxes import served_sandbox
 
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxConfig(hang_seconds=2.0, retry_after=1)) as server:
-        yield server
+sandbox = served_sandbox(SandboxConfig(hang_seconds=2.0, retry_after=1))
 
 
 # --- the done-means loop of the core issue -------------------------------------------

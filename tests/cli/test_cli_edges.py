@@ -30,6 +30,7 @@ from fmcsa_tui.settings import Settings, load_settings
 from fmcsa_tui.store import SqliteStore
 from tests.support.cli import Cli, assert_one_line_error
 from tests.support.hostile import HostileServer
+from tests.support.sandboxes import served_sandbox
 from tests.support.terminal import Terminal
 from tests.support.waiting import eventually_blocking as wait_until
 
@@ -223,10 +224,7 @@ def test_a_mongodb_url_with_an_unknown_option_is_one_line(cli: Cli) -> None:
 # --- signals --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def slow_sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxConfig(latency=3.0)) as server:
-        yield server
+slow_sandbox = served_sandbox(SandboxConfig(latency=3.0))
 
 
 def leases(path: Path) -> list[tuple[str, str]]:

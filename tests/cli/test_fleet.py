@@ -27,6 +27,7 @@ from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.store import CompanyStore, MongoStore, NewCompany, SqliteStore, StoreError
 from tests.support.cli import Cli, assert_one_line_error
 from tests.support.mongo_wire import MongoWireServer
+from tests.support.sandboxes import served_sandbox
 from tests.support.waiting import eventually
 
 #: Healthy carriers in the sandbox's plan: last two digits 00-59.
@@ -170,10 +171,7 @@ async def seed_ages(store: CompanyStore) -> dict[str, datetime | None]:
     return {FRESH: fresh, OLD: old, NEVER: None, BROKEN: None}
 
 
-@pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxConfig()) as server:
-        yield server
+sandbox = served_sandbox(scope="function")
 
 
 async def test_sync_due_picks_exactly_the_never_run_and_the_long_unrun(
@@ -277,11 +275,8 @@ async def test_a_worker_says_every_interval_what_it_did_and_what_is_left(
     assert all(line.startswith(("worker: ", "DOT ")) for line in lines), lines
 
 
-@pytest.fixture(scope="module")
-def slow_sandbox() -> Iterator[SandboxServer]:
-    """Every answer takes a second: runs stay in flight long enough to act on them."""
-    with SandboxServer(SandboxConfig(latency=1.0)) as server:
-        yield server
+# Every answer takes a second: runs stay in flight long enough to act on them.
+slow_sandbox = served_sandbox(SandboxConfig(latency=1.0))
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import json
 import re
 import sqlite3
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,15 +17,13 @@ from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.store import open_store
 from tests.support.cli import Cli, assert_one_line_error
 from tests.support.mongo_wire import MongoWireServer
+from tests.support.sandboxes import served_sandbox
 
 FAILING, HEALTHY = "1000060", "1000005"  # the sandbox's plan: 1000060's csa_scores is 503
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxConfig(retry_after=1)) as server:
-        yield server
+sandbox = served_sandbox(SandboxConfig(retry_after=1))
 
 
 @pytest.fixture(params=["sqlite", "mongodb"])

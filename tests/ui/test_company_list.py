@@ -20,6 +20,7 @@ from fmcsa_tui.store.listing import columns_of, list_row
 from fmcsa_tui.ui.company_list import SPINNER_FRAMES, CompanyList
 from fmcsa_tui.ui.rows import SORT_COLUMNS, CompanyRows, column_widths, sort_key
 from fmcsa_tui.ui.text import fit, truncate
+from tests.support.waiting import eventually
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 SIZE = (120, 24)
@@ -641,6 +642,7 @@ async def test_100k_rows_filter_and_sort_timings(capsys: pytest.CaptureFixture[s
         assert widget.total_count == 100_000
         widget.set_filter(CompanyFilter(text="trucking"))
         expected = sum(1 for s in rows if CompanyFilter(text="trucking").matches(s, NOW))
+        await eventually(lambda: not widget.counting, pause=pilot.pause)
         assert widget.visible_count == expected
     with capsys.disabled():
         print("\ncompany list at 100k rows:\n  " + "\n  ".join(timings))
@@ -778,3 +780,24 @@ async def test_a_reload_keeps_every_row_on_screen_until_it_is_complete() -> None
         assert widget.sort_column == "name" and widget.sort_reverse
         assert [s.name for s in widget.visible_summaries()[:2]] == ["New", "Co199"]
         assert widget.highlighted == rows[6]
+
+
+async def test_a_search_of_many_rows_shows_its_first_screen_then_counts_the_rest() -> None:
+    """At 100,000 rows the operator's search paints its first matches before it has
+    tested every row (the list says so: `counting`), then finds the rest between frames:
+    the same rows, in order, as a search done at once."""
+    rows = big_rows(100_000)
+    app = ListApp()
+    async with app.run_test(size=SIZE) as pilot:
+        widget = app.query_one(CompanyList)
+        widget.set_rows(rows)
+        at_once = CompanyRows()
+        at_once.set_rows(rows)
+        at_once.set_filter(CompanyFilter(text="t"), NOW)
+        wanted = [at_once.at(n) for n in range(len(at_once.view))]
+        widget.set_filter(CompanyFilter(text="t"))
+        assert widget.counting and widget.visible_count < len(wanted)
+        on_screen = [strip.text for strip in strips(widget)[1:]]
+        assert all(str(wanted[n].dot_number) in line for n, line in enumerate(on_screen))
+        await eventually(lambda: not widget.counting, pause=pilot.pause)
+        assert [s.id for s in widget.visible_summaries()] == [s.id for s in wanted]

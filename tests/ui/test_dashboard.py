@@ -11,7 +11,7 @@ import io
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,22 +35,17 @@ from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
 from fmcsa_tui.ui.widgets import BulkProgress, DetailPane, FilterBar, StatusHeader
 from tests.support import real_documents
 from tests.support.mongo_wire import MongoWireServer
+from tests.support.sandboxes import served_sandbox
 from tests.support.waiting import eventually
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 SIZE = (160, 45)
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxConfig(hang_seconds=2.0, retry_after=1)) as server:
-        yield server
+sandbox = served_sandbox(SandboxConfig(hang_seconds=2.0, retry_after=1))
 
 
-@pytest.fixture(scope="module")
-def slow_sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxConfig(latency=6.0)) as server:
-        yield server
+slow_sandbox = served_sandbox(SandboxConfig(latency=6.0))
 
 
 def settings_for(url: str, **overrides: Any) -> Settings:

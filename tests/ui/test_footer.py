@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Footer
@@ -13,13 +11,10 @@ from textual.widgets._footer import FooterKey
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.store import CompanyStore
 from fmcsa_tui.ui.app import FmcsaApp
+from tests.support.sandboxes import served_sandbox
 from tests.ui.test_dashboard import company, loaded, settings_for, wait_for
 
-
-@pytest.fixture(scope="module")
-def slow_sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxConfig(latency=6.0)) as server:
-        yield server
+slow_sandbox = served_sandbox(SandboxConfig(latency=6.0))
 
 
 def labels(app: FmcsaApp) -> dict[str, str]:

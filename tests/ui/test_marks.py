@@ -4,27 +4,22 @@ request counts and the store say so), and that a wrong typed count starts nothin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
+from fmcsa_tui.sandbox.server import SandboxServer
 from fmcsa_tui.store import CompanyStore
 from fmcsa_tui.ui.app import FmcsaApp
 from fmcsa_tui.ui.marking import ASK_BEFORE_CLEARING
 from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
 from fmcsa_tui.ui.widgets import StatusHeader
+from tests.support.sandboxes import served_sandbox
 from tests.ui.test_dashboard import SIZE, company, loaded, settings_for, stored, wait_for
 
-
-@pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    """Its own per test: the request counts are the test's alone."""
-    with SandboxServer(SandboxConfig()) as server:
-        yield server
+# Its own per test: the request counts are the test's alone.
+sandbox = served_sandbox(scope="function")
 
 
 def dashboard(store: CompanyStore, sandbox: SandboxServer, **settings: Any) -> FmcsaApp:

@@ -4,8 +4,6 @@ harmless (it stays, waiting for y or n)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from textual.pilot import Pilot
 
@@ -13,13 +11,10 @@ from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.store import CompanyStore
 from fmcsa_tui.ui.app import FmcsaApp
 from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
+from tests.support.sandboxes import served_sandbox
 from tests.ui.test_dashboard import SIZE, company, loaded, settings_for, stored, wait_for
 
-
-@pytest.fixture(scope="module")
-def slow_sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxConfig(latency=6.0)) as server:
-        yield server
+slow_sandbox = served_sandbox(SandboxConfig(latency=6.0))
 
 
 async def open_help(pilot: Pilot[None]) -> None:

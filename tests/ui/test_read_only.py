@@ -4,7 +4,7 @@ untouched whatever is pressed."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +14,7 @@ from textual.command import CommandList, CommandPalette
 from textual.widgets import RichLog, Static
 
 from fmcsa_tui.models import Source
-from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
+from fmcsa_tui.sandbox.server import SandboxServer
 from fmcsa_tui.store import CompanyStore, MongoStore
 from fmcsa_tui.ui.actions import APP_BINDINGS, WRITE_ACTIONS
 from fmcsa_tui.ui.app import FmcsaApp
@@ -22,6 +22,7 @@ from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
 from fmcsa_tui.ui.widgets import StatusHeader
 from tests.conftest import StoreMaker
 from tests.support.mongo_wire import MongoWireServer
+from tests.support.sandboxes import served_sandbox
 from tests.ui.test_dashboard import SIZE, company, failed, loaded, settings_for, wait_for
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -36,10 +37,7 @@ WRITE_TEXTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxConfig()) as server:
-        yield server
+sandbox = served_sandbox()
 
 
 @pytest.fixture

@@ -7,7 +7,10 @@ narrows cached text results; `Reference` below is the plain version: a dict of
 upserts, removals and filter, sort and time changes, and after every step the two
 must agree on the rows in the view, their order (the sort keys in sequence, and which
 rows share each key: ties may come in either order), the status counts and every
-row's values. Runs derandomized (the `fmcsa-ci` profile in conftest).
+row's values. Searches test two texts a step (`scan_step`), and the operator's search may
+stop at the first rows found (`first`, pending): the view is then the first rows of the
+reference's, and the rest come from `advance` or any later change. Runs derandomized
+(the `fmcsa-ci` profile in conftest).
 """
 
 from __future__ import annotations
@@ -129,7 +132,7 @@ class Reference:
 class ListModel(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.model = CompanyRows()
+        self.model = CompanyRows(scan_step=2)
         self.reference = Reference()
 
     @initialize(data=st.data(), fleet=fleets, batch=st.integers(1, 8))
@@ -208,6 +211,29 @@ class ListModel(RuleBasedStateMachine):
         )
         self.set_filter(flt)
 
+    @rule(extra=st.sampled_from(["a", "c", "m", "1", " "]), first=st.integers(0, 3))
+    def search_as_typed(self, extra: str, first: int) -> None:
+        """The operator's search: stops at the first rows found, the rest pending."""
+        flt = CompanyFilter(
+            text=self.reference.filter.text + extra, status=self.reference.filter.status
+        )
+        self.model.set_filter(flt, self.reference.now, first=first)
+        self.reference.filter = flt
+        assert len(self.model.view) >= first or not self.model.pending
+
+    @rule()
+    def advance(self) -> None:
+        self.model.advance()
+
+    @rule(company_id=ids)
+    def find_a_row(self, company_id: str) -> None:
+        """Where a row is (the cursor's carrier after a search): found past the rows a
+        search under way has found so far too."""
+        position = self.model.position_of(company_id)
+        shown = {row.id for row in self.reference.view()}
+        assert (position is not None) == (company_id in shown)
+        assert position is None or self.model.id_at(position) == company_id
+
     @rule(column=st.sampled_from(SORT_COLUMNS), reverse=st.booleans())
     def set_sort(self, column: str, reverse: bool) -> None:
         self.model.set_sort(column, reverse)
@@ -235,6 +261,14 @@ class ListModel(RuleBasedStateMachine):
         expected = reference.view()
         shown = [model.at(position) for position in range(len(model.view))]
         column = reference.sort[0]
+        if model.pending:  # the rows found so far: the first of the view
+            if model.settled:
+                assert [sort_key(column, row) for row in shown] == [
+                    sort_key(column, row) for row in expected[: len(shown)]
+                ]
+            assert {row.id for row in shown} <= {row.id for row in expected}
+            assert [model.position_of(row.id) for row in shown] == list(range(len(shown)))
+            return
         if model.settled:
             assert [sort_key(column, row) for row in shown] == [
                 sort_key(column, row) for row in expected
@@ -329,3 +363,25 @@ def test_name_order_of_upper_case_names_read_from_the_search_text() -> None:
         model.set_sort("name", reverse)
         reference.sort = ("name", reverse)
         assert model.visible_ids() == [row.id for row in reference.view()]
+
+
+def test_a_search_stopped_at_the_first_rows_finds_any_row_asked_for() -> None:
+    """The operator's search stops once the screen is full; where a matching row further
+    down is (the highlighted carrier) is still found, and the rest come with `advance`."""
+    blank = dict.fromkeys(CompanySummary.__dataclass_fields__)
+    blank.update(status="ok", error_sources=frozenset(), error_count=0)
+    rows = [
+        CompanySummary(
+            **blank | {"id": f"c{n:03d}", "dot_number": str(1000 + n), "name": f"Co {n % 3}"}
+        )
+        for n in range(300)
+    ]
+    model = CompanyRows(scan_step=16)
+    model.set_rows(rows)
+    model.set_filter(CompanyFilter(text="co 1"), NOW, first=5)
+    assert model.pending and 5 <= len(model.view) < 100
+    assert model.position_of("c298") == 99
+    assert model.id_at(99) == "c298" and model.position_of("c299") is None
+    model.complete()
+    assert not model.pending
+    assert model.visible_ids() == [row.id for row in rows if row.name == "Co 1"]

@@ -4,10 +4,8 @@ activity panel, and the run is unaffected."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from textual.widgets import RichLog
 
 from fmcsa_tui.models import Source
@@ -17,6 +15,7 @@ from fmcsa_tui.store import CompanyStore, StoreError
 from fmcsa_tui.ui.app import FmcsaApp
 from fmcsa_tui.ui.detail.history_tab import NO_RUNS
 from fmcsa_tui.ui.screens import ConfirmScreen
+from tests.support.sandboxes import served_sandbox
 from tests.ui.test_dashboard import (
     SIZE,
     _fetching,
@@ -28,17 +27,10 @@ from tests.ui.test_dashboard import (
 )
 from tests.ui.test_detail_data import text_of
 
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxConfig(retry_after=1)) as server:
-        yield server
+sandbox = served_sandbox(SandboxConfig(retry_after=1))
 
 
-@pytest.fixture(scope="module")
-def slow_sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxConfig(latency=6.0)) as server:
-        yield server
+slow_sandbox = served_sandbox(SandboxConfig(latency=6.0))
 
 
 def outcomes(record: RunRecord) -> dict[Source, Outcome]:

@@ -29,6 +29,7 @@ from fmcsa_tui.store.seed import AWKWARD_NAMES
 from fmcsa_tui.ui.app import FmcsaApp
 from fmcsa_tui.ui.fleet import FleetScreen
 from fmcsa_tui.ui.screens import ConfirmScreen, HelpScreen
+from tests.support.sandboxes import served_sandbox
 from tests.support.waiting import eventually
 from tests.ui.test_detail_data import text_of
 
@@ -46,10 +47,7 @@ def fleet_store(tmp_path: Path) -> Iterator[CompanyStore]:
     asyncio.run(store.close())
 
 
-@pytest.fixture(scope="module")
-def slow_sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxConfig(latency=30.0)) as server:
-        yield server
+slow_sandbox = served_sandbox(SandboxConfig(latency=30.0))
 
 
 class PinnedLabel:

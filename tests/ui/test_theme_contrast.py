@@ -9,7 +9,7 @@ contrast ratio; 3:1 is WCAG's least for large text and UI parts.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from fmcsa_tui.store import CompanyStore, SqliteStore
 from fmcsa_tui.ui.app import FmcsaApp
 from fmcsa_tui.ui.fleet import FleetScreen
 from fmcsa_tui.ui.themes import contrast
+from tests.support.sandboxes import served_sandbox
 from tests.support.waiting import eventually
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -73,10 +74,7 @@ CARRIERS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def slow_sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxConfig(latency=30.0)) as server:
-        yield server
+slow_sandbox = served_sandbox(SandboxConfig(latency=30.0))
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ back to back, where `pilot.press` waits for the app to go idle after each key.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,10 +15,12 @@ from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from fmcsa_tui.models import CompanySummary
 from fmcsa_tui.sandbox.server import SandboxServer
 from fmcsa_tui.settings import Settings
 from fmcsa_tui.store import CompanyStore
 from fmcsa_tui.ui.app import FmcsaApp
+from tests.support.sandboxes import served_sandbox
 from tests.support.waiting import eventually
 
 #: Characters whose key has a name in Textual (a letter's key is the letter itself).
@@ -34,10 +35,7 @@ CARRIERS = {
 }
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer() as server:
-        yield server
+sandbox = served_sandbox()
 
 
 def settings_for(url: str) -> Settings:
@@ -164,3 +162,32 @@ async def test_a_search_that_leaves_the_highlighted_carrier_out_puts_the_cursor_
         await eventually(lambda: not app.runs.busy, limit=10, pause=pilot.pause)
         assert app.companies.cursor_row == 0
     assert set(sandbox.requests()["dots"]) == {victory["dotNumber"]}
+
+
+async def test_a_search_of_a_large_list_says_it_is_counting_until_it_is_done(
+    store: CompanyStore, sandbox: SandboxServer
+) -> None:
+    """At 100,000 carriers the first screen of a search shows at once and the rest are
+    found between frames: the filter bar says "counting…" until the count is whole."""
+    words = ("prairie", "freight", "summit", "lines", "hauling", "tank")
+    rows = [
+        CompanySummary(
+            **dict.fromkeys(CompanySummary.__dataclass_fields__)
+            | {"id": f"c{n}", "dot_number": str(1_000_000 + n), "status": "ok"}
+            | {"name": f"{words[n % 6]} {words[n // 6 % 6]}", "error_sources": frozenset()}
+            | {"error_count": 0}
+        )
+        for n in range(100_000)
+    ]
+    await store.insert_documents([{"_id": ObjectId(), "name": "Loaded", "dotNumber": "7"}])
+    app = FmcsaApp(store, settings_for(sandbox.url), poll_interval=3600)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await eventually(lambda: app.companies.total_count == 1, pause=pilot.pause)
+        app.companies.set_rows(rows)  # a large list without filling a store
+        described: list[str] = []
+        app.watch(app, "filter_text", lambda text: described.append(text))
+        await pilot.press("slash", "p")
+        await eventually(lambda: not app.companies.counting, pause=pilot.pause)
+        await pilot.pause()
+        assert described[-2:] == ["search “p” · counting…", "search “p”"]
+        assert app.shown == sum(1 for row in rows if "p" in str(row.name)) == 30_557
