@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import gc
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -20,22 +21,28 @@ from datetime import datetime
 from fmcsa_tui.formatting import one_line
 from fmcsa_tui.models import CompanySummary, summarize, utcnow
 from fmcsa_tui.store.base import CompanyStore, LiveRefresh
-from fmcsa_tui.store.listing import ListRow
+from fmcsa_tui.store.listing import ListColumns, columns_of
 
 __all__ = ["Changed", "Connection", "FeedUpdate", "Leases", "Loaded", "StoreFeed"]
 
-LOAD_BATCH = 20_000  # rows per batch of a load: each is a short step for the event loop
+FIRST_BATCH = 4_096  # rows of a load's first batch (the first screen); the next grow
+LOAD_STEP = 25_000  # rows the list takes in one step (a batch is cut in such parts)
+#: Seconds between two parts: a timer, so the list takes each part in its own turn of
+#: the event loop (parts posted back to back were taken in one long turn: 280 ms at 1M).
+STEP_PAUSE = 0.002
 FIRST_SCREEN_PAINT = 0.1  # seconds the first batch gets to paint before the rest
 RELOAD_EVERY = 0.25  # seconds between reloads of the carriers our own runs wrote
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+_MMAP_THRESHOLD = 128 * 1024  # its default, kept from moving up
 
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
-    """A batch of a load, as list rows in the listing order: `fresh` for the first
-    batch (it replaces every row), `complete` once every row has come, `expected` how
-    many the load brings (for "loading 340,000 of 1,000,000")."""
+    """A part of a load, as list columns in the listing order: `fresh` for the first
+    (it replaces every row), `complete` once every row has come, `expected` how many
+    the load brings (for "loading 340,000 of 1,000,000")."""
 
-    rows: list[ListRow]
+    rows: ListColumns
     complete: bool = True
     fresh: bool = True
     expected: int = 0
@@ -92,6 +99,19 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.collect(0)  # everything made meanwhile is still in the youngest generation
 
 
+def _big_blocks_given_back() -> None:
+    """Keep glibc's malloc handing blocks of 128 KiB and more back to the system when
+    freed. By default it raises that threshold to the size of a big block once one is
+    freed, so the scan's next big texts come from the heap, and the heap stays resident
+    among the rows kept: 300,000 rows loaded held 145 MB more, 99 MB with this. Elsewhere
+    (no glibc) nothing happens."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError, TypeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+
+
 class StoreFeed:
     """Loads and follows a store for the dashboard; `owner` is our engine's lease owner."""
 
@@ -135,17 +155,30 @@ class StoreFeed:
         return started
 
     async def _load_rows(self, emit: Emit) -> None:
+        """The store's scan, each batch in parts of at most `LOAD_STEP` rows, one
+        event-loop step each (a key pressed meanwhile waits for one part, not a batch)."""
+        _big_blocks_given_back()
         expected = await self.store.count_companies()
         loaded, fresh = 0, True
-        scan = self.store.scan_rows(LOAD_BATCH)
+        scan = self.store.scan_rows(FIRST_BATCH)
         with _cyclic_gc_paused():
             async with contextlib.aclosing(scan) as batches:
-                async for rows in batches:
-                    loaded += len(rows)
-                    emit(Loaded(rows, complete=False, fresh=fresh, expected=max(expected, loaded)))
-                    await asyncio.sleep(FIRST_SCREEN_PAINT if fresh else 0)  # let it paint
-                    fresh = False
-        emit(Loaded([], complete=True, fresh=fresh, expected=loaded))
+                async for batch in batches:
+                    for start in range(0, len(batch), LOAD_STEP):
+                        part = (
+                            batch
+                            if len(batch) <= LOAD_STEP
+                            else batch.part(start, start + LOAD_STEP)
+                        )
+                        loaded += len(part)
+                        emit(
+                            Loaded(
+                                part, complete=False, fresh=fresh, expected=max(expected, loaded)
+                            )
+                        )
+                        await asyncio.sleep(FIRST_SCREEN_PAINT if fresh else STEP_PAUSE)
+                        fresh = False
+        emit(Loaded(columns_of([]), complete=True, fresh=fresh, expected=loaded))
 
     async def _follow_changes(self, emit: Emit, since: datetime) -> None:
         feed = self.store.changes(since, self.interval)

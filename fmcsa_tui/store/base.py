@@ -24,7 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 from fmcsa_tui.models import CompanySummary, Source, utcnow
 from fmcsa_tui.models.run_stats import RunStats
 from fmcsa_tui.models.runs import RunRecord
-from fmcsa_tui.store.listing import CompanyFilter, ListRow
+from fmcsa_tui.store.listing import CompanyFilter, ListColumns
 
 # `scheme://user:password@`: the user part stops at `/`, so paths are never touched.
 _USERINFO = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:@/?#]*):[^@]*@")
@@ -176,9 +176,10 @@ class CompanyStore(Protocol):
         """
         ...
 
-    def scan_rows(self, batch: int) -> AsyncGenerator[list[ListRow]]:
-        """Every company as a `ListRow`, in the listing order, `batch` rows at a time:
-        what the dashboard's list loads, without an object per company."""
+    def scan_rows(self, batch: int) -> AsyncGenerator[ListColumns]:
+        """Every company, in the listing order, as `ListColumns` batches of
+        `listing.scan_batches(batch)` rows (`batch` first, then more): what the
+        dashboard's list loads, without an object per company."""
         ...
 
     async def count_companies(self) -> int:

@@ -25,7 +25,15 @@ from fmcsa_tui.models import CompanySummary, Source, parse_when, utcnow
 from fmcsa_tui.models.run_stats import RunStats
 from fmcsa_tui.models.runs import RunRecord
 from fmcsa_tui.store.base import AddResult, NewCompany, ReadOnlyStore, SourceData, StoreError
-from fmcsa_tui.store.listing import CompanyFilter, Condition, ListRow, changed_since, list_row
+from fmcsa_tui.store.listing import (
+    CompanyFilter,
+    Condition,
+    ListColumns,
+    changed_since,
+    columns_of,
+    list_row,
+    scan_batches,
+)
 from fmcsa_tui.store.updates import (
     SourceUpdate,
     as_utc,
@@ -141,12 +149,16 @@ class StoreFlow(ABC):
         conditions = () if flt is None else flt.conditions(utcnow())
         return await self._list(conditions, limit)
 
-    async def scan_rows(self, batch: int) -> AsyncGenerator[list[ListRow]]:
+    async def scan_rows(self, batch: int) -> AsyncGenerator[ListColumns]:
         """Every row as `list_row` makes it, from `_list`; a backend may read its own
         columns instead (the SQLite store does)."""
         rows = await self._list((), None)
-        for start in range(0, len(rows), batch):
-            yield [list_row(summary) for summary in rows[start : start + batch]]
+        start = 0
+        for size in scan_batches(batch):
+            if start >= len(rows):
+                return
+            yield columns_of([list_row(summary) for summary in rows[start : start + size]])
+            start += size
 
     async def count_companies(self) -> int:
         return len(await self._list((), None))

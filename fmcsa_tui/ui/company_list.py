@@ -31,7 +31,7 @@ from textual.timer import Timer
 
 from fmcsa_tui.models import CompanySummary, Source, utcnow
 from fmcsa_tui.store.base import CompanyFilter
-from fmcsa_tui.store.listing import ListRow
+from fmcsa_tui.store.listing import ListColumns
 from fmcsa_tui.ui.list_lines import MARK_WIDTH, SPINNER_FRAMES, header_line, row_line
 from fmcsa_tui.ui.rows import COLUMNS, GAP, SORT_COLUMNS, CompanyRows, column_widths
 
@@ -286,7 +286,7 @@ class CompanyList(ScrollView, can_focus=True):
         self._change_view(lambda: self._rows.set_rows(summaries))
         self._drop_vanished_marks()
 
-    def load_rows(self, rows: list[ListRow], *, fresh: bool, complete: bool) -> None:
+    def load_rows(self, rows: ListColumns, *, fresh: bool, complete: bool) -> None:
         """A batch of a load (see `StoreFeed`): `fresh` replaces every row; marks of
         companies gone are dropped once the load is `complete`.
 
@@ -306,6 +306,8 @@ class CompanyList(ScrollView, can_focus=True):
             if fresh:
                 self._rows.clear()
             self._rows.extend(rows)
+            if complete:  # rows a load left unsorted at the end (a sort other than DOT's)
+                self._rows.settle()
 
         self._change_view(load)
         if complete:

@@ -43,10 +43,13 @@ from fmcsa_tui.models import CompanySummary, Source, Status
 from fmcsa_tui.store.listing import (
     NO_TIME,
     SEARCH_SEPARATOR,
+    STATUSES,
     CompanyFilter,
     Condition,
+    ListColumns,
     ListRow,
     all_hold,
+    columns_of,
     dot_order,
     joined_search_decides,
     list_row,
@@ -94,8 +97,9 @@ COLUMNS: Final = (
 SORT_COLUMNS: Final = tuple(column.key for column in COLUMNS)
 #: Cells between two columns.
 GAP: Final = 1
-#: Sorting by status puts the worst first.
-STATUS_RANK: Final[dict[Status, int]] = {"failed": 0, "unreadable": 1, "never": 2, "ok": 3}
+#: Sorting by status puts the worst first (`listing.STATUSES`' order, whose codes a
+#: store's scan gives).
+STATUS_RANK: Final[dict[Status, int]] = {status: code for code, status in enumerate(STATUSES)}
 
 #: How many recent text filters keep their result (for backspace and narrowing).
 _TEXT_CACHE_SIZE: Final = 8
@@ -155,7 +159,7 @@ def sort_key(column: str, summary: CompanySummary) -> Any:
     return _SORT_KEYS[column][0](summary)
 
 
-_STATUS_OF: Final[tuple[Status, ...]] = tuple(sorted(STATUS_RANK, key=STATUS_RANK.__getitem__))
+_STATUS_OF: Final[tuple[Status, ...]] = STATUSES
 _REMOVED: Final = len(STATUS_RANK)  # a removed row's status code: in no order, no count
 _SUCCESS_OF: Final = (False, True, None)
 #: The time columns of a list row, by their place in `ListRow`.
@@ -196,7 +200,7 @@ class CompanyRows:
         self._source_codes: dict[str, int] = {}
         self._error_counts = array("i")
         self._problems: dict[int, str] = {}
-        self._interned: dict[str, str] = {}
+        self._interned: dict[str | None, str | None] = {}
         # Whether the row indices are in the DOT order (rows without a DOT last), as a
         # store scan gives them: then sorting by DOT needs no keys (`_dot_order`).
         self._in_dot_order = True
@@ -215,6 +219,10 @@ class CompanyRows:
         self.sort_column: str = "dot"
         self.sort_reverse: bool = False
         self.view: Sequence[int] = range(0)
+        # Display places from here on hold a load's rows not sorted yet (in the scan's
+        # order, at the end): sorted once they are as many as the rows before, and by
+        # `settle` (the load's end) or any change that needs the order sorted.
+        self._unsorted_from: int | None = None
 
     # -- reading
 
@@ -325,7 +333,7 @@ class CompanyRows:
         """Replace every row. A repeated id keeps its last summary, at its first place."""
         self.clear()
         latest = {summary.id: list_row(summary) for summary in summaries}
-        self._append(list(latest.values()))
+        self._append(columns_of(list(latest.values())))
         self._in_dot_order = len(latest) <= 1  # in any order: not checked
         self._resort(range(len(self._ids)))
 
@@ -336,28 +344,69 @@ class CompanyRows:
         self.sort_column, self.sort_reverse = sort
         self._filter, self._now = flt, now
 
-    def extend(self, rows: list[ListRow]) -> None:
+    def extend(self, columns: ListColumns) -> None:
         """Add rows as a store scan gives them (in DOT order), a batch at a time while
-        loading; a known id among them is an update."""
+        loading, each column extended in C; a known id among them is an update."""
         self.complete()
+        ids, index, first = columns.ids, self._index, len(self._ids)
+        had = len(index)
+        index.update(zip(ids, range(first, first + len(ids)), strict=True))  # no check first
+        if len(index) != had + len(ids):  # rare: a known or repeated id
+            self._reindex()
+            self._extend_rows(columns.rows())  # row by row
+            return
+        self._place_appended(columns, indexed=True)
+
+    def _reindex(self) -> None:
+        """The index of every row there is (a batch's ids put in it taken out again)."""
+        alive = list(map(ne, self._status, repeat(_REMOVED)))
+        rows = range(len(self._status))
+        self._index = dict(zip(compress(self._ids, alive), compress(rows, alive), strict=True))
+
+    def _extend_rows(self, rows: list[ListRow]) -> None:
+        """`extend` when some ids are known (updates) or repeated (the last wins)."""
         ids = list(map(itemgetter(0), rows))
         seen = list(map(self._index.__contains__, ids))
         known = list(compress(rows, seen)) if any(seen) else []
         fresh = list(compress(rows, map(not_, seen))) if known else rows
-        if len(set(ids)) != len(ids):  # a repeated id: the last wins
+        repeated = len(set(ids)) != len(ids)
+        if repeated:  # the last wins, at the first's place: the rows' order is not checked
             fresh = list({row[0]: row for row in fresh}.values())
-            self._in_dot_order = False  # its DOT where its first was: not checked
-        first, placed = len(self._ids), len(self._order)  # removed rows make these differ
-        self._append(fresh)
-        if len(self._ids) > first:
-            if self._appends_in_order(first):
-                self._order.extend(range(first, len(self._ids)))
-                self._arrange(placed)
-                self.view = self._extended_view(placed)
-            else:
-                self._resort(range(first, len(self._ids)))
+            self._in_dot_order = False
+        self._place_appended(columns_of(fresh), in_order=not repeated)
         if known:
             self.upsert_rows(known)
+
+    def _place_appended(
+        self, columns: ListColumns, *, indexed: bool = False, in_order: bool = True
+    ) -> None:
+        """New rows onto the columns, then into the order: at its end when they follow
+        it (a scan's next batch `in_order` of DOT, sorted by DOT), else by sorting."""
+        first, placed = len(self._ids), len(self._order)  # removed rows make these differ
+        self._append(columns, indexed=indexed)
+        if len(self._ids) > first:
+            if not in_order:
+                self._resort(range(first, len(self._ids)))
+                return
+            appended = self._appends_in_order(first)
+            self._order.extend(range(first, len(self._ids)))
+            self._arrange(placed)
+            self.view = self._extended_view(placed)
+            if not appended:  # another sort: sorting every part of a load cost 400 ms each
+                sorted_up_to = placed if self._unsorted_from is None else self._unsorted_from
+                self._unsorted_from = sorted_up_to
+                if len(self._order) >= 2 * sorted_up_to:  # as many as before: sort them
+                    self._resort()
+
+    @property
+    def settled(self) -> bool:
+        """Whether every row is in its sorted place (no load's rows wait at the end)."""
+        return self._unsorted_from is None
+
+    def settle(self) -> None:
+        """Sort the rows a load left at the end of the order (see `_unsorted_from`)."""
+        if self._unsorted_from is not None:
+            self._resort()
 
     def upsert(self, summaries: Iterable[CompanySummary]) -> None:
         """Add or replace rows by id; changed and new rows move to their sorted place."""
@@ -372,12 +421,13 @@ class CompanyRows:
             return
         self.complete()
         self._counts = None
+        self.settle()
         moved: list[tuple[int, bool]] = []
         patched: list[int] = []
         for company_id, row in latest.items():
             at = self._index.get(company_id)
             if at is None:
-                self._append([row])
+                self._append(columns_of([row]))
                 moved.append((len(self._ids) - 1, False))
                 continue
             before = self._sort_value(at)
@@ -400,6 +450,7 @@ class CompanyRows:
         self._patch(patched)
 
     def remove(self, ids: Iterable[str]) -> None:
+        self.settle()
         doomed = [
             self._index.pop(company_id) for company_id in set(ids) if company_id in self._index
         ]
@@ -415,41 +466,41 @@ class CompanyRows:
 
     # -- the columns
 
-    def _append(self, rows: list[ListRow]) -> None:
-        """New rows onto every column: one transposition, then C-level extends. Rows come
-        in the DOT order (a scan's batch, or one row): the first is checked against the
-        last row before them."""
-        if not rows:
+    def _append(self, columns: ListColumns, *, indexed: bool = False) -> None:
+        """New rows onto every column, each extended in C from the batch's column (its
+        status codes are ours), and into the index unless they are `indexed` already.
+        Rows come in the DOT order (a scan's batch, or one row): the first is checked
+        against the last row before them."""
+        if not len(columns):
             return
         self._counts = None
         first = len(self._ids)
         if self._in_dot_order and first:
-            self._in_dot_order = _dot_in_order(self._dot_value(first - 1), _row_dot_key(rows[0]))
-        (ids, search, dots, names, mcs, statuses, success, last_run, csa, viol, insp,
-         sources, counts, updated, problems) = zip(*rows, strict=True)  # fmt: skip
-        index = self._index
+            after = _dot_key_of(columns.search[0], columns.dots[0])
+            self._in_dot_order = _dot_in_order(self._dot_value(first - 1), after)
+        ids = columns.ids
         self._ids.extend(ids)
-        index.update(zip(ids, range(first, first + len(ids)), strict=True))
-        self._search.extend(search)
-        interned = self._interned
-        self._names.extend(map(interned.setdefault, names, names))
+        if not indexed:
+            self._index.update(zip(ids, range(first, first + len(ids)), strict=True))
+        self._search.extend(columns.search)
+        names = columns.names
+        self._names.extend(map(self._interned.setdefault, names, names))
+        dots, mcs = columns.dots, columns.mcs
         if dots.count(None) != len(dots) or mcs.count(None) != len(mcs):  # rare: skip in C
             for at, (dot, mc) in enumerate(zip(dots, mcs, strict=True), start=first):
                 if dot is not None or mc is not None:
                     self._kept[at] = (dot, mc)
-        self._status.extend(map(STATUS_RANK.__getitem__, statuses))
-        self._success.extend(success)
-        times = self._times
-        times["last_run"].extend(last_run)
-        times["csa"].extend(csa)
-        times["viol"].extend(viol)
-        times["insp"].extend(insp)
-        times["updated"].extend(updated)
-        self._oldest.extend(map(min, csa, viol, insp))
+        self._status.extend(columns.statuses)
+        self._success.extend(columns.success)
+        for field, column in self._times.items():
+            column.extend(getattr(columns, field))
+        self._oldest.extend(columns.oldest)
+        sources = columns.sources
         for text in set(sources).difference(self._source_codes):  # a census has a handful
             self._source_code(text)
         self._sources.extend(map(self._source_codes.__getitem__, sources))
-        self._error_counts.extend(counts)
+        self._error_counts.extend(columns.error_counts)
+        problems = columns.problems
         if problems.count(None) != len(problems):
             for at, problem in enumerate(problems, start=first):
                 if problem is not None:
@@ -466,7 +517,7 @@ class CompanyRows:
         """One known row's values, in place."""
         (_, search, dot, name, mc, status, success, last_run, csa, viol, insp, sources,
          count, updated, problem) = row  # fmt: skip
-        if self._in_dot_order and _row_dot_key(row) != self._dot_value(at):
+        if self._in_dot_order and _dot_key_of(search, dot) != self._dot_value(at):
             self._in_dot_order = False
         self._search[at] = search
         self._names[at] = None if name is None else self._interned.setdefault(name, name)
@@ -531,6 +582,7 @@ class CompanyRows:
         """Sort the order (and `added` rows after it) by the sort column: stable, so
         ties keep their order (sort by name, then by status: names in order within
         each status); rows without a key go last, or first ascending for "oldest"."""
+        self._unsorted_from = None
         base = array("i", self._order)
         base.extend(added)
         column, reverse = self.sort_column, self.sort_reverse
@@ -893,13 +945,9 @@ def _joined_text(condition: Condition) -> bool:
     return condition.test == "has_text" and joined_search_decides(condition.value)
 
 
-def _row_dot_key(row: ListRow) -> str | None:
-    """A list row's DOT sort key (`dot_order`), None when it has none: the kept DOT, or
-    the search text's first field upper-cased (as `shown_fields` gives it back)."""
-    return _dot_key_of(row[1], row[2])
-
-
 def _dot_key_of(search: str, kept_dot: str | None) -> str | None:
+    """A row's DOT sort key (`dot_order`), None when it has none: the kept DOT, or the
+    search text's first field upper-cased (as `shown_fields` gives it back)."""
     dot = kept_dot
     if dot is None:
         dot = search[: search.find(SEARCH_SEPARATOR)].upper() or None

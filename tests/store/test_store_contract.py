@@ -387,17 +387,68 @@ async def test_the_list_scan_is_the_listing_in_batches_and_the_count_says_how_ma
     store: CompanyStore,
 ) -> None:
     """What the dashboard loads: `scan_rows` gives every company of the listing, in its
-    order, `batch` at a time, as the summaries `list_summaries` gives (messy documents
-    too), and `count_companies` says how many are coming."""
+    order, `batch` rows first then twice as many each time, as the summaries
+    `list_summaries` gives (messy documents too), and `count_companies` says how many
+    are coming."""
     dots: list[Any] = ["1000000", "99999", "100000", 123456, "20000", "ABC12", "00123"]
     await store.insert_documents([synced_doc("x", dotNumber=dot) for dot in dots])
     await store.insert_documents([{"name": "No DOT at all"}, *messy_docs().values()])
     listed = await store.list_summaries()
     batches = [batch async for batch in store.scan_rows(3)]
-    assert [len(batch) for batch in batches[:-1]] == [3] * (len(batches) - 1)
-    assert 1 <= len(batches[-1]) <= 3
-    assert [summary_of_list_row(row) for batch in batches for row in batch] == listed
+    sizes = [len(batch) for batch in batches]
+    assert sizes[:-1] == [3 * 2**n for n in range(len(sizes) - 1)]  # the first small, then more
+    assert 1 <= sizes[-1] <= 3 * 2 ** (len(sizes) - 1)
+    assert [summary_of_list_row(row) for batch in batches for row in batch.rows()] == listed
     assert await store.count_companies() == len(listed)
+
+
+def hostile_list_docs() -> list[dict[str, Any]]:
+    """Names and ids holding the separators the scan splits on, names a list row keeps
+    or reads back from the search text, problems, error counts."""
+    return [
+        synced_doc("7001", name="Sep\x1eName"),
+        synced_doc("7002", name="Unit\x1fSep\x1e"),
+        {"_id": "id\x1ewith\x1fseparators", "name": "ÉTOILE", "dotNumber": "7003"},
+        synced_doc("7004", name="UPPER CASE LINES", mcNumber="MC-12"),
+        synced_doc("7005", name="", mcNumber="mc-7"),
+        {"_id": ObjectId(), "dotNumber": "7006"},
+        {"_id": ObjectId(), "name": "No DOT\x1e", "fmcsaData": "garbage"},
+        *messy_docs().values(),
+    ]
+
+
+@pytest.mark.parametrize("first", [1, 2, 5])
+async def test_the_list_scan_reads_hostile_values_exactly(store: CompanyStore, first: int) -> None:
+    """Values holding the scan's separators (its batch is read again row by row), kept
+    and dropped display fields, None against "": the rows are the listing's, exactly."""
+    await store.insert_documents(hostile_list_docs())
+    await store.insert_documents([synced_doc(str(8000 + n), name=f"Fill {n}") for n in range(20)])
+    listed = await store.list_summaries()
+    async with contextlib.aclosing(store.scan_rows(first)) as scan:
+        batches = [batch async for batch in scan]
+    assert [summary_of_list_row(row) for batch in batches for row in batch.rows()] == listed
+    model = CompanyRows()
+    for batch in batches:
+        model.extend(batch)
+    assert model.visible_summaries() == listed
+
+
+async def test_a_write_during_the_list_scan_is_not_half_seen(
+    store: CompanyStore, other_store: CompanyStore
+) -> None:
+    """The scan reads one snapshot: a company added while it runs (another process) does
+    not shift the batches after it (no row twice, none lost)."""
+    await store.insert_documents([synced_doc(str(5000 + n)) for n in range(40)])
+    listed = await store.list_summaries()
+    batches = []
+    async with contextlib.aclosing(store.scan_rows(1)) as scan:
+        async for batch in scan:
+            if not batches:  # before the reader can be past its fourth batch
+                await other_store.insert_documents([synced_doc("1", name="First now")])
+            batches.append(batch)
+    assert len(batches) > 4
+    scanned = [summary_of_list_row(row) for batch in batches for row in batch.rows()]
+    assert [row.id for row in scanned] == [row.id for row in listed]
 
 
 # --- filters --------------------------------------------------------------------------
@@ -1133,6 +1184,29 @@ async def test_a_file_of_an_older_schema_is_summarized_again_on_open(tmp_path: P
         assert version.fetchone() == (str(SCHEMA_VERSION),)
 
 
+async def test_a_version_4_file_gains_the_list_columns_on_open(tmp_path: Path) -> None:
+    """Version 5's list columns, filled from a version 4 file's own columns in SQL: the
+    list scan gives the listing exactly (hostile values too)."""
+    path = tmp_path / "v4.db"
+    store = SqliteStore(path)
+    await store.open()
+    await store.insert_documents(hostile_list_docs())
+    listed = await store.list_summaries()
+    await store.close()
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:  # as version 4 wrote it
+        conn.execute("ALTER TABLE companies DROP COLUMN list_kept")
+        conn.execute("ALTER TABLE companies DROP COLUMN list_hex")
+        conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    reopened = SqliteStore(path)
+    await reopened.open()
+    try:
+        assert await reopened.list_summaries() == listed
+        scanned = [row async for batch in reopened.scan_rows(2) for row in batch.rows()]
+        assert [summary_of_list_row(row) for row in scanned] == listed
+    finally:
+        await reopened.close()
+
+
 #: The tables as version 2 wrote them: documents as Relaxed Extended JSON text.
 _V2_SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -1179,7 +1253,7 @@ async def test_a_version_2_file_of_extended_json_is_converted_on_open(tmp_path: 
         [row] = await store.list_summaries()
         assert (row.name, row.status, row.error_count) == ("Carrier 760000", "failed", 4)
         # version 4's integer times were filled on open: the list scan reads them
-        scanned = [r async for batch in store.scan_rows(10) for r in batch]
+        scanned = [r async for batch in store.scan_rows(10) for r in batch.rows()]
         assert [summary_of_list_row(r) for r in scanned] == [row]
         assert row.last_run is not None
         again = SourceData(Source.VIOLATIONS, {}, inspections=[inspection("K1", 2, state="OK")])
@@ -1194,7 +1268,7 @@ async def test_a_version_2_file_of_extended_json_is_converted_on_open(tmp_path: 
         )
         assert types.fetchall() == [("blob",)]
         version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'")
-        assert version.fetchone() == (str(SCHEMA_VERSION),) == ("4",)
+        assert version.fetchone() == (str(SCHEMA_VERSION),) == ("5",)
 
 
 async def test_a_resync_of_unchanged_inspections_leaves_them_as_they_were(

@@ -8,6 +8,7 @@ parse a document: `row_values` writes them, `summary_of_row` reads a list row ba
 
 from __future__ import annotations
 
+import struct
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -17,11 +18,23 @@ from bson.errors import InvalidDocument
 
 from fmcsa_tui.models import CompanySummary, summarize
 from fmcsa_tui.store.base import StoreError
-from fmcsa_tui.store.listing import micros, search_text, sources_of, sources_text
+from fmcsa_tui.store.listing import (
+    STATUSES,
+    list_row,
+    micros,
+    search_text,
+    sources_of,
+    sources_text,
+)
 from fmcsa_tui.store.updates import as_utc
 
 __all__ = [
     "INSERT_COMPANY",
+    "KEPT_DOT",
+    "KEPT_MC",
+    "KEPT_NAME",
+    "LIST_COLUMNS",
+    "LIST_RECORD",
     "LIST_ROW_COLUMNS",
     "RESUMMARIZE",
     "SUMMARY_COLUMNS",
@@ -31,6 +44,8 @@ __all__ = [
     "derived_values",
     "encode",
     "iso",
+    "kept_sql",
+    "list_values",
     "row_values",
     "summary_of_row",
 ]
@@ -46,21 +61,31 @@ SUMMARY_COLUMNS = (
 )
 #: The times again as integers (`listing.micros`), which the list scan reads (schema 4).
 TIME_COLUMNS: Final = ("last_run_us", "csa_us", "viol_us", "insp_us", "updated_us")
-ROW_COLUMNS = (
+#: What the list scan reads besides the texts (schema 5), from `listing.list_row`:
+#: `list_kept`, which display fields the list keeps (`KEPT_*` bits: `kept_text` is not
+#: None), and `list_hex`, the row's numbers as one fixed-width hex text (`LIST_RECORD`),
+#: which the scan concatenates and decodes without a call per row or per number.
+LIST_COLUMNS: Final = ("list_kept", "list_hex")
+KEPT_DOT: Final = 1
+KEPT_NAME: Final = 2
+KEPT_MC: Final = 4
+#: Big-endian: last run, CSA, violations, inspections, updated at, the oldest success
+#: (the min of the three, `micros`), error count, two zero bytes, success (0, 1, 2 for
+#: none), status (`listing.STATUSES` code): seven 8-byte fields.
+LIST_RECORD: Final = struct.Struct(">6qi2xBB")
+_DERIVED = (
     "id, dot, name, mc, search, status, last_run, success, csa_last_sync, viol_last_sync,"
-    f" insp_last_sync, error_sources, error_count, updated_at, problem, {', '.join(TIME_COLUMNS)},"
-    " doc"
+    " insp_last_sync, error_sources, error_count, updated_at, problem,"
+    f" {', '.join(TIME_COLUMNS)}, {', '.join(LIST_COLUMNS)}"
 )
-INSERT_COMPANY = f"INSERT INTO companies ({ROW_COLUMNS}) VALUES ({', '.join('?' * 21)})"
-DERIVED_SET = (
-    "id = ?, dot = ?, name = ?, mc = ?, search = ?, status = ?,"
-    " last_run = ?, success = ?, csa_last_sync = ?, viol_last_sync = ?, insp_last_sync = ?,"
-    " error_sources = ?, error_count = ?, updated_at = ?, problem = ?, "
-    + ", ".join(f"{column} = ?" for column in TIME_COLUMNS)
+ROW_COLUMNS = f"{_DERIVED}, doc"
+INSERT_COMPANY = (
+    f"INSERT INTO companies ({ROW_COLUMNS}) VALUES ({', '.join('?' * (_DERIVED.count(',') + 2))})"
 )
+DERIVED_SET = ", ".join(f"{column.strip()} = ?" for column in _DERIVED.split(","))
 
 
-def _kept_sql(column: str) -> str:
+def kept_sql(column: str) -> str:
     """`listing.kept_text` in SQL, for ASCII text (SQLite's upper() knows no other): the
     column, or NULL when it is upper case ASCII without a separator. Other text is
     kept, which `shown_fields` reads back just as well."""
@@ -72,7 +97,9 @@ def _kept_sql(column: str) -> str:
 
 #: A `listing.ListRow` straight from the columns: no document decoded, no object made.
 LIST_ROW_COLUMNS: Final = (
-    f"id, search, {_kept_sql('dot')}, {_kept_sql('name')}, {_kept_sql('mc')}, status,"
+    f"id, search, CASE WHEN list_kept & {KEPT_DOT} THEN dot END,"
+    f" CASE WHEN list_kept & {KEPT_NAME} THEN name END,"
+    f" CASE WHEN list_kept & {KEPT_MC} THEN mc END, status,"
     " ifnull(success, 2), last_run_us, csa_us, viol_us, insp_us, error_sources, error_count,"
     " updated_us, problem"
 )
@@ -134,7 +161,25 @@ def derived_values(stored: dict[str, Any]) -> tuple[Any, ...]:
         micros(summary.violations_last_sync),
         micros(summary.inspections_last_sync),
         micros(summary.updated_at),
+        *list_values(summary),
     )
+
+
+def list_values(summary: CompanySummary) -> tuple[int, str]:
+    """`list_kept` and `list_hex`, from the summary's `list_row` (the one rule)."""
+    (_, _, dot, name, mc, status, success, last_run, csa, viol, insp, _, count, updated, _) = (
+        list_row(summary)
+    )
+    kept = (
+        (dot is not None) * KEPT_DOT | (name is not None) * KEPT_NAME | (mc is not None) * KEPT_MC
+    )
+    oldest = min(csa, viol, insp)
+    code = STATUSES.index(status)
+    try:
+        record = LIST_RECORD.pack(last_run, csa, viol, insp, updated, oldest, count, success, code)
+    except struct.error:  # a count beyond 32 bits: the scan reads its batch row by row
+        return kept, ""
+    return kept, record.hex()
 
 
 def summary_of_row(row: tuple[Any, ...]) -> CompanySummary:

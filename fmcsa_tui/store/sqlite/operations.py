@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
@@ -22,10 +22,9 @@ from fmcsa_tui.store.flow import (
     no_company,
     plan_additions,
 )
-from fmcsa_tui.store.listing import DOT_ORDER_SQL, Condition, ListRow, all_hold, first_rows
+from fmcsa_tui.store.listing import DOT_ORDER_SQL, Condition, all_hold, first_rows
 from fmcsa_tui.store.sqlite.columns import (
     INSERT_COMPANY,
-    LIST_ROW_COLUMNS,
     SUMMARY_COLUMNS,
     UPDATE_COMPANY,
     decode,
@@ -65,21 +64,6 @@ def list_rows(
     if exact:
         return rows
     return first_rows([row for row in rows if all_hold(conditions, row)], limit)
-
-
-def scan_list_rows(
-    conn: sqlite3.Connection, batch: int, deliver: Callable[[list[ListRow]], bool]
-) -> None:
-    """Every company as a `ListRow` in the listing order, handed to `deliver` `batch` at
-    a time until it returns False. One statement, so one snapshot of the file; read from
-    the summary columns alone (no document decoded, no date parsed)."""
-    cursor = conn.execute(f"SELECT {LIST_ROW_COLUMNS} FROM companies ORDER BY {DOT_ORDER_SQL}")
-    try:
-        while rows := cursor.fetchmany(batch):
-            if not deliver(rows):
-                return
-    finally:
-        cursor.close()
 
 
 def count_companies(conn: sqlite3.Connection) -> int:

@@ -22,13 +22,17 @@ from bson import json_util
 from bson.json_util import JSONOptions
 
 from fmcsa_tui.store.base import StoreUnavailable
-from fmcsa_tui.store.listing import DOT_ORDER_SQL, NO_TIME
+from fmcsa_tui.store.listing import DOT_ORDER_SQL, NO_TIME, STATUSES
 from fmcsa_tui.store.sqlite.columns import (
+    KEPT_DOT,
+    KEPT_MC,
+    KEPT_NAME,
     RESUMMARIZE,
     TIME_COLUMNS,
     decode,
     derived_values,
     encode,
+    kept_sql,
 )
 
 __all__ = [
@@ -46,7 +50,9 @@ __all__ = [
 #: of the fields its last upsert set (`written`): older files are converted.
 #: 4: the times again as integer microseconds (`TIME_COLUMNS`), which the list scan reads
 #: without parsing a date: older files gain the columns, filled by the re-summarizing.
-SCHEMA_VERSION: Final = 4
+#: 5: the list scan's `LIST_COLUMNS` (which display fields the list keeps, the numbers as
+#: one hex text): a version 4 file gains them, filled from its columns in one UPDATE.
+SCHEMA_VERSION: Final = 5
 #: How versions 1 and 2 read their documents' text.
 _TEXT_OPTIONS: Final = JSONOptions(tz_aware=True, tzinfo=UTC)
 _RESUMMARIZE_BATCH: Final = 1000  # documents decoded at a time while re-summarizing
@@ -74,7 +80,9 @@ _SCHEMA = (
         csa_us INTEGER NOT NULL DEFAULT (-9223372036854775808),
         viol_us INTEGER NOT NULL DEFAULT (-9223372036854775808),
         insp_us INTEGER NOT NULL DEFAULT (-9223372036854775808),
-        updated_us INTEGER NOT NULL DEFAULT (-9223372036854775808)
+        updated_us INTEGER NOT NULL DEFAULT (-9223372036854775808),
+        list_kept INTEGER NOT NULL DEFAULT 0,
+        list_hex TEXT NOT NULL DEFAULT ''
     )""",
     f"CREATE INDEX IF NOT EXISTS companies_dot_order ON companies ({DOT_ORDER_SQL})",
     "CREATE INDEX IF NOT EXISTS companies_status ON companies (status)",
@@ -136,21 +144,48 @@ def create_schema(conn: sqlite3.Connection) -> None:
         elif int(row[0]) < SCHEMA_VERSION:
             if int(row[0]) < 3:
                 _to_bson(conn)
-            _add_time_columns(conn)
-            _resummarize(conn)
+            _add_columns(conn)
+            if int(row[0]) < 4:
+                _resummarize(conn)
+            else:
+                _fill_list_columns(conn)
             conn.execute(
                 "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
             )
 
 
-def _add_time_columns(conn: sqlite3.Connection) -> None:
-    """Version 4's integer times, for a file from before it (filled by `_resummarize`)."""
+def _add_columns(conn: sqlite3.Connection) -> None:
+    """Version 4's integer times and version 5's list columns, for a file from before
+    them (filled by `_resummarize` or `_fill_list_columns`)."""
     columns = {name for _, name, *_ in conn.execute("PRAGMA table_info(companies)")}
-    for column in TIME_COLUMNS:
+    wanted = {
+        **{column: f"INTEGER NOT NULL DEFAULT ({NO_TIME})" for column in TIME_COLUMNS},
+        "list_kept": "INTEGER NOT NULL DEFAULT 0",
+        "list_hex": "TEXT NOT NULL DEFAULT ''",
+    }
+    for column, kind in wanted.items():
         if column not in columns:
-            conn.execute(
-                f"ALTER TABLE companies ADD COLUMN {column} INTEGER NOT NULL DEFAULT ({NO_TIME})"
-            )
+            conn.execute(f"ALTER TABLE companies ADD COLUMN {column} {kind}")
+
+
+_STATUS_CODE_SQL: Final = " ".join(f"WHEN '{s}' THEN {code}" for code, s in enumerate(STATUSES))
+#: `columns.list_values` in SQL over a version 4 row (`kept_sql` for `kept_text`: other
+#: text than ASCII is kept, which reads back just as well). A value out of its field's
+#: range (an odd status, a count beyond 32 bits) makes a text of another length, which
+#: the scan reads row by row.
+_FILL_LIST_COLUMNS: Final = f"""UPDATE companies SET
+    list_kept = ({kept_sql("dot")} IS NOT NULL) * {KEPT_DOT}
+        | ({kept_sql("name")} IS NOT NULL) * {KEPT_NAME}
+        | ({kept_sql("mc")} IS NOT NULL) * {KEPT_MC},
+    list_hex = printf('%016x%016x%016x%016x%016x%016x%08x0000%02x%02x', last_run_us, csa_us,
+        viol_us, insp_us, updated_us, min(csa_us, viol_us, insp_us), error_count,
+        ifnull(success, 2), CASE status {_STATUS_CODE_SQL} ELSE 255 END)"""
+
+
+def _fill_list_columns(conn: sqlite3.Connection) -> None:
+    """Version 5's list columns for a version 4 file, from its own columns (no document
+    decoded: 1,000,000 rows in seconds)."""
+    conn.execute(_FILL_LIST_COLUMNS)
 
 
 def _resummarize(conn: sqlite3.Connection) -> None:

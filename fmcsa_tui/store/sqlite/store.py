@@ -30,9 +30,10 @@ from fmcsa_tui.store.base import (
     poll_changes,
 )
 from fmcsa_tui.store.flow import RunsPage, StoreFlow, Wanted
-from fmcsa_tui.store.listing import Condition, ListRow
+from fmcsa_tui.store.listing import Condition, ListColumns
 from fmcsa_tui.store.sqlite import operations as ops
 from fmcsa_tui.store.sqlite import runs
+from fmcsa_tui.store.sqlite.scan import scan_list_columns
 from fmcsa_tui.store.sqlite.schema import check_schema, create_schema, is_store
 from fmcsa_tui.store.sqlite.writer import WriteQueue
 from fmcsa_tui.store.updates import SourceUpdate, as_utc
@@ -253,22 +254,23 @@ class SqliteStore(StoreFlow):
 
     # --- reading
 
-    async def scan_rows(self, batch: int) -> AsyncGenerator[list[ListRow]]:
-        """The summary columns, read on a pool thread that runs ahead of the caller by
-        at most `_SCAN_AHEAD` batches (so a slow caller never piles the file up)."""
+    async def scan_rows(self, batch: int) -> AsyncGenerator[ListColumns]:
+        """The summary columns by column (`scan`), read on a pool thread that runs ahead
+        of the caller by at most `_SCAN_AHEAD` batches (so a slow caller never piles the
+        file up)."""
         loop = asyncio.get_running_loop()
-        batches: asyncio.Queue[list[ListRow] | None] = asyncio.Queue()
+        batches: asyncio.Queue[ListColumns | None] = asyncio.Queue()
         room = threading.Semaphore(_SCAN_AHEAD)
         stop = threading.Event()
 
-        def deliver(rows: list[ListRow]) -> bool:
+        def deliver(rows: ListColumns) -> bool:
             while not room.acquire(timeout=0.5):
                 if stop.is_set():
                     return False
             loop.call_soon_threadsafe(batches.put_nowait, rows)
             return not stop.is_set()
 
-        scan = asyncio.ensure_future(self._call(ops.scan_list_rows, batch, deliver))
+        scan = asyncio.ensure_future(self._call(scan_list_columns, batch, deliver))
         scan.add_done_callback(lambda _: batches.put_nowait(None))
         try:
             while (rows := await batches.get()) is not None:
