@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import platformdirs
-import tomlkit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -24,7 +23,6 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 from pytimeparse import parse as parse_duration
-from tomlkit.exceptions import TOMLKitError
 
 APP_NAME = "fmcsa-tui"
 ENV_PREFIX = "FMCSA_TUI_"
@@ -285,7 +283,11 @@ def save_setting(name: str, value: str) -> Path:
     """Write `name = value` into the config file, keeping its other lines and comments.
 
     Return the file's path; ConfigError (one line) when it cannot be read as TOML or
-    written. The file is rewritten in place, so a symlink or its permissions stay."""
+    written. The file is rewritten in place, so a symlink or its permissions stay.
+    tomlkit is imported here, when a theme is picked, not with every command."""
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
     path = config_file()
     try:
         text = path.read_text(encoding="utf-8") if path.exists() else ""

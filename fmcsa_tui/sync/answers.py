@@ -16,12 +16,13 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from fmcsa_tui.formatting import safe_line
 from fmcsa_tui.models import utcnow
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "MAINTENANCE_TITLE",

@@ -8,6 +8,10 @@ either fully written or untouched. Many companies run concurrently up to a limit
 Progress is reported through an `emit` callback with the events of `sync.events`;
 `sync()` wraps that as an async iterator. Many companies at once, queued and bounded,
 are the run coordinator's (`fmcsa_tui.coordinator`), which the CLI and the dashboard share.
+
+The HTTP side (`sync.http`, `sync.sources`, `sync.batching`: httpx and aiohttp, about
+0.2 s to import on 2 cores) is imported with the first run, not with the engine: the
+dashboard opens without it, and may never sync.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fmcsa_tui.formatting import one_line
 from fmcsa_tui.models import CompanySummary, Source, parse_dot, summarize, utcnow
@@ -30,7 +34,6 @@ from fmcsa_tui.models.runs import Origin, RunWho
 from fmcsa_tui.settings import ConfigError, Settings
 from fmcsa_tui.store.base import CompanyStore, SourceData, StoreRefused
 from fmcsa_tui.sync.answers import QUOTE_LIMIT, SourceError
-from fmcsa_tui.sync.batching import HubBatcher
 from fmcsa_tui.sync.events import (
     SYNCED_ELSEWHERE,
     SYNCING_ELSEWHERE,
@@ -45,9 +48,12 @@ from fmcsa_tui.sync.events import (
     SourceSucceeded,
 )
 from fmcsa_tui.sync.history import RunLog, write_history
-from fmcsa_tui.sync.http import FmcsaHttp
 from fmcsa_tui.sync.leases import Leases, finish_despite_cancel
-from fmcsa_tui.sync.sources import FETCHERS, SourceContext, past_deadline
+
+if TYPE_CHECKING:
+    from fmcsa_tui.sync.batching import HubBatcher
+    from fmcsa_tui.sync.http import FmcsaHttp
+    from fmcsa_tui.sync.sources import SourceContext
 
 ALL_SOURCES: tuple[Source, ...] = tuple(Source)
 #: Signals that cancel runs as Ctrl-C does (a service stop, a closed terminal): every
@@ -159,11 +165,27 @@ class SyncEngine:
         self.store = store
         self.settings = settings
         self.who = RunWho.this_process(Origin(origin))
-        self.http = http or FmcsaHttp(settings)
+        self._http = http
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.leases = Leases(store, self.owner, timedelta(seconds=settings.lease_seconds))
-        #: DataHub queries of batched runs, asked together (None: `hub_batch_size` 1).
-        self._batcher = HubBatcher(settings) if settings.hub_batch_size > 1 else None
+        self._batcher: HubBatcher | None = None  # made with the first batched run
+
+    @property
+    def http(self) -> FmcsaHttp:
+        """The HTTP client FMCSA is asked with, made when first needed."""
+        if self._http is None:
+            from fmcsa_tui.sync.http import FmcsaHttp
+
+            self._http = FmcsaHttp(self.settings)
+        return self._http
+
+    def _hub_batcher(self) -> HubBatcher | None:
+        """DataHub queries of batched runs, asked together (None: `hub_batch_size` 1)."""
+        if self._batcher is None and self.settings.hub_batch_size > 1:
+            from fmcsa_tui.sync.batching import HubBatcher
+
+            self._batcher = HubBatcher(self.settings)
+        return self._batcher
 
     def check_ready(self) -> None:
         """Raise ConfigError naming the missing setting, before anything runs."""
@@ -177,7 +199,8 @@ class SyncEngine:
         self.leases.stop()
         if self._batcher is not None:
             await self._batcher.aclose()
-        await self.http.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     async def __aenter__(self) -> SyncEngine:
         return self
@@ -333,7 +356,7 @@ class SyncEngine:
         deadline = asyncio.get_running_loop().time() + self.settings.source_deadline
         ctx = self._context(target.dot_number, progress, on_retry, deadline)
         if batched:
-            ctx.batcher = self._batcher
+            ctx.batcher = self._hub_batcher()
         try:
             data = await self._fetch(source, ctx, lambda: doing)
         except SourceError as error:
@@ -377,6 +400,8 @@ class SyncEngine:
         Whatever a fetch raises becomes a SourceError here, so one source's surprise
         (a response no parser foresaw) fails that source alone, never the run.
         """
+        from fmcsa_tui.sync.sources import FETCHERS, past_deadline
+
         budget = asyncio.timeout_at(ctx.deadline)
         try:
             async with budget:
@@ -423,6 +448,8 @@ class SyncEngine:
         on_retry: Callable[[int, str, float], None],
         deadline: float,
     ) -> SourceContext:
+        from fmcsa_tui.sync.sources import SourceContext
+
         settings = self.settings
         return SourceContext(
             http=self.http,

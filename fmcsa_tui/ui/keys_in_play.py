@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual import events
-from textual.app import App
+from textual.app import App, ComposeResult
 from textual.css.query import NoMatches
+from textual.screen import Screen
 from textual.widgets import Footer, Input
 
 from fmcsa_tui.coordinator import RunCoordinator
@@ -28,6 +29,40 @@ if TYPE_CHECKING:
 DASHBOARD_ACTIONS = (
     frozenset(binding.action.partition("(")[0] for binding in APP_BINDINGS) - OVER_DIALOGS
 )
+
+
+class KeysFooter(Footer):
+    """Textual's footer, recomposed only when what it draws changed. Textual's
+    recomposes (12-20 ms, up to 60 on a loaded machine) for every refresh of the
+    bindings: the start made four in a row before the first rows (focus, resize, the
+    first view), each setting off one more (its new entries' mount refreshes the
+    bindings), and so does every focus change."""
+
+    #: What the last compose drew (`_drawing`); None before the bindings were ready.
+    _drawn: tuple[object, ...] | None = None
+
+    def _drawing(self) -> tuple[object, ...]:
+        """Everything `Footer.compose` draws from: the active bindings, whether each is
+        enabled, their tooltips, and whether the palette's entry is shown."""
+        active = self.screen.active_bindings.values()
+        return (
+            self.show_command_palette,
+            tuple((binding, enabled, tooltip) for _, binding, enabled, tooltip in active),
+        )
+
+    def compose(self) -> ComposeResult:
+        self._drawn = self._drawing() if self._bindings_ready else None
+        yield from super().compose()
+
+    def bindings_changed(self, screen: Screen[object]) -> None:
+        """As Footer's own, but the recompose it queues may find nothing to do."""
+        self._bindings_ready = True
+        if screen.app.app_focus and self.is_attached and screen is self.screen:
+            self.call_after_refresh(self._recompose_if_changed)
+
+    async def _recompose_if_changed(self) -> None:
+        if self.is_attached and self._drawing() != self._drawn:
+            await self.recompose()
 
 
 class KeysInPlay(App[None]):

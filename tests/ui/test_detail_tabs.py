@@ -15,15 +15,17 @@ from typing import Any
 
 import pytest
 from bson import ObjectId
+from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Static, TabbedContent
 
 from fmcsa_tui.models import Source
 from fmcsa_tui.models.runs import Origin, Outcome, RunRecord, RunWho, SourceRun
 from fmcsa_tui.store import CompanyStore, SqliteStore
 from fmcsa_tui.store.base import SourceData
 from fmcsa_tui.ui.app import FmcsaApp
+from fmcsa_tui.ui.detail import DetailPane
 from fmcsa_tui.ui.detail.history_tab import NO_RUNS
 from tests.support.waiting import eventually
 from tests.ui.test_dashboard import company, failed, loaded, settings_for
@@ -188,6 +190,36 @@ async def test_tab_key_shows_the_hidden_detail_at_80x24(sqlite_store: CompanySto
         await pilot.press("2")
         await until(pilot, lambda: app.detail.region.height >= 6)
         assert app.detail.tab == "data"
+
+
+class PaneApp(App[None]):
+    """TEST APP: the detail pane alone, given a tab and a carrier before its first frame
+    (the dashboard mounts the tabs after it, to show the list's rows sooner)."""
+
+    def __init__(self, pane: DetailPane, document: dict[str, Any]) -> None:
+        super().__init__()
+        self.pane, self.document = pane, document
+        self.tabs_at_mount = -1
+
+    def compose(self) -> ComposeResult:
+        yield self.pane
+
+    def on_mount(self) -> None:
+        self.tabs_at_mount = len(self.pane.query(TabbedContent))
+        self.pane.show_tab("data")  # `2` pressed as the dashboard opens
+        self.pane.document = self.document
+
+
+async def test_a_tab_and_a_carrier_given_before_the_tabs_exist_show_once_they_do() -> None:
+    doc = company("1000005", "Alpha Freight", synced=NOW, smsBasics={"unsafeDriving": 70})
+    pane = DetailPane(clock=lambda: NOW)
+    app = PaneApp(pane, doc)
+    async with app.run_test(size=(80, 30)) as pilot:
+        assert app.tabs_at_mount == 0  # the case at hand: no tabs before the first frame
+        await until(pilot, lambda: len(pane.query("#data-body")) == 1)
+        body = pane.query_one("#data-body", Static)
+        await until(pilot, lambda: "▲ unsafe driving" in text_of(body.content))
+        assert pane.tab == "data" and pane.query_one(TabbedContent).active == "detail-data"
 
 
 # --- copy, export, SAFER ----------------------------------------------------------------

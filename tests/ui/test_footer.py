@@ -11,6 +11,7 @@ from textual.widgets._footer import FooterKey
 from fmcsa_tui.sandbox.server import SandboxConfig, SandboxServer
 from fmcsa_tui.store import CompanyStore
 from fmcsa_tui.ui.app import FmcsaApp
+from fmcsa_tui.ui.keys_in_play import KeysFooter
 from tests.support.sandboxes import served_sandbox
 from tests.ui.test_dashboard import company, loaded, settings_for, wait_for
 
@@ -78,3 +79,43 @@ async def test_help_and_quit_stay_on_screen_however_busy(
         assert {"help", "quit", "search", "resync", "resync_view", "cancel"} <= shown, shown
         await pilot.press("X")
         await wait_for(pilot, lambda: not app.runs.busy)
+
+
+async def test_the_footer_is_recomposed_once_for_a_burst_and_not_for_no_change(
+    store: CompanyStore, slow_sandbox: SandboxServer
+) -> None:
+    """Each recompose rebuilds every entry (12-20 ms, more on a loaded machine): the start
+    refreshes the bindings several times in a row, and each recompose once more."""
+    await store.insert_documents([company(str(1000980 + n), f"Burst {n}") for n in range(3)])
+    app = FmcsaApp(store, settings_for(slow_sandbox.url), poll_interval=0.2)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(pilot, 3)
+        await wait_for(pilot, lambda: labels(app).get("resync_view") == "Resync view")
+        footer = app.query_one(KeysFooter)
+        recomposed = 0
+        real_recompose = footer.recompose
+
+        async def counted() -> None:
+            nonlocal recomposed
+            recomposed += 1
+            await real_recompose()
+
+        async def settled() -> None:  # the recomposes queued after the next refresh ran
+            for _ in range(3):
+                await pilot.pause()
+
+        def keys() -> dict[str, str]:
+            return {key.action: key.key for key in app.query(FooterKey)}
+
+        footer.recompose = counted  # type: ignore[method-assign]
+        for _ in range(5):  # nothing changed
+            app.refresh_bindings()
+        await settled()
+        assert recomposed == 0
+        assert keys()["resync"] == "r"
+        app.set_keymap({"app.resync": "ctrl+r"})  # a change, then four more refreshes
+        for _ in range(4):
+            app.refresh_bindings()
+        await settled()
+        assert recomposed == 1
+        assert keys()["resync"] == "ctrl+r"

@@ -6,6 +6,10 @@ run records) it reads itself through `reader` (inspections for the Data tab on s
 run records on any tab), in a worker whose result arrives as a message. The tab on
 screen stays as the list cursor moves.
 
+The tabs are mounted after the first frame (`_mount_tabs`): a `TabbedContent` is
+17 widgets, about 50 ms of CPU that the start would spend before the list's first rows
+could show. Until then `tab` is the tab asked for and the pane shows nothing.
+
 The History tab opens within a frame: its records are read before `3` asks for them,
 it lists the runs that fit and more as it is scrolled (`history_body(runs=…)`), says
 "reading…" only when the read takes longer than `READING_SHOWN_AFTER`, and leaves the
@@ -86,29 +90,56 @@ class DetailPane(Vertical):
         #: What the History tab's body shows: (company id, records, runs listed).
         self._history_shown: tuple[str, list[Any], int] | None = None
         self._reading_timer: Timer | None = None
+        #: The tabs, once mounted (after the first frame), and a tab asked for before
+        #: they could show it (they take it when they first activate one).
+        self._tabs: TabbedContent | None = None
+        self._tab_asked: Tab | None = None
 
     def compose(self) -> ComposeResult:
-        with TabbedContent(initial="detail-sync"):
-            for tab in TABS:
-                with TabPane(tab.capitalize(), id=f"detail-{tab}"), VerticalScroll():
-                    yield Static(Text("No carrier selected", style="dim"), id=f"{tab}-body")
+        yield from ()  # the tabs come after the first frame: `_mount_tabs`
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._mount_tabs)
+
+    async def _mount_tabs(self) -> None:
+        if not self.is_attached:  # the app closed before its first frame
+            return
+        tabs = TabbedContent()  # on Sync; a tab asked for comes with `_tab_changed`
+        # (Textual's `initial` fails the mount of tabs the app is quitting under)
+        for tab in TABS:
+            body = Static(Text("No carrier selected", style="dim"), id=f"{tab}-body")
+            tabs.compose_add_child(
+                TabPane(tab.capitalize(), VerticalScroll(body), id=f"detail-{tab}")
+            )
+        await self.mount(tabs)
+        if not self.query("#sync-body"):  # the app quit meanwhile: the tabs stay empty
+            return
+        self._tabs = tabs
+        self.watch(self._history_scroll, "scroll_y", self._history_scrolled, init=False)
+        self._update()
 
     # --- which tab ---------------------------------------------------------------------
 
     @property
     def tab(self) -> Tab:
-        active = self.query_one(TabbedContent).active.removeprefix("detail-")
+        if self._tabs is None or not self._tabs.active:
+            return self._tab_asked or "sync"
+        active = self._tabs.active.removeprefix("detail-")
         return active if active in TABS else "sync"
 
     def show_tab(self, tab: Tab) -> None:
-        self.query_one(TabbedContent).active = f"detail-{tab}"
-
-    def on_mount(self) -> None:
-        self.watch(self._history_scroll, "scroll_y", self._history_scrolled, init=False)
+        if self._tabs is not None and self._tabs.active:
+            self._tabs.active = f"detail-{tab}"
+        else:  # not mounted yet, or mounted and not yet showing a tab
+            self._tab_asked = tab
 
     @on(TabbedContent.TabActivated)
     def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
         event.stop()
+        asked, self._tab_asked = self._tab_asked, None
+        if asked is not None and self._tabs is not None and self.tab != asked:
+            self._tabs.active = f"detail-{asked}"  # asked for while they were mounted
+            return  # its own TabActivated updates the pane
         self._update()
 
     # --- what it shows -----------------------------------------------------------------
@@ -121,11 +152,11 @@ class DetailPane(Vertical):
         self._update()
 
     def watch_live(self) -> None:
-        if self.is_mounted:  # only the Sync tab shows the live state
+        if self._tabs is not None:  # only the Sync tab shows the live state
             self.query_one("#sync-body", Static).update(self.render_body())
 
     def _update(self) -> None:
-        if not self.is_mounted:
+        if self._tabs is None:  # `_mount_tabs` calls it once they are
             return
         tab = self.tab
         company_id = self.company_id
@@ -204,7 +235,7 @@ class DetailPane(Vertical):
     def _extras_loaded(self, message: ExtrasLoaded) -> None:
         message.stop()
         self.extras[message.tab] = (message.company_id, message.items, message.error)
-        if message.tab != self.tab or message.company_id != self.company_id:
+        if self._tabs is None or message.tab != self.tab or message.company_id != self.company_id:
             return
         if message.tab == "history":
             self._show_history(message.company_id)
