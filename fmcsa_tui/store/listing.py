@@ -358,7 +358,6 @@ class ListColumns:
     viol: array[int]
     insp: array[int]
     updated: array[int]
-    oldest: array[int]  # the oldest success: min of csa, viol, insp (NO_TIME if one is)
     sources: list[str]  # `sources_text`
     error_counts: array[int]  # typecode "i"
     problems: list[str | None]
@@ -386,8 +385,8 @@ class ListColumns:
 _FIELDS: Final = fields(ListColumns)
 
 
-def _no_times() -> tuple[array[int], array[int], array[int], array[int], array[int], array[int]]:
-    return array("q"), array("q"), array("q"), array("q"), array("q"), array("q")
+def _no_times() -> tuple[array[int], array[int], array[int], array[int], array[int]]:
+    return array("q"), array("q"), array("q"), array("q"), array("q")
 
 
 def columns_of(rows: Sequence[ListRow]) -> ListColumns:
@@ -410,7 +409,6 @@ def columns_of(rows: Sequence[ListRow]) -> ListColumns:
         array("q", viol),
         array("q", insp),
         array("q", updated),
-        array("q", map(min, csa, viol, insp)),
         list(sources),
         array("i", counts),
         list(problems),

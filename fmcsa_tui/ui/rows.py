@@ -194,7 +194,6 @@ class CompanyRows:
         self._status = bytearray()  # STATUS_RANK codes, _REMOVED
         self._success = bytearray()  # 0, 1, 2 for none
         self._times = {field: array("q") for field in _TIME_FIELDS}
-        self._oldest = array("q")  # min of the three sources' (NO_TIME while one has none)
         self._sources = array("H")  # code into _source_sets
         self._source_sets: list[str] = []  # `sources_text` per code
         self._source_codes: dict[str, int] = {}
@@ -494,7 +493,6 @@ class CompanyRows:
         self._success.extend(columns.success)
         for field, column in self._times.items():
             column.extend(getattr(columns, field))
-        self._oldest.extend(columns.oldest)
         sources = columns.sources
         for text in set(sources).difference(self._source_codes):  # a census has a handful
             self._source_code(text)
@@ -529,7 +527,6 @@ class CompanyRows:
         self._success[at] = success
         for field, value in zip(_TIME_FIELDS, (last_run, csa, viol, insp, updated), strict=True):
             self._times[field][at] = value
-        self._oldest[at] = min(csa, viol, insp)
         self._sources[at] = self._source_code(sources)
         self._error_counts[at] = count
         if problem is None:
@@ -545,8 +542,11 @@ class CompanyRows:
             return map(self._status.__getitem__, rows)
         if fact == "error_sources":
             return map(self._sources.__getitem__, rows)
-        if fact == "oldest_success":
-            return map(self._oldest.__getitem__, rows)
+        if fact == "oldest_success":  # the oldest of the three sources' (NO_TIME: one has none)
+            rows = rows if isinstance(rows, Sequence) else list(rows)
+            times = self._times
+            csa, viol, insp = (map(times[t].__getitem__, rows) for t in ("csa", "viol", "insp"))
+            return map(min, csa, viol, insp)
         return map(self._times["last_run"].__getitem__, rows)
 
     def _arrange(self, start: int = 0) -> None:

@@ -106,19 +106,20 @@ def _decoded(n: int, values: list[str | None]) -> ListColumns | None:
         or names_ is None or mcs_ is None or problems_ is None
     ):  # fmt: skip
         return None
-    statuses, success, counts, (last_run, csa, viol, insp, updated, oldest) = numbers
+    statuses, success, counts, (last_run, csa, viol, insp, updated) = numbers
     return ListColumns(
         ids_, search_, dots_, names_, mcs_, statuses, success,
-        last_run, csa, viol, insp, updated, oldest, sources_, counts, problems_,
+        last_run, csa, viol, insp, updated, sources_, counts, problems_,
     )  # fmt: skip
 
 
-_Times = tuple["array[int]", "array[int]", "array[int]", "array[int]", "array[int]", "array[int]"]
+_Times = tuple["array[int]", "array[int]", "array[int]", "array[int]", "array[int]"]
 
 
 def _records(text: str | None, n: int) -> tuple[bytes, bytes, array[int], _Times] | None:
-    """Statuses, success codes, error counts and the six time columns, from the
-    records: each column a strided slice of the decoded bytes (in C)."""
+    """Statuses, success codes, error counts and five time columns (the record's sixth,
+    the oldest success, the list computes when a filter asks), from the records: each
+    column a strided slice of the decoded bytes (in C)."""
     if text is None or len(text) != 2 * _RECORD * n:
         return None
     try:
@@ -135,8 +136,8 @@ def _records(text: str | None, n: int) -> tuple[bytes, bytes, array[int], _Times
     times = array("q", raw)
     if sys.byteorder == "little":
         times.byteswap()
-    last_run, csa, viol, insp, updated, oldest = (times[k::_FIELDS] for k in range(6))
-    return statuses, success, array("i", counts), (last_run, csa, viol, insp, updated, oldest)
+    last_run, csa, viol, insp, updated = (times[k::_FIELDS] for k in range(5))
+    return statuses, success, array("i", counts), (last_run, csa, viol, insp, updated)
 
 
 def _texts(text: str | None, n: int) -> list[str] | None:
