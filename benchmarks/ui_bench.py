@@ -132,14 +132,17 @@ def _row_count(app: Any) -> int:
 
 
 async def _child(db: Path, size: int) -> dict[str, Any]:
-    from textual.widgets import Input
-
     from fmcsa_tui.coordinator.feed import FIRST_BATCH
     from fmcsa_tui.settings import Settings
     from fmcsa_tui.store.sqlite import SqliteStore
-    from fmcsa_tui.ui.app import FmcsaApp
 
     store = SqliteStore(db)
+    store.read_ahead(FIRST_BATCH)  # as `fmcsa-tui dashboard` does, before the UI's imports
+
+    from textual.widgets import Input
+
+    from fmcsa_tui.ui.app import FmcsaApp
+
     await store.open()
     settings = Settings(store=f"sqlite:///{db}", webkey="bench")
     app = FmcsaApp(store, settings, poll_interval=3600)

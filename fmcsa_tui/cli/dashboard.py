@@ -32,7 +32,7 @@ DEMO_TIMEOUT = 5.0  # the sandbox's timeout faults are quicker to watch with a s
 
 def _open_dashboard(settings: Settings) -> None:
     """Open the store, run the dashboard until the operator quits, close the store."""
-    from fmcsa_tui.ui.app import FmcsaApp
+    from fmcsa_tui.coordinator.feed import FIRST_BATCH
 
     try:
         store = store_for(settings)
@@ -42,6 +42,10 @@ def _open_dashboard(settings: Settings) -> None:
         # a file it may not create: one line now (exit 2), not a dashboard retrying
         # (MongoDB may be down for a while: the dashboard shows that and retries)
         run_command(_check_opens(settings))
+    # The rows are read while the dashboard is imported and composed (a SQLite file, on
+    # a thread: 300,000 carriers take most of a second to read).
+    store.read_ahead(FIRST_BATCH)
+    from fmcsa_tui.ui.app import FmcsaApp
     # the app opens the store on its own event loop, and shows it as disconnected
     # (retrying) when it cannot be reached
     try:

@@ -176,6 +176,12 @@ class CompanyStore(Protocol):
         """
         ...
 
+    def read_ahead(self, first: int) -> None:
+        """Begin the list scan now, if this store can before it is opened (on a
+        thread), so the rows are read while the caller gets ready: its next `scan_rows`
+        takes them, and its next `changes` starts from before their snapshot."""
+        ...
+
     def scan_rows(self, batch: int) -> AsyncGenerator[ListColumns]:
         """Every company, in the listing order, as `ListColumns` batches of
         `listing.scan_batches(batch)` rows (`batch` first, then more): what the

@@ -149,6 +149,11 @@ class StoreFlow(ABC):
         conditions = () if flt is None else flt.conditions(utcnow())
         return await self._list(conditions, limit)
 
+    def read_ahead(self, first: int) -> None:
+        """Nothing here: a store that can read its list before it is opened does (the
+        SQLite store, on a thread of its own)."""
+        return
+
     async def scan_rows(self, batch: int) -> AsyncGenerator[ListColumns]:
         """Every row as `list_row` makes it, from `_list`; a backend may read its own
         columns instead (the SQLite store does)."""

@@ -33,6 +33,7 @@ from fmcsa_tui.store.flow import RunsPage, StoreFlow, Wanted
 from fmcsa_tui.store.listing import Condition, ListColumns
 from fmcsa_tui.store.sqlite import operations as ops
 from fmcsa_tui.store.sqlite import runs
+from fmcsa_tui.store.sqlite.read_ahead import ReadAhead
 from fmcsa_tui.store.sqlite.scan import scan_list_columns
 from fmcsa_tui.store.sqlite.schema import check_schema, create_schema, is_store
 from fmcsa_tui.store.sqlite.writer import WriteQueue
@@ -74,6 +75,8 @@ class SqliteStore(StoreFlow):
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._read_ahead: ReadAhead | None = None
+        self._changes_floor: datetime | None = None  # a read-ahead's: its snapshot is older
 
     @property
     def description(self) -> str:
@@ -84,7 +87,18 @@ class SqliteStore(StoreFlow):
         return LiveRefresh.POLLING
 
     def changes(self, since: datetime, interval: float) -> AsyncGenerator[Changes]:
-        return poll_changes(self, since, interval)
+        """Changes since `since`, or since a read-ahead the last scan took its rows from
+        began, if earlier (writes between its snapshot and `since` are not lost)."""
+        floor, self._changes_floor = self._changes_floor, None
+        return poll_changes(self, since if floor is None else min(since, floor), interval)
+
+    def read_ahead(self, first: int) -> None:
+        """Begin the list scan now, before the store is opened (`read_ahead`): the
+        dashboard calls this before it builds its screen, and its first `scan_rows`
+        takes the rows read meanwhile."""
+        if self._read_ahead is None and self._executor is None:
+            timeout = BUSY_TIMEOUT_MS / 1000
+            self._read_ahead = ReadAhead(self._path, first, busy_timeout=timeout)
 
     @property
     def path(self) -> Path:
@@ -120,6 +134,9 @@ class SqliteStore(StoreFlow):
             raise StoreUnavailable(f"cannot open store {self._path}: {reason}") from error
 
     async def close(self) -> None:
+        ahead, self._read_ahead = self._read_ahead, None
+        if ahead is not None:
+            ahead.stop()
         executor, self._executor = self._executor, None
         if executor is None:
             return
@@ -257,7 +274,18 @@ class SqliteStore(StoreFlow):
     async def scan_rows(self, batch: int) -> AsyncGenerator[ListColumns]:
         """The summary columns by column (`scan`), read on a pool thread that runs ahead
         of the caller by at most `_SCAN_AHEAD` batches (so a slow caller never piles the
-        file up)."""
+        file up); or, the first time, what a `read_ahead` began reading."""
+        ahead, self._read_ahead = self._read_ahead, None
+        if ahead is not None:
+            try:
+                first = await ahead.first()
+                if isinstance(first, ListColumns):  # else it gave up: scan as usual
+                    self._changes_floor = ahead.began
+                    async for columns in self._rest_read_ahead(ahead, first):
+                        yield columns
+                    return
+            finally:
+                ahead.stop()
         loop = asyncio.get_running_loop()
         batches: asyncio.Queue[ListColumns | None] = asyncio.Queue()
         room = threading.Semaphore(_SCAN_AHEAD)
@@ -279,6 +307,20 @@ class SqliteStore(StoreFlow):
             await scan  # its error, if it failed
         finally:
             stop.set()
+
+    async def _rest_read_ahead(
+        self, ahead: ReadAhead, first: ListColumns
+    ) -> AsyncGenerator[ListColumns]:
+        """A read-ahead's batches from its first; its failure as the store's error."""
+        yield first
+        try:
+            async for columns in ahead.rest():
+                yield columns
+        except Exception as error:
+            failure = self._store_error(error)
+            if failure is error:
+                raise
+            raise failure from error
 
     async def count_companies(self) -> int:
         return await self._call(ops.count_companies)
