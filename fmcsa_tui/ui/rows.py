@@ -58,6 +58,7 @@ from fmcsa_tui.store.listing import (
     shown_fields,
     sources_of,
 )
+from fmcsa_tui.ui.id_index import IdIndex
 from fmcsa_tui.ui.text_scan import TextScan
 
 __all__ = [
@@ -187,7 +188,7 @@ class CompanyRows:
     def __init__(self, scan_step: int = SCAN_STEP) -> None:
         # By row index; rows are only appended (a removed one keeps its index).
         self._ids: list[str] = []
-        self._index: dict[str, int] = {}  # company id -> row index
+        self._index = IdIndex(self._ids, self._removed)  # company id -> row index
         self._search: list[str] = []
         self._names: list[str | None] = []  # interned
         self._kept: dict[int, tuple[str | None, str | None]] = {}  # a kept DOT, MC number
@@ -349,18 +350,22 @@ class CompanyRows:
         self.complete()
         ids, index, first = columns.ids, self._index, len(self._ids)
         had = len(index)
-        index.update(zip(ids, range(first, first + len(ids)), strict=True))  # no check first
+        index.add(ids, range(first, first + len(ids)), first + len(ids))  # no check first
         if len(index) != had + len(ids):  # rare: a known or repeated id
             self._reindex()
             self._extend_rows(columns.rows())  # row by row
             return
         self._place_appended(columns, indexed=True)
 
+    def _removed(self, row: int) -> bool:
+        return self._status[row] == _REMOVED
+
     def _reindex(self) -> None:
         """The index of every row there is (a batch's ids put in it taken out again)."""
         alive = list(map(ne, self._status, repeat(_REMOVED)))
         rows = range(len(self._status))
-        self._index = dict(zip(compress(self._ids, alive), compress(rows, alive), strict=True))
+        self._index = IdIndex(self._ids, self._removed)
+        self._index.add(compress(self._ids, alive), compress(rows, alive), len(rows))
 
     def _extend_rows(self, rows: list[ListRow]) -> None:
         """`extend` when some ids are known (updates) or repeated (the last wins)."""
@@ -480,7 +485,7 @@ class CompanyRows:
         ids = columns.ids
         self._ids.extend(ids)
         if not indexed:
-            self._index.update(zip(ids, range(first, first + len(ids)), strict=True))
+            self._index.add(ids, range(first, first + len(ids)), first + len(ids))
         self._search.extend(columns.search)
         names = columns.names
         self._names.extend(map(self._interned.setdefault, names, names))
