@@ -46,6 +46,7 @@ def _open_dashboard(settings: Settings) -> None:
     # a thread: 300,000 carriers take most of a second to read).
     store.read_ahead(FIRST_BATCH)
     from fmcsa_tui.ui.app import FmcsaApp
+
     # the app opens the store on its own event loop, and shows it as disconnected
     # (retrying) when it cannot be reached
     try:
