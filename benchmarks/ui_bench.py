@@ -392,13 +392,8 @@ def _launch(size: int, repeat: int, db: Path) -> Figures | None:
     print(f"  search counted (every row of `p` found and shown): median {counted:.0f} ms")
     print(f"  page-down: p50 {statistics.median(pages):.1f} ms, max {max(pages):.1f} ms")
     sort_name = statistics.median(r["sort_name_ms"] for r in runs)
-    sorted_ok = (
-        ""
-        if target.sort_name_ms is None
-        else (
-            f" (target <= {target.sort_name_ms:.0f} ms: {verdict(sort_name <= target.sort_name_ms)})"
-        )
-    )
+    most = target.sort_name_ms
+    sorted_ok = "" if most is None else f" (target <= {most:.0f} ms: {verdict(sort_name <= most)})"
     print(f"  sort by name: median {sort_name:.0f} ms{sorted_ok}")
     tabs = [t for r in runs for t in r.get("history_tab_ms", [])]
     if tabs:
