@@ -7,6 +7,8 @@ Each step lives in its own module (``limits``, ``counting``, ``faults``, ``qc_an
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -52,20 +54,22 @@ class _Sandbox:
     # --- QCMobile -------------------------------------------------------------------
 
     async def carrier(self, request: Request) -> Response:
-        if throttled := self._throttle(QCMOBILE):
-            return throttled
-        dot = request.path_params["dot"]
-        self.requests.served(QCMOBILE, counted_dots((dot,)))
-        refusal = await self.faults.gate(request, (dot,), Endpoint.CARRIER)
-        return refusal or refuse_webkey(request, self.config.webkey) or qc_answer(carrier_json(dot))
+        return await self._qc_answer(request, Endpoint.CARRIER, carrier_json)
 
     async def basics(self, request: Request) -> Response:
+        return await self._qc_answer(request, Endpoint.BASICS, basics_json)
+
+    async def _qc_answer(
+        self, request: Request, endpoint: Endpoint, answer: Callable[[str], bytes]
+    ) -> Response:
+        """A QCMobile request's steps in order: rate limit, count, fault plan, webKey,
+        then the carrier's `answer`."""
         if throttled := self._throttle(QCMOBILE):
             return throttled
         dot = request.path_params["dot"]
         self.requests.served(QCMOBILE, counted_dots((dot,)))
-        refusal = await self.faults.gate(request, (dot,), Endpoint.BASICS)
-        return refusal or refuse_webkey(request, self.config.webkey) or qc_answer(basics_json(dot))
+        refusal = await self.faults.gate(request, (dot,), endpoint)
+        return refusal or refuse_webkey(request, self.config.webkey) or qc_answer(answer(dot))
 
     # --- DataHub (Socrata) ----------------------------------------------------------
 
