@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import queue
-import sqlite3
 import threading
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import quote
 
 from fmcsa_tui.models import utcnow
 from fmcsa_tui.store.listing import ListColumns
 from fmcsa_tui.store.sqlite.scan import scan_list_columns
-from fmcsa_tui.store.sqlite.schema import check_schema
+from fmcsa_tui.store.sqlite.schema import check_schema, read_only_connection
 
 __all__ = ["ReadAhead"]
 
@@ -49,13 +47,7 @@ class ReadAhead:
 
     def _scan(self) -> None:
         try:
-            conn = sqlite3.connect(
-                f"file:{quote(str(self._path.absolute()))}?mode=ro",
-                uri=True,
-                isolation_level=None,
-                check_same_thread=False,
-                timeout=self._busy_timeout,
-            )
+            conn = read_only_connection(self._path, self._busy_timeout)
             try:
                 check_schema(conn)
                 scan_list_columns(conn, self._first, self._deliver)

@@ -16,7 +16,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC
+from pathlib import Path
 from typing import Any, Final, cast
+from urllib.parse import quote
 
 from bson import json_util
 from bson.json_util import JSONOptions
@@ -41,6 +43,7 @@ __all__ = [
     "create_schema",
     "is_store",
     "process_write_lock",
+    "read_only_connection",
     "write_transaction",
 ]
 
@@ -234,6 +237,17 @@ def _text_as_bson(doc: str | bytes) -> bytes:
     if isinstance(doc, bytes):
         return doc
     return encode(cast(dict[str, Any], json_util.loads(doc, json_options=_TEXT_OPTIONS)))
+
+
+def read_only_connection(path: Path, timeout: float) -> sqlite3.Connection:
+    """A connection SQLite itself keeps from writing (``mode=ro``), for any thread."""
+    return sqlite3.connect(
+        f"file:{quote(str(path.absolute()))}?mode=ro",
+        uri=True,
+        isolation_level=None,
+        check_same_thread=False,
+        timeout=timeout,
+    )
 
 
 def check_schema(conn: sqlite3.Connection) -> None:

@@ -5,16 +5,16 @@ threads, writes grouped by one writer thread (`writer`), one SQLite connection e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, Concatenate, Final, ParamSpec, TypeVar
-from urllib.parse import quote
 
 from fmcsa_tui.models import CompanySummary, utcnow
 from fmcsa_tui.models.run_stats import RunStats
@@ -35,7 +35,12 @@ from fmcsa_tui.store.sqlite import operations as ops
 from fmcsa_tui.store.sqlite import runs
 from fmcsa_tui.store.sqlite.read_ahead import ReadAhead
 from fmcsa_tui.store.sqlite.scan import scan_list_columns
-from fmcsa_tui.store.sqlite.schema import check_schema, create_schema, is_store
+from fmcsa_tui.store.sqlite.schema import (
+    check_schema,
+    create_schema,
+    is_store,
+    read_only_connection,
+)
 from fmcsa_tui.store.sqlite.writer import WriteQueue
 from fmcsa_tui.store.updates import SourceUpdate, as_utc
 
@@ -155,13 +160,7 @@ class SqliteStore(StoreFlow):
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             if self._read_only:
-                conn = sqlite3.connect(
-                    f"file:{quote(str(self._path.absolute()))}?mode=ro",
-                    uri=True,
-                    isolation_level=None,
-                    check_same_thread=False,
-                    timeout=10,
-                )
+                conn = read_only_connection(self._path, timeout=10)
             else:
                 self._path.parent.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(
@@ -181,8 +180,14 @@ class SqliteStore(StoreFlow):
         **kwargs: P.kwargs,
     ) -> T:
         """Run on a pool thread; SQLite and OS errors become one-line StoreErrors."""
-        try:
+        with self._store_errors():
             return fn(self._connection(), *args, **kwargs)
+
+    @contextlib.contextmanager
+    def _store_errors(self) -> Iterator[None]:
+        """SQLite and OS errors raised inside as one-line StoreErrors (`_store_error`)."""
+        try:
+            yield
         except Exception as error:
             failure = self._store_error(error)
             if failure is error:
@@ -313,14 +318,9 @@ class SqliteStore(StoreFlow):
     ) -> AsyncGenerator[ListColumns]:
         """A read-ahead's batches from its first; its failure as the store's error."""
         yield first
-        try:
+        with self._store_errors():
             async for columns in ahead.rest():
                 yield columns
-        except Exception as error:
-            failure = self._store_error(error)
-            if failure is error:
-                raise
-            raise failure from error
 
     async def count_companies(self) -> int:
         return await self._call(ops.count_companies)
